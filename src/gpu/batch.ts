@@ -1,0 +1,101 @@
+/**
+ * A batch of GPU work for one submit: many dispatches in one compute pass, copies between them,
+ * uniforms packed into the shared arena. Training encodes hundreds of SGD steps into one batch so
+ * the GPU never waits for JavaScript between steps.
+ *
+ * With a Profiler attached each dispatch gets its own pass with timestamp writes, so the time of
+ * every kernel is measured on the GPU (only where the adapter has timestamp-query).
+ */
+import type { GpuContext } from './device.ts';
+import type { Kernel } from './kernel.ts';
+import type { UniformValues } from './uniforms.ts';
+import { uniformArena, type UniformArena } from './uniform-arena.ts';
+import type { Profiler } from './profiler.ts';
+
+export class GpuBatch {
+  private encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly arena: UniformArena;
+  private dispatches = 0;
+  /** Dispatches encoded over the life of this batch, across automatic flushes. */
+  totalDispatches = 0;
+
+  constructor(readonly ctx: GpuContext, readonly label = 'batch', readonly profiler: Profiler | null = null) {
+    this.arena = uniformArena(ctx);
+    this.encoder = ctx.device.createCommandEncoder({ label: `${label}.encoder` });
+  }
+
+  dispatch(kernel: Kernel, bindGroup: GPUBindGroup, uniforms: UniformValues, workgroups: [number, number?, number?]): void {
+    const [x, y = 1, z = 1] = workgroups;
+    const lim = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > lim || y > lim || z > lim) {
+      throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
+    }
+    let offset = 0;
+    if (kernel.hasUniforms) {
+      offset = this.arena.alloc(kernel.uniformSize);
+      if (offset < 0) {
+        // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
+        this.flush();
+        offset = this.arena.alloc(kernel.uniformSize);
+      }
+      kernel.packUniforms(uniforms, this.arena.view, offset);
+    } else {
+      kernel.packUniforms(uniforms, this.arena.view, 0);
+    }
+    const pass = this.computePass(kernel.label);
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup, kernel.hasUniforms ? [offset] : []);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
+    this.dispatches++;
+    this.totalDispatches++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  clear(buffer: GPUBuffer, offset = 0, size?: number): void {
+    this.endPass();
+    this.encoder.clearBuffer(buffer, offset, size);
+  }
+
+  /** Direct access for work the batch does not wrap (e.g. resolveQuerySet). Ends the open pass. */
+  rawEncoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.encoder;
+  }
+
+  /** Submits everything encoded so far; the batch stays usable. */
+  flush(): void {
+    this.endPass();
+    this.profiler?.resolve(this.encoder);
+    this.arena.flush();
+    this.ctx.device.queue.submit([this.encoder.finish({ label: `${this.label}.commands` })]);
+    this.encoder = this.ctx.device.createCommandEncoder({ label: `${this.label}.encoder` });
+    this.dispatches = 0;
+  }
+
+  /** Submits and marks the batch finished. */
+  submit(): void {
+    this.flush();
+  }
+
+  private computePass(kernelLabel: string): GPUComputePassEncoder {
+    if (this.pass) return this.pass;
+    const timestampWrites = this.profiler?.nextPass(kernelLabel);
+    this.pass = this.encoder.beginComputePass({
+      label: `${this.label}.pass`,
+      ...(timestampWrites ? { timestampWrites } : {}),
+    });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (!this.pass) return;
+    this.pass.end();
+    this.pass = null;
+  }
+}

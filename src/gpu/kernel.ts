@@ -1,0 +1,219 @@
+/**
+ * A compute kernel built from a .wgsl file in shaders/: its pipeline, its bind-group layout (from
+ * reflection), its workgroup size (from the override constants it was built with) and its uniform
+ * packing. Adding a kernel is writing the shader plus a thin typed wrapper in src/kernels/.
+ *
+ * Every kernel's uniform binding is bound with a dynamic offset into the context's uniform arena
+ * (src/gpu/uniform-arena.ts), so one bind group serves every dispatch and each dispatch can carry
+ * its own uniform values (step index, learning rate) inside one command buffer.
+ */
+import type { GpuContext } from './device.ts';
+import { checkCompilation } from './compile-errors.ts';
+import { reflectEntry, type EntryReflection, type OverrideDecl } from './reflect.ts';
+import { shaderSource } from './shader-source.ts';
+import { packUniforms, type UniformValues } from './uniforms.ts';
+import { uniformArena } from './uniform-arena.ts';
+
+export type Constants = Record<string, number | boolean>;
+
+export interface KernelSpec {
+  /** File name in shaders/ without .wgsl. */
+  shader: string;
+  /** @compute entry point (default 'main'). */
+  entry?: string;
+  /** Values for the shader's `override` declarations. Unknown names and missing required ones are errors. */
+  constants?: Constants;
+  /** Label prefix for every GPU object (default '<shader>.<entry>'). */
+  label?: string;
+}
+
+export type BufferResource = GPUBuffer | GPUBufferBinding;
+
+const moduleCache = new WeakMap<GPUDevice, Map<string, Promise<GPUShaderModule>>>();
+
+export class Kernel {
+  readonly workgroupSize: [number, number, number];
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly label: string,
+    readonly file: string,
+    readonly reflection: EntryReflection,
+    readonly pipeline: GPUComputePipeline,
+    readonly layout: GPUBindGroupLayout,
+    readonly constants: Constants,
+  ) {
+    this.workgroupSize = evalWorkgroupSize(reflection, constants, file);
+  }
+
+  static async create(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
+    const entry = spec.entry ?? 'main';
+    const file = `shaders/${spec.shader}.wgsl`;
+    const label = spec.label ?? `${spec.shader}.${entry}`;
+    const source = shaderSource(spec.shader);
+    const reflection = reflectEntry(source, entry, file);
+    const constants = checkConstants(reflection.overrides, spec.constants ?? {}, file);
+    const { device } = ctx;
+
+    const module = await shaderModule(ctx, spec.shader, source, file);
+    device.pushErrorScope('validation');
+    const layout = device.createBindGroupLayout({
+      label: `${label}.bindGroupLayout`,
+      entries: reflection.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: {
+          type: b.kind,
+          hasDynamicOffset: b.kind === 'uniform',
+          minBindingSize: b.kind === 'uniform' ? roundUp(b.minBindingSize, 16) : 0,
+        },
+      })),
+    });
+    const pipelineLayout = device.createPipelineLayout({ label: `${label}.pipelineLayout`, bindGroupLayouts: [layout] });
+    const layoutError = await device.popErrorScope();
+    if (layoutError) throw new Error(`${label}: bind-group layout from reflection rejected: ${layoutError.message}`);
+
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({
+        label: `${label}.pipeline`,
+        layout: pipelineLayout,
+        compute: { module, entryPoint: entry, constants: toPipelineConstants(constants) },
+      });
+    } catch (e) {
+      const consts = Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+      throw new Error(`${file}: pipeline for entry '${entry}' (constants: ${consts}) failed: ${(e as Error).message}`);
+    }
+    return new Kernel(ctx, label, file, reflection, pipeline, layout, constants);
+  }
+
+  /** Names of the buffers this entry point binds, in binding order (the uniform struct excluded). */
+  get bufferNames(): string[] {
+    return this.reflection.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name);
+  }
+
+  /**
+   * A bind group from buffers named as in the shader. Missing or unknown names, buffers without
+   * the needed usage, too small or misaligned ranges are reported here rather than as a
+   * validation error at submit time.
+   */
+  bindGroup(resources: Record<string, BufferResource>, label = `${this.label}.bindGroup`): GPUBindGroup {
+    const { device } = this.ctx;
+    const names = new Set(this.bufferNames);
+    for (const key of Object.keys(resources)) {
+      if (!names.has(key)) {
+        throw new Error(`${this.label}: the shader binds no buffer '${key}' (binds: ${this.bufferNames.join(', ')})`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    for (const b of this.reflection.bindings) {
+      if (b.kind === 'uniform') {
+        const arena = uniformArena(this.ctx);
+        entries.push({ binding: b.binding, resource: { buffer: arena.buffer, offset: 0, size: roundUp(b.minBindingSize, 16) } });
+        continue;
+      }
+      const r = resources[b.name];
+      if (!r) throw new Error(`${this.label}: buffer '${b.name}' (binding ${b.binding}) was not given`);
+      // A GPUBufferBinding is a plain record with a `buffer` field; a GPUBuffer has none.
+      const binding: GPUBufferBinding = 'buffer' in r ? r : { buffer: r };
+      const need = GPUBufferUsage.STORAGE;
+      if ((binding.buffer.usage & need) === 0) {
+        throw new Error(`${this.label}: buffer '${b.name}' (${binding.buffer.label}) lacks STORAGE usage`);
+      }
+      const offset = binding.offset ?? 0;
+      const align = device.limits.minStorageBufferOffsetAlignment;
+      if (offset % align !== 0) throw new Error(`${this.label}: '${b.name}' offset ${offset} is not a multiple of ${align}`);
+      const size = binding.size ?? binding.buffer.size - offset;
+      if (size < b.minBindingSize || offset + size > binding.buffer.size) {
+        throw new Error(
+          `${this.label}: '${b.name}' range [${offset}, ${offset + size}) of ${binding.buffer.label} (size ${binding.buffer.size}) is invalid (needs ≥ ${b.minBindingSize} bytes)`,
+        );
+      }
+      entries.push({ binding: b.binding, resource: binding });
+    }
+    return device.createBindGroup({ label, layout: this.layout, entries });
+  }
+
+  get hasUniforms(): boolean {
+    return this.reflection.uniform !== null;
+  }
+
+  /** Writes this kernel's uniform struct at `offset` of `view`. */
+  packUniforms(values: UniformValues, view: DataView, offset: number): void {
+    const u = this.reflection.uniform;
+    if (!u) {
+      if (Object.keys(values).length > 0) throw new Error(`${this.label}: the shader has no uniform struct, got ${Object.keys(values).join(', ')}`);
+      return;
+    }
+    packUniforms(this.label, u.layout, values, view, offset);
+  }
+
+  get uniformSize(): number {
+    return this.reflection.uniform ? roundUp(this.reflection.uniform.layout.size, 16) : 0;
+  }
+}
+
+async function shaderModule(ctx: GpuContext, name: string, source: string, file: string): Promise<GPUShaderModule> {
+  let perDevice = moduleCache.get(ctx.device);
+  if (!perDevice) moduleCache.set(ctx.device, (perDevice = new Map()));
+  let pending = perDevice.get(name);
+  if (!pending) {
+    pending = (async () => {
+      ctx.device.pushErrorScope('validation');
+      const module = ctx.device.createShaderModule({ label: `${name}.module`, code: source });
+      const scopeError = ctx.device.popErrorScope();
+      await checkCompilation(module, file, source);
+      const err = await scopeError;
+      if (err) throw new Error(`${file}: shader module rejected: ${err.message}`);
+      return module;
+    })();
+    perDevice.set(name, pending);
+    pending.catch(() => perDevice!.delete(name));
+  }
+  return pending;
+}
+
+function checkConstants(decls: OverrideDecl[], given: Constants, file: string): Constants {
+  const known = new Map(decls.map((d) => [d.name, d]));
+  for (const key of Object.keys(given)) {
+    if (!known.has(key)) {
+      throw new Error(`${file}: no override '${key}' (overrides: ${decls.map((d) => d.name).join(', ') || 'none'})`);
+    }
+  }
+  for (const d of decls) {
+    if (!d.hasDefault && given[d.name] === undefined) {
+      throw new Error(`${file}: override '${d.name}' has no default and was not given`);
+    }
+  }
+  return { ...given };
+}
+
+function toPipelineConstants(c: Constants): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) out[k] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  return out;
+}
+
+function evalWorkgroupSize(r: EntryReflection, constants: Constants, file: string): [number, number, number] {
+  const defaults = new Map(r.overrides.map((d) => [d.name, d.defaultValue]));
+  // @workgroup_size here holds literals, override names and products of them (TILE_M * 4).
+  const value = (expr: string): number =>
+    expr.split('*').reduce((acc, term) => {
+      const t = term.trim().replace(/u$/, '');
+      if (/^\d+$/.test(t)) return acc * Number(t);
+      const c = constants[t];
+      const v = c !== undefined ? Number(c) : defaults.get(t);
+      if (v === undefined || v === null) throw new Error(`${file}: workgroup_size term '${t}' has no value (a literal or an override)`);
+      return acc * v;
+    }, 1);
+  const dims = r.workgroupSizeExpr.map(value);
+  return [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
+}
+
+export function roundUp(x: number, m: number): number {
+  return Math.ceil(x / m) * m;
+}
+
+/** Workgroup count covering n items with groups of size g. */
+export function groups(n: number, g: number): number {
+  return Math.max(1, Math.ceil(n / g));
+}

@@ -1,0 +1,57 @@
+/**
+ * One uniform buffer per device that every dispatch's uniform struct is written into, each at
+ * its own 256-byte-aligned slot, bound with a dynamic offset. A command buffer of a thousand SGD
+ * steps then costs one writeBuffer for all their uniforms, and no per-step bind groups.
+ *
+ * Reuse is safe: queue.writeBuffer and queue.submit execute in call order, so the next batch's
+ * uniforms overwrite the arena only after the previous submit has consumed them.
+ */
+import type { GpuContext } from './device.ts';
+
+export class UniformArena {
+  readonly buffer: GPUBuffer;
+  readonly align: number;
+  readonly capacity: number;
+  private readonly bytes: ArrayBuffer;
+  readonly view: DataView;
+  private used = 0;
+
+  constructor(readonly ctx: GpuContext, capacity = 1 << 20) {
+    this.align = ctx.device.limits.minUniformBufferOffsetAlignment;
+    this.capacity = capacity;
+    this.buffer = ctx.device.createBuffer({
+      label: 'uniforms.arena',
+      size: capacity,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.bytes = new ArrayBuffer(capacity);
+    this.view = new DataView(this.bytes);
+  }
+
+  /** Offset of a fresh slot of `size` bytes, or -1 when the arena is full (flush first). */
+  alloc(size: number): number {
+    const at = Math.ceil(this.used / this.align) * this.align;
+    if (at + size > this.capacity) return -1;
+    this.used = at + size;
+    return at;
+  }
+
+  /** Uploads the slots written since the last flush and starts over. Call right before submit. */
+  flush(): void {
+    if (this.used === 0) return;
+    this.ctx.device.queue.writeBuffer(this.buffer, 0, this.bytes, 0, Math.ceil(this.used / 4) * 4);
+    this.used = 0;
+  }
+
+  get bytesUsed(): number {
+    return this.used;
+  }
+}
+
+const arenas = new WeakMap<GPUDevice, UniformArena>();
+
+export function uniformArena(ctx: GpuContext): UniformArena {
+  let a = arenas.get(ctx.device);
+  if (!a) arenas.set(ctx.device, (a = new UniformArena(ctx)));
+  return a;
+}
