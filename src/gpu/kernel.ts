@@ -194,19 +194,58 @@ function toPipelineConstants(c: Constants): Record<string, number> {
 }
 
 function evalWorkgroupSize(r: EntryReflection, constants: Constants, file: string): [number, number, number] {
-  const defaults = new Map(r.overrides.map((d) => [d.name, d.defaultValue]));
-  // @workgroup_size here holds literals, override names and products of them (TILE_M * 4).
-  const value = (expr: string): number =>
-    expr.split('*').reduce((acc, term) => {
-      const t = term.trim().replace(/u$/, '');
-      if (/^\d+$/.test(t)) return acc * Number(t);
-      const c = constants[t];
-      const v = c !== undefined ? Number(c) : defaults.get(t);
-      if (v === undefined || v === null) throw new Error(`${file}: workgroup_size term '${t}' has no value (a literal or an override)`);
-      return acc * v;
-    }, 1);
-  const dims = r.workgroupSizeExpr.map(value);
+  // wgsl_reflect cannot parse expressions inside @workgroup_size, so shaders name an override there
+  // (override WG_X: u32 = BN / 4u;). Its value: the pipeline constant if given, else its
+  // initializer, evaluated here with literals, other overrides, true/false, and * / + -.
+  const decls = new Map(r.overrides.map((d) => [d.name, d]));
+  const value = (name: string, depth = 0): number => {
+    if (depth > 16) throw new Error(`${file}: override '${name}' is defined in a cycle`);
+    const c = constants[name];
+    if (c !== undefined) return Number(c);
+    const init = decls.get(name)?.init;
+    if (init === undefined || init === null) throw new Error(`${file}: workgroup_size uses '${name}', which has no value`);
+    return evalExpr(init, (n) => value(n, depth + 1), file);
+  };
+  const dims = r.workgroupSizeExpr.map((e) => evalExpr(e, value, file));
   return [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
+}
+
+/** Integer arithmetic on literals and names, left to right within * / and then + - (WGSL u32 semantics). */
+function evalExpr(expr: string, lookup: (name: string) => number, file: string): number {
+  const tokens = expr.match(/[A-Za-z_]\w*|\d+[uif]?|[-+*/()]/g) ?? [];
+  if (tokens.join('').replace(/\s/g, '') !== expr.replace(/\s/g, '')) throw new Error(`${file}: cannot evaluate '${expr}'`);
+  let i = 0;
+  const atom = (): number => {
+    const t = tokens[i++];
+    if (t === '(') {
+      const v = sum();
+      i++;
+      return v;
+    }
+    if (t === 'true') return 1;
+    if (t === 'false') return 0;
+    if (/^\d/.test(t)) return Number(t.replace(/[uif]$/, ''));
+    return lookup(t);
+  };
+  const product = (): number => {
+    let v = atom();
+    while (tokens[i] === '*' || tokens[i] === '/') {
+      const op = tokens[i++];
+      const w = atom();
+      v = op === '*' ? v * w : Math.floor(v / w);
+    }
+    return v;
+  };
+  const sum = (): number => {
+    let v = product();
+    while (tokens[i] === '+' || tokens[i] === '-') {
+      const op = tokens[i++];
+      const w = product();
+      v = op === '+' ? v + w : v - w;
+    }
+    return v;
+  };
+  return sum();
 }
 
 export function roundUp(x: number, m: number): number {

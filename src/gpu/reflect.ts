@@ -42,8 +42,8 @@ export interface OverrideDecl {
   name: string;
   type: string;
   hasDefault: boolean;
-  /** The default when it is a plain literal (needed to size workgroups when not overridden). */
-  defaultValue: number | null;
+  /** The initializer's text, e.g. '32' or 'BN / 4u' (used to size workgroups when not overridden). */
+  init: string | null;
 }
 
 export interface EntryReflection {
@@ -148,13 +148,8 @@ export function overrideDecls(source: string): OverrideDecl[] {
   const out: OverrideDecl[] = [];
   const re = /^\s*(?:@id\(\s*\d+\s*\)\s*)?override\s+([A-Za-z_]\w*)\s*(?::\s*([A-Za-z_][\w<>]*))?\s*(?:=\s*([^;]*))?;/gm;
   for (const m of stripComments(source).matchAll(re)) {
-    const init = m[3]?.trim();
-    let defaultValue: number | null = null;
-    if (init !== undefined) {
-      const lit = /^(true|false|[-+]?\d*\.?\d+(?:e[-+]?\d+)?)[uif]?$/i.exec(init);
-      if (lit) defaultValue = lit[1] === 'true' ? 1 : lit[1] === 'false' ? 0 : Number(lit[1]);
-    }
-    out.push({ name: m[1], type: m[2] ?? 'inferred', hasDefault: init !== undefined, defaultValue });
+    const init = m[3]?.trim() ?? null;
+    out.push({ name: m[1], type: m[2] ?? 'inferred', hasDefault: init !== null, init });
   }
   return out;
 }
