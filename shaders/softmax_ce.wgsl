@@ -2,9 +2,9 @@
 // evaluation chunk.
 //
 //   m_r      = max_c z[r, c]
-//   lse_r    = m_r + log(sum_c exp(z[r, c] - m_r))
-//   loss_r   = lse_r - z[r, y_r]
-//   dz[r, c] = (exp(z[r, c] - lse_r) - [c == y_r]) * grad_scale      (grad_scale = 1/B for the mean loss)
+//   s_r      = sum_c exp(z[r, c] - m_r)
+//   loss_r   = (m_r - z[r, y_r]) + log(s_r)        (= lse_r - z[r, y_r], without rounding lse_r at |z| ~ 1e4)
+//   dz[r, c] = (exp(z[r, c] - m_r) / s_r - [c == y_r]) * grad_scale      (grad_scale = 1/B for the mean loss)
 //   correct_r = [argmax_c z[r, c] == y_r]   (ties: the first maximum, as numpy/PyTorch argmax)
 //
 // and the sums over rows, written to metrics[2*slot] = sum_r loss_r, metrics[2*slot+1] = sum_r correct_r,
@@ -53,15 +53,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     for (var c = 0u; c < C; c++) {
       s += exp(z[base + c] - m);
     }
-    let lse = m + log(s);
     let label = y[r];
-    let loss = lse - z[base + label];
+    let loss = (m - z[base + label]) + log(s);
     losses[r] = loss;
     loss_sum += loss;
     if (best == label) { correct += 1.0; }
     if (WRITE_GRAD) {
       for (var c = 0u; c < C; c++) {
-        let p = exp(z[base + c] - lse);
+        let p = exp(z[base + c] - m) / s;
         dz[base + c] = (p - select(0.0, 1.0, c == label)) * params.grad_scale;
       }
     }

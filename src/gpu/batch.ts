@@ -20,8 +20,16 @@ export class GpuBatch {
   /** Dispatches encoded over the life of this batch, across automatic flushes. */
   totalDispatches = 0;
 
-  constructor(readonly ctx: GpuContext, readonly label = 'batch', readonly profiler: Profiler | null = null) {
+  /**
+   * One compute pass per dispatch instead of one long pass. Some drivers track hazards across a
+   * long pass more cheaply than they begin passes, others the reverse; bench/ measures both.
+   */
+  readonly passPerDispatch: boolean;
+
+  constructor(readonly ctx: GpuContext, readonly label = 'batch', readonly profiler: Profiler | null = null, passPerDispatch = false) {
+    this.passPerDispatch = passPerDispatch;
     this.arena = uniformArena(ctx);
+    this.arena.claim(this);
     this.encoder = ctx.device.createCommandEncoder({ label: `${label}.encoder` });
   }
 
@@ -33,11 +41,11 @@ export class GpuBatch {
     }
     let offset = 0;
     if (kernel.hasUniforms) {
-      offset = this.arena.alloc(kernel.uniformSize);
+      offset = this.arena.alloc(this, kernel.uniformSize);
       if (offset < 0) {
         // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
         this.flush();
-        offset = this.arena.alloc(kernel.uniformSize);
+        offset = this.arena.alloc(this, kernel.uniformSize);
       }
       kernel.packUniforms(uniforms, this.arena.view, offset);
     } else {
@@ -47,7 +55,7 @@ export class GpuBatch {
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup, kernel.hasUniforms ? [offset] : []);
     pass.dispatchWorkgroups(x, y, z);
-    if (this.profiler) this.endPass();
+    if (this.profiler || this.passPerDispatch) this.endPass();
     this.dispatches++;
     this.totalDispatches++;
   }

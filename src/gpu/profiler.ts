@@ -22,7 +22,9 @@ export class Profiler {
   private resolvedUpTo = 0;
   private readonly totals = new Map<string, { calls: number; ns: number }>();
 
-  constructor(readonly ctx: GpuContext, readonly capacity = 4096) {
+  constructor(readonly ctx: GpuContext, readonly capacity = 2048) {
+    // Two queries per pass; WebGPU caps a query set at 4096 queries.
+    if (capacity > 2048) throw new Error(`Profiler: capacity must be at most 2048 passes, got ${capacity}`);
     if (!ctx.hasTimestamps) throw new Error('Profiler: this adapter has no timestamp-query feature');
     this.querySet = ctx.device.createQuerySet({ label: 'profiler.querySet', type: 'timestamp', count: 2 * capacity });
     this.resolveBuf = ctx.device.createBuffer({

@@ -4,7 +4,9 @@
  * steps then costs one writeBuffer for all their uniforms, and no per-step bind groups.
  *
  * Reuse is safe: queue.writeBuffer and queue.submit execute in call order, so the next batch's
- * uniforms overwrite the arena only after the previous submit has consumed them.
+ * uniforms overwrite the arena only after the previous submit has consumed them. Two batches must
+ * not be encoding at the same time (their slots would mix): a batch claims the arena and another
+ * batch's claim while slots are unflushed is an error.
  */
 import type { GpuContext } from './device.ts';
 
@@ -15,6 +17,7 @@ export class UniformArena {
   private readonly bytes: ArrayBuffer;
   readonly view: DataView;
   private used = 0;
+  private owner: object | null = null;
 
   constructor(readonly ctx: GpuContext, capacity = 1 << 20) {
     this.align = ctx.device.limits.minUniformBufferOffsetAlignment;
@@ -28,8 +31,17 @@ export class UniformArena {
     this.view = new DataView(this.bytes);
   }
 
-  /** Offset of a fresh slot of `size` bytes, or -1 when the arena is full (flush first). */
-  alloc(size: number): number {
+  /** Makes `batch` the encoder whose uniforms the arena collects until the next flush. */
+  claim(batch: object): void {
+    if (this.owner && this.owner !== batch && this.used > 0) {
+      throw new Error('uniform arena: a GpuBatch was created while another still has unsubmitted dispatches; submit the first batch before encoding another');
+    }
+    this.owner = batch;
+  }
+
+  /** Offset of a fresh slot of `size` bytes for `batch`, or -1 when the arena is full (flush first). */
+  alloc(batch: object, size: number): number {
+    this.claim(batch);
     const at = Math.ceil(this.used / this.align) * this.align;
     if (at + size > this.capacity) return -1;
     this.used = at + size;
@@ -41,6 +53,7 @@ export class UniformArena {
     if (this.used === 0) return;
     this.ctx.device.queue.writeBuffer(this.buffer, 0, this.bytes, 0, Math.ceil(this.used / 4) * 4);
     this.used = 0;
+    this.owner = null;
   }
 
   get bytesUsed(): number {

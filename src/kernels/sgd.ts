@@ -15,8 +15,15 @@ export class Sgd {
     return new Sgd(kernel, opts.momentum);
   }
 
-  /** Without momentum `v` may be any storage buffer (it is bound but never touched). */
+  /**
+   * Without momentum `v` is bound but never touched; it may be any storage buffer except w or g
+   * (WebGPU forbids aliasing a writable binding).
+   */
   bind(b: { w: BufferResource; g: BufferResource; v: BufferResource }, label?: string): GPUBindGroup {
+    const buf = (r: BufferResource): GPUBuffer => ('buffer' in r ? r.buffer : r);
+    if (buf(b.v) === buf(b.w) || buf(b.v) === buf(b.g)) {
+      throw new Error(`${this.kernel.label}: v must be a buffer of its own, not w or g (writable bindings may not alias)`);
+    }
     return this.kernel.bindGroup(b, label);
   }
 

@@ -1,0 +1,206 @@
+/**
+ * The MLP on the GPU: parameters, gradients and velocity in flat buffers (src/nn/params.ts), one
+ * compiled pipeline per kernel variant, and "plans" — the bind groups of a fixed sequence of
+ * dispatches — built once so that encoding a step is only setPipeline/setBindGroup/dispatch.
+ *
+ * One SGD step (3-layer seed network) is 11 dispatches in one compute pass:
+ *   gather → forward ×3 → softmax-CE (loss, accuracy into metrics[slot], dz) →
+ *   grad_weight ×3 and grad_input ×2 (act' fused) → one SGD update over all parameters.
+ */
+import type { GpuContext } from '../gpu/device.ts';
+import type { GpuBatch } from '../gpu/batch.ts';
+import type { BufferResource } from '../gpu/kernel.ts';
+import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
+import { DenseForward } from '../kernels/dense_forward.ts';
+import { DenseGradInput, DenseGradWeight } from '../kernels/dense_backward.ts';
+import { SoftmaxCe } from '../kernels/softmax_ce.ts';
+import { Sgd } from '../kernels/sgd.ts';
+import { Gather } from '../kernels/gather.ts';
+import { validateMlpConfig, type MlpConfig } from './config.ts';
+import { paramLayout, type LayerLayout, type ParamLayout } from './params.ts';
+
+export interface SgdHyper {
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+}
+
+/** Buffers holding one batch of activations and their gradients, for `rows` samples. */
+export interface ActivationBuffers {
+  rows: number;
+  /** outs[l]: output of layer l, (rows, widths[l+1]); the last is the logits. */
+  outs: GPUBuffer[];
+  /** dz[l]: dL/dZ of layer l, (rows, widths[l+1]). Training only. */
+  dz: GPUBuffer[];
+  losses: GPUBuffer;
+}
+
+export class MlpGpu {
+  readonly layout: ParamLayout;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly velocity: GPUBuffer;
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly config: MlpConfig,
+    readonly forward: DenseForward[],
+    readonly gradWeight: DenseGradWeight,
+    readonly gradInput: DenseGradInput,
+    readonly ceTrain: SoftmaxCe,
+    readonly ceEval: SoftmaxCe,
+    readonly sgd: Sgd,
+    readonly gather: Gather,
+    readonly hasMomentum: boolean,
+  ) {
+    this.layout = paramLayout(config);
+    const bytes = this.layout.total * 4;
+    this.params = createStorage(ctx, 'mlp.params', bytes);
+    this.grads = createStorage(ctx, 'mlp.grads', bytes);
+    this.velocity = createStorage(ctx, 'mlp.velocity', hasMomentum ? bytes : 16);
+  }
+
+  static async create(ctx: GpuContext, config: MlpConfig, opts: { momentum: boolean }): Promise<MlpGpu> {
+    validateMlpConfig(config);
+    const nLayers = config.widths.length - 1;
+    const hidden = await DenseForward.create(ctx, { act: config.activation, bias: config.bias });
+    const last = await DenseForward.create(ctx, { act: 'identity', bias: config.bias });
+    const forward = Array.from({ length: nLayers }, (_, l) => (l === nLayers - 1 ? last : hidden));
+    const [gradWeight, gradInput, ceTrain, ceEval, sgd, gather] = await Promise.all([
+      DenseGradWeight.create(ctx, { bias: config.bias }),
+      DenseGradInput.create(ctx, { prevAct: config.activation }),
+      SoftmaxCe.create(ctx, { writeGrad: true }),
+      SoftmaxCe.create(ctx, { writeGrad: false }),
+      Sgd.create(ctx, { momentum: opts.momentum }),
+      Gather.create(ctx),
+    ]);
+    return new MlpGpu(ctx, config, forward, gradWeight, gradInput, ceTrain, ceEval, sgd, gather, opts.momentum);
+  }
+
+  get inputs(): number {
+    return this.config.widths[0];
+  }
+
+  get classes(): number {
+    return this.config.widths[this.config.widths.length - 1];
+  }
+
+  /** A layer's block of a flat buffer (params, grads) as a binding. */
+  layerRange(buffer: GPUBuffer, L: LayerLayout): GPUBufferBinding {
+    return { buffer, offset: L.offset * 4, size: L.size * 4 };
+  }
+
+  uploadParams(flat: Float32Array): void {
+    if (flat.length !== this.layout.total) {
+      throw new Error(`uploadParams: expected ${this.layout.total} floats (flat layout), got ${flat.length}`);
+    }
+    writeBuffer(this.ctx, this.params, flat);
+    if (this.hasMomentum) writeBuffer(this.ctx, this.velocity, new Float32Array(this.layout.total));
+  }
+
+  async readParams(expectedMs = 0): Promise<Float32Array> {
+    return readF32(this.ctx, this.params, 0, this.layout.total, expectedMs);
+  }
+
+  allocActivations(rows: number, training: boolean, label: string): ActivationBuffers {
+    const outs: GPUBuffer[] = [];
+    const dz: GPUBuffer[] = [];
+    for (const L of this.layout.layers) {
+      outs.push(createStorage(this.ctx, `${label}.out${L.index}`, rows * L.fanOut * 4));
+      if (training) dz.push(createStorage(this.ctx, `${label}.dz${L.index}`, rows * L.fanOut * 4));
+    }
+    return { rows, outs, dz, losses: createStorage(this.ctx, `${label}.losses`, rows * 4) };
+  }
+
+  /** Bind groups of the forward pass reading `input` (rows, widths[0]) into `acts`. */
+  forwardPlan(input: BufferResource, acts: ActivationBuffers, label: string): GPUBindGroup[] {
+    return this.layout.layers.map((L, l) =>
+      this.forward[l].bind({ x: l === 0 ? input : acts.outs[l - 1], w: this.layerRange(this.params, L), y: acts.outs[l] }, `${label}.forward${l}`),
+    );
+  }
+
+  encodeForward(batch: GpuBatch, plan: GPUBindGroup[], rows: number): void {
+    this.layout.layers.forEach((L, l) => this.forward[l].encode(batch, plan[l], { m: rows, k: L.fanIn, n: L.fanOut }));
+  }
+}
+
+/**
+ * Everything one training step binds, for a batch of B rows gathered from a dataset on the GPU.
+ * `metrics` receives [loss sum, correct] of each step at 2·slot.
+ */
+export class TrainStepPlan {
+  readonly xb: GPUBuffer;
+  readonly yb: GPUBuffer;
+  readonly acts: ActivationBuffers;
+  private readonly gatherBg: GPUBindGroup;
+  private readonly forwardBgs: GPUBindGroup[];
+  private readonly ceBg: GPUBindGroup;
+  private readonly gradWeightBgs: GPUBindGroup[];
+  private readonly gradInputBgs: (GPUBindGroup | null)[];
+  private readonly sgdBg: GPUBindGroup;
+
+  constructor(
+    readonly mlp: MlpGpu,
+    readonly batchSize: number,
+    readonly data: { x: GPUBuffer; y: GPUBuffer; n: number },
+    readonly indices: GPUBuffer,
+    readonly metrics: GPUBuffer,
+  ) {
+    const ctx = mlp.ctx;
+    const B = batchSize;
+    this.xb = createStorage(ctx, 'train.xb', B * mlp.inputs * 4);
+    this.yb = createStorage(ctx, 'train.yb', B * 4);
+    this.acts = mlp.allocActivations(B, true, 'train');
+    const layers = mlp.layout.layers;
+    const last = layers.length - 1;
+    this.gatherBg = mlp.gather.bind({ data: data.x, labels: data.y, idx: indices, xb: this.xb, yb: this.yb }, 'train.gather');
+    this.forwardBgs = mlp.forwardPlan(this.xb, this.acts, 'train');
+    this.ceBg = mlp.ceTrain.bind(
+      { z: this.acts.outs[last], y: this.yb, dz: this.acts.dz[last], losses: this.acts.losses, metrics },
+      'train.ce',
+    );
+    this.gradWeightBgs = layers.map((L, l) =>
+      mlp.gradWeight.bind({ x: l === 0 ? this.xb : this.acts.outs[l - 1], dz: this.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) }, `train.gradWeight${l}`),
+    );
+    this.gradInputBgs = layers.map((L, l) =>
+      l === 0
+        ? null
+        : mlp.gradInput.bind(
+            { x: this.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), dz: this.acts.dz[l], dx: this.acts.dz[l - 1] },
+            `train.gradInput${l}`,
+          ),
+    );
+    this.sgdBg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity }, 'train.sgd');
+  }
+
+  /** Forward and loss only (no update): the minibatch loss at the current weights. */
+  encodeForwardLoss(batch: GpuBatch, indexOffset: number, slot: number): void {
+    const { mlp, batchSize: B } = this;
+    mlp.gather.encode(batch, this.gatherBg, { rows: B, dim: mlp.inputs, offset: indexOffset, n: this.data.n });
+    mlp.encodeForward(batch, this.forwardBgs, B);
+    mlp.ceTrain.encode(batch, this.ceBg, { rows: B, classes: mlp.classes, gradScale: 1 / B, slot });
+  }
+
+  /** Backward pass into mlp.grads (after encodeForwardLoss). */
+  encodeBackward(batch: GpuBatch): void {
+    const { mlp, batchSize: B } = this;
+    const layers = mlp.layout.layers;
+    for (let l = layers.length - 1; l >= 0; l--) {
+      const L = layers[l];
+      const shape = { m: B, k: L.fanIn, n: L.fanOut };
+      mlp.gradWeight.encode(batch, this.gradWeightBgs[l], shape);
+      const gi = this.gradInputBgs[l];
+      if (gi) mlp.gradInput.encode(batch, gi, shape);
+    }
+  }
+
+  encodeUpdate(batch: GpuBatch, h: SgdHyper): void {
+    this.mlp.sgd.encode(batch, this.sgdBg, { count: this.mlp.layout.total, lr: h.lr, weightDecay: h.weightDecay, momentum: h.momentum });
+  }
+
+  /** One full SGD step on the minibatch idx[indexOffset .. indexOffset + B). */
+  encodeStep(batch: GpuBatch, indexOffset: number, slot: number, h: SgdHyper): void {
+    this.encodeForwardLoss(batch, indexOffset, slot);
+    this.encodeBackward(batch);
+    this.encodeUpdate(batch, h);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Training settings, their defaults (the Feng–Tu reference run) and their validation. Every error
+ * names the field and the allowed range.
+ */
+export type Sampling = 'shuffle' | 'replacement';
+
+export interface TrainConfig {
+  lr: number;
+  batchSize: number;
+  weightDecay: number;
+  momentum: number;
+  seed: number;
+  /** 'shuffle': each epoch visits every training sample once in a fresh seeded order, dropping
+   * the last partial batch (as PyTorch's drop_last); 'replacement': every batch is B uniform draws. */
+  sampling: Sampling;
+  /** Stop rules: whichever comes first. At least one of epochs/steps. */
+  epochs: number | null;
+  steps: number | null;
+  targetTrainLoss: number | null;
+  targetTrainAccuracy: number | null;
+  /** Full train/test evaluation every this many steps (0: once per epoch). */
+  evalEvery: number;
+  /** SGD steps encoded per command buffer; metrics are read back once per chunk. */
+  chunkSteps: number;
+  /** A minibatch loss above this (or NaN/Inf) stops the run as diverged. */
+  divergenceLoss: number;
+}
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  lr: 0.1,
+  batchSize: 50,
+  weightDecay: 0,
+  momentum: 0,
+  seed: 1,
+  sampling: 'shuffle',
+  epochs: 20,
+  steps: null,
+  targetTrainLoss: null,
+  targetTrainAccuracy: null,
+  evalEvery: 0,
+  chunkSteps: 200,
+  divergenceLoss: 1e3,
+};
+
+type Range = { min: number; max: number; integer?: boolean; minExclusive?: boolean };
+
+const RANGES: Record<string, Range> = {
+  lr: { min: 0, max: 100, minExclusive: true },
+  batchSize: { min: 1, max: 65536, integer: true },
+  weightDecay: { min: 0, max: 10 },
+  momentum: { min: 0, max: 0.999 },
+  seed: { min: 0, max: 4294967295, integer: true },
+  epochs: { min: 1, max: 100000, integer: true },
+  steps: { min: 1, max: 1e9, integer: true },
+  targetTrainLoss: { min: 0, max: 1e6, minExclusive: true },
+  targetTrainAccuracy: { min: 0, max: 1, minExclusive: true },
+  evalEvery: { min: 0, max: 1e9, integer: true },
+  chunkSteps: { min: 1, max: 10000, integer: true },
+  divergenceLoss: { min: 0, max: 1e30, minExclusive: true },
+};
+
+export function describeRange(r: Range): string {
+  const lo = r.minExclusive ? `(${r.min}` : `[${r.min}`;
+  return `${r.integer ? 'an integer in ' : ''}${lo}, ${r.max}]`;
+}
+
+export function checkNumber(where: string, name: string, v: unknown, r: Range): void {
+  const ok =
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (r.minExclusive ? v > r.min : v >= r.min) &&
+    v <= r.max &&
+    (!r.integer || Number.isInteger(v));
+  if (!ok) throw new Error(`${where}.${name} must be ${describeRange(r)}, got ${JSON.stringify(v)}`);
+}
+
+export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: number | null = null, where = 'train'): TrainConfig {
+  for (const key of Object.keys(partial)) {
+    if (!(key in DEFAULT_TRAIN)) {
+      throw new Error(`${where}: unknown setting '${key}' (settings: ${Object.keys(DEFAULT_TRAIN).join(', ')})`);
+    }
+  }
+  const c: TrainConfig = { ...DEFAULT_TRAIN, ...partial };
+  for (const [name, r] of Object.entries(RANGES)) {
+    const v = (c as unknown as Record<string, unknown>)[name];
+    if (v === null && ['epochs', 'steps', 'targetTrainLoss', 'targetTrainAccuracy'].includes(name)) continue;
+    checkNumber(where, name, v, r);
+  }
+  if (c.sampling !== 'shuffle' && c.sampling !== 'replacement') {
+    throw new Error(`${where}.sampling must be 'shuffle' or 'replacement', got ${JSON.stringify(c.sampling)}`);
+  }
+  if (c.epochs === null && c.steps === null) throw new Error(`${where}: give epochs or steps (or both) so the run can end`);
+  if (trainSize !== null && c.batchSize > trainSize) {
+    throw new Error(`${where}.batchSize must be in [1, ${trainSize}] (the training set size), got ${c.batchSize}`);
+  }
+  return c;
+}

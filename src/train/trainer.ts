@@ -1,0 +1,336 @@
+/**
+ * The training loop. Steps are encoded in chunks (TrainConfig.chunkSteps per command buffer); each
+ * chunk's per-step minibatch loss/accuracy — and, when due, the full train/test evaluation — are
+ * copied into a staging buffer in the same command buffer, and chunks are pipelined two deep: chunk
+ * i+1 is submitted before chunk i's numbers are read, so the GPU never waits for JavaScript.
+ *
+ * Divergence (a minibatch loss that is NaN, ±Inf or above divergenceLoss) ends the run with the
+ * step it happened at; the weights from the start of that chunk (the last ones known good) are
+ * kept so the caller can still save them.
+ */
+import type { GpuContext } from '../gpu/device.ts';
+import { GpuBatch } from '../gpu/batch.ts';
+import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
+import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
+import { Rng } from '../util/rng.ts';
+import type { MlpConfig } from '../nn/config.ts';
+import { initParams } from '../nn/init.ts';
+import { MlpGpu, TrainStepPlan } from '../nn/mlp-gpu.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { validateTrainConfig, type TrainConfig } from './config.ts';
+import { MinibatchSampler } from './sampler.ts';
+import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
+import { Evaluator, type EvalResult } from './evaluate.ts';
+
+export interface EvalRecord {
+  step: number;
+  epoch: number;
+  train: EvalResult;
+  test: EvalResult | null;
+}
+
+export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
+
+export interface RunResult {
+  status: RunStatus;
+  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
+  message: string;
+  steps: number;
+  seconds: number;
+  stepsPerSecond: number;
+}
+
+export interface ChunkProgress {
+  step: number;
+  epoch: number;
+  totalSteps: number | null;
+  /** Minibatch loss and accuracy of the chunk's steps. */
+  losses: Float32Array;
+  accuracies: Float32Array;
+  firstStep: number;
+  eval: EvalRecord | null;
+  stepsPerSecond: number;
+}
+
+export interface TrainHooks {
+  /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
+  onStepEncoded?(batch: GpuBatch, step: number): void;
+  /** Called once per chunk after its numbers were read. */
+  onChunk?(p: ChunkProgress): void | Promise<void>;
+  /** Polled between chunks; true stops the run (status 'stopped'). */
+  shouldStop?(): boolean;
+}
+
+/** Per-step history kept on the CPU (columnar, for CSV and charts). */
+export class History {
+  loss: number[] = [];
+  accuracy: number[] = [];
+  evals: EvalRecord[] = [];
+}
+
+interface InFlight {
+  firstStep: number;
+  steps: number;
+  evalDue: boolean;
+  /** Which of the two staging/checkpoint pairs this chunk uses. */
+  slot: number;
+  submittedAt: number;
+}
+
+export class Trainer {
+  readonly history = new History();
+  step = 0;
+  private readonly plan: TrainStepPlan;
+  private readonly sampler: MinibatchSampler;
+  private readonly indices: GPUBuffer;
+  private readonly metrics: GPUBuffer;
+  private readonly checkpoints: GPUBuffer[];
+  private readonly staging: GPUBuffer[];
+  private readonly stagingFloats: number;
+  private readonly perStep = new DurationEstimate(0.3);
+  /** After a divergence: the checkpoint holding the weights at `lastGoodStep`. */
+  private lastGood: { slot: number; step: number } | null = null;
+  private chunkCounter = 0;
+  private lastReadAt = 0;
+  readonly trainEval: Evaluator;
+  readonly testEval: Evaluator | null;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly model: MlpConfig,
+    readonly config: TrainConfig,
+    readonly mlp: MlpGpu,
+    readonly trainData: GpuDataset,
+    readonly testData: GpuDataset | null,
+    initial: Float32Array,
+  ) {
+    const c = config;
+    this.sampler = new MinibatchSampler(trainData.n, c.batchSize, c.sampling, new Rng(c.seed).fork());
+    this.indices = createStorage(ctx, 'train.indices', c.chunkSteps * c.batchSize * 4);
+    this.metrics = createStorage(ctx, 'train.metrics', 2 * c.chunkSteps * 4);
+    this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics);
+    this.trainEval = new Evaluator(mlp, trainData);
+    this.testEval = testData ? new Evaluator(mlp, testData) : null;
+    // Staging layout (floats): [2·chunkSteps step metrics | train eval metrics | test eval metrics].
+    this.stagingFloats = 2 * c.chunkSteps + this.trainEval.metricsFloats + (this.testEval?.metricsFloats ?? 0);
+    this.staging = [0, 1].map((i) =>
+      ctx.device.createBuffer({ label: `train.staging${i}`, size: this.stagingFloats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    );
+    this.checkpoints = [0, 1].map((i) => createStorage(ctx, `train.checkpoint${i}`, mlp.layout.total * 4));
+    mlp.uploadParams(initial);
+  }
+
+  /** Uploads the data, compiles the kernels, initialises the weights from the seed. */
+  static async create(ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig>, data: { train: Dataset; test: Dataset | null }): Promise<Trainer> {
+    const config = validateTrainConfig(train, data.train.n);
+    if (data.train.d !== model.widths[0]) {
+      throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.train.d} features per sample`);
+    }
+    const classes = model.widths[model.widths.length - 1];
+    if (data.train.classes > classes) {
+      throw new Error(`model output width ${classes} is smaller than the dataset's ${data.train.classes} classes`);
+    }
+    const mlp = await MlpGpu.create(ctx, model, { momentum: config.momentum > 0 });
+    const trainData = uploadDataset(ctx, 'data.train', data.train.x, data.train.y, data.train.d, classes);
+    const testData = data.test ? uploadDataset(ctx, 'data.test', data.test.x, data.test.y, data.test.d, classes) : null;
+    const initial = initParams(model, new Rng(config.seed));
+    return new Trainer(ctx, model, config, mlp, trainData, testData, initial);
+  }
+
+  get stepsPerEpoch(): number {
+    return this.sampler.stepsPerEpoch;
+  }
+
+  get totalSteps(): number | null {
+    const c = this.config;
+    const fromEpochs = c.epochs === null ? Infinity : c.epochs * this.stepsPerEpoch;
+    const t = Math.min(fromEpochs, c.steps ?? Infinity);
+    return Number.isFinite(t) ? t : null;
+  }
+
+  get evalEvery(): number {
+    return this.config.evalEvery > 0 ? this.config.evalEvery : this.stepsPerEpoch;
+  }
+
+  epochOf(step: number): number {
+    return step / this.stepsPerEpoch;
+  }
+
+  /** Evaluates the current weights on the full train and test sets. */
+  async evaluate(): Promise<EvalRecord> {
+    const batch = new GpuBatch(this.ctx, 'eval');
+    this.trainEval.encode(batch);
+    this.testEval?.encode(batch);
+    batch.submit();
+    const train = await this.trainEval.read();
+    const test = this.testEval ? await this.testEval.read() : null;
+    return { step: this.step, epoch: this.epochOf(this.step), train, test };
+  }
+
+  /** Runs until a stop rule fires. Can be called again after 'stopped' to resume. */
+  async run(hooks: TrainHooks = {}): Promise<RunResult> {
+    const t0 = performance.now();
+    const startStep = this.step;
+    const total = this.totalSteps;
+    let encodedUpTo = this.step;
+    const queue: InFlight[] = [];
+    let result: { status: RunStatus; message: string } | null = null;
+
+    const encodeNext = (): boolean => {
+      if (total !== null && encodedUpTo >= total) return false;
+      const nextEval = (Math.floor(encodedUpTo / this.evalEvery) + 1) * this.evalEvery;
+      let k = Math.min(this.config.chunkSteps, nextEval - encodedUpTo);
+      if (total !== null) k = Math.min(k, total - encodedUpTo);
+      const evalDue = encodedUpTo + k === nextEval || (total !== null && encodedUpTo + k === total);
+      queue.push(this.encodeChunk(encodedUpTo, k, evalDue, hooks));
+      encodedUpTo += k;
+      return true;
+    };
+
+    encodeNext();
+    while (queue.length > 0) {
+      // Keep the GPU fed: the next chunk goes in before this one's numbers are read.
+      if (queue.length < 2 && !(hooks.shouldStop?.() ?? false)) encodeNext();
+      const chunk = queue.shift()!;
+      const errorsBefore = this.ctx.uncapturedErrors.length;
+      const progress = await this.readChunk(chunk);
+      if (this.ctx.uncapturedErrors.length > errorsBefore) {
+        await this.drain(queue);
+        throw new Error(`WebGPU error during training (steps ${chunk.firstStep + 1}–${chunk.firstStep + chunk.steps}):\n${this.ctx.uncapturedErrors.slice(errorsBefore).join('\n')}`);
+      }
+      if (progress.diverged) {
+        result = { status: 'diverged', message: progress.diverged };
+        await this.drain(queue);
+        this.step = progress.divergedStep;
+        break;
+      }
+      this.step = chunk.firstStep + chunk.steps;
+      await hooks.onChunk?.(progress.info);
+      const target = this.targetReached(progress.info.eval);
+      if (target) {
+        result = { status: 'target-reached', message: target };
+        await this.drain(queue);
+        break;
+      }
+      if (hooks.shouldStop?.() && queue.length === 0) {
+        result = { status: 'stopped', message: `stopped at step ${this.step}` };
+        break;
+      }
+    }
+    if (!result) {
+      result = { status: 'completed', message: `completed ${this.step} steps (${this.epochOf(this.step).toFixed(2)} epochs)` };
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { ...result, steps: this.step, seconds, stepsPerSecond: (this.step - startStep) / Math.max(seconds, 1e-9) };
+  }
+
+  /**
+   * After a divergence: the weights at the start of the chunk that diverged (every step before it
+   * had a finite, bounded loss), and that step number. Null if the run did not diverge.
+   */
+  async lastGoodParams(): Promise<{ params: Float32Array; step: number } | null> {
+    if (!this.lastGood) return null;
+    const params = await readF32(this.ctx, this.checkpoints[this.lastGood.slot], 0, this.mlp.layout.total);
+    return { params, step: this.lastGood.step };
+  }
+
+  private encodeChunk(firstStep: number, steps: number, evalDue: boolean, hooks: TrainHooks): InFlight {
+    const { ctx, config: c } = this;
+    const slot = this.chunkCounter++ % 2;
+    writeBuffer(ctx, this.indices, this.sampler.next(steps));
+    const batch = new GpuBatch(ctx, 'train');
+    batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, this.mlp.layout.total * 4);
+    const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
+    for (let s = 0; s < steps; s++) {
+      this.plan.encodeStep(batch, s * c.batchSize, s, hyper);
+      hooks.onStepEncoded?.(batch, firstStep + s + 1);
+    }
+    const staging = this.staging[slot];
+    batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
+    if (evalDue) {
+      this.trainEval.encode(batch);
+      this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
+      if (this.testEval) {
+        this.testEval.encode(batch);
+        this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+      }
+    }
+    batch.submit();
+    return { firstStep, steps, evalDue, slot, submittedAt: performance.now() };
+  }
+
+  private async readChunk(chunk: InFlight): Promise<{ info: ChunkProgress; diverged: string | null; divergedStep: number }> {
+    const staging = this.staging[chunk.slot];
+    const expected = Math.max(0, this.perStep.ms * chunk.steps - (performance.now() - chunk.submittedAt));
+    await gentleWait(expected, () => staging.mapAsync(GPUMapMode.READ));
+    const m = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    // GPU time per step: from submit, or from the previous read when this chunk queued behind it.
+    this.perStep.update((performance.now() - Math.max(chunk.submittedAt, this.lastReadAt)) / chunk.steps);
+    this.lastReadAt = performance.now();
+
+    const B = this.config.batchSize;
+    const losses = new Float32Array(chunk.steps);
+    const accuracies = new Float32Array(chunk.steps);
+    let diverged: string | null = null;
+    let divergedStep = 0;
+    for (let s = 0; s < chunk.steps; s++) {
+      const loss = m[2 * s] / B;
+      losses[s] = loss;
+      accuracies[s] = m[2 * s + 1] / B;
+      if (!diverged && !(Number.isFinite(loss) && loss <= this.config.divergenceLoss)) {
+        divergedStep = chunk.firstStep + s + 1;
+        const what = Number.isNaN(loss) ? 'NaN' : !Number.isFinite(loss) ? String(loss) : `${loss.toPrecision(4)} > divergenceLoss ${this.config.divergenceLoss}`;
+        diverged = `diverged at step ${divergedStep} (epoch ${this.epochOf(divergedStep - 1).toFixed(2)}): minibatch loss ${what} (lr ${this.config.lr}, batch ${B})`;
+      }
+    }
+    const keep = diverged ? divergedStep - 1 - chunk.firstStep : chunk.steps;
+    for (let s = 0; s < keep; s++) {
+      this.history.loss.push(losses[s]);
+      this.history.accuracy.push(accuracies[s]);
+    }
+    if (diverged) this.lastGood = { slot: chunk.slot, step: chunk.firstStep };
+
+    let evalRecord: EvalRecord | null = null;
+    if (chunk.evalDue && !diverged) {
+      const step = chunk.firstStep + chunk.steps;
+      const trainAt = 2 * this.config.chunkSteps;
+      const testAt = trainAt + this.trainEval.metricsFloats;
+      const train = this.trainEval.reduce(m.subarray(trainAt, testAt));
+      const test = this.testEval ? this.testEval.reduce(m.subarray(testAt, testAt + this.testEval.metricsFloats)) : null;
+      evalRecord = { step, epoch: this.epochOf(step), train, test };
+      this.history.evals.push(evalRecord);
+    }
+    const info: ChunkProgress = {
+      step: chunk.firstStep + chunk.steps,
+      epoch: this.epochOf(chunk.firstStep + chunk.steps),
+      totalSteps: this.totalSteps,
+      losses,
+      accuracies,
+      firstStep: chunk.firstStep + 1,
+      eval: evalRecord,
+      stepsPerSecond: this.perStep.ms > 0 ? 1000 / this.perStep.ms : 0,
+    };
+    return { info, diverged, divergedStep };
+  }
+
+  /** Waits for chunks already submitted (their results are discarded). */
+  private async drain(queue: InFlight[]): Promise<void> {
+    for (const chunk of queue.splice(0)) {
+      await this.staging[chunk.slot].mapAsync(GPUMapMode.READ);
+      this.staging[chunk.slot].unmap();
+    }
+  }
+
+  private targetReached(e: EvalRecord | null): string | null {
+    if (!e) return null;
+    const c = this.config;
+    if (c.targetTrainLoss !== null && e.train.loss <= c.targetTrainLoss) {
+      return `target reached at step ${e.step}: train loss ${e.train.loss.toPrecision(4)} ≤ ${c.targetTrainLoss}`;
+    }
+    if (c.targetTrainAccuracy !== null && e.train.accuracy >= c.targetTrainAccuracy) {
+      return `target reached at step ${e.step}: train accuracy ${e.train.accuracy.toFixed(4)} ≥ ${c.targetTrainAccuracy}`;
+    }
+    return null;
+  }
+}
