@@ -1,0 +1,206 @@
+/**
+ * `sgdscope train`: train an MLP with SGD on the GPU and write a run folder.
+ *
+ * Settings come from defaults (the Feng–Tu reference run), then --config run.json (sections
+ * model / train / data, each optional), then flags. The folder holds config.json, result.json,
+ * metrics.csv, the final weights as .npy and the train/test indices (src/train/run-files.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { acquireGpu } from '../gpu/device.ts';
+import { loadDataset, type DatasetSpec } from '../data/index.ts';
+import { SEED_MLP, validateMlpConfig, type MlpConfig } from '../nn/config.ts';
+import { validateTrainConfig, type TrainConfig } from '../train/config.ts';
+import { Trainer } from '../train/trainer.ts';
+import { runFiles } from '../train/run-files.ts';
+import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { ProgressBar, formatDuration } from './progress.ts';
+
+export const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  config: { kind: 'string', help: 'JSON file with optional sections {model, train, data}; flags override it' },
+  dataset: { kind: 'string', help: 'mnist10k (embedded, default), fashion (Debian dataset-fashion-mnist), idx:<dir> (your MNIST-format IDX files)', choices: ['mnist10k', 'fashion', 'idx:'] },
+  'train-size': { kind: 'int', help: 'training samples (stratified subsample)', range: [1, 1e7] },
+  'test-size': { kind: 'int', help: 'test samples (stratified subsample)', range: [1, 1e7] },
+  'split-seed': { kind: 'int', help: 'seed of the train/test split and subsamples (default 0)', range: [0, 4294967295] },
+  widths: { kind: 'list', help: 'layer widths, inputs first, e.g. 784,50,50,10' },
+  activation: { kind: 'string', help: 'hidden activation', choices: ['relu', 'tanh'] },
+  bias: { kind: 'bool', help: 'give every layer a bias (default: none, as the reference run)' },
+  init: { kind: 'string', help: "weight init: 'pytorch' (nn.Linear default) or 'normal' (N(0, σ_w²/fan_in), N(0, σ_b²))", choices: ['pytorch', 'normal'] },
+  'sigma-w': { kind: 'number', help: 'σ_w for --init normal (default 1.41421356, He for ReLU)', range: [0, 100] },
+  'sigma-b': { kind: 'number', help: 'σ_b for --init normal (default 0)', range: [0, 100] },
+  lr: { kind: 'number', help: 'learning rate (default 0.1)', range: [0, 100, true] },
+  batch: { kind: 'int', help: 'minibatch size B (default 50)', range: [1, 65536] },
+  'weight-decay': { kind: 'number', help: 'L2 weight decay (default 0)', range: [0, 10] },
+  momentum: { kind: 'number', help: 'momentum (default 0)', range: [0, 0.999] },
+  seed: { kind: 'int', help: 'seed of init and minibatch order (default 1)', range: [0, 4294967295] },
+  sampling: { kind: 'string', help: 'shuffle each epoch (default) or draw with replacement', choices: ['shuffle', 'replacement'] },
+  epochs: { kind: 'int', help: 'stop after this many epochs (default 20)', range: [1, 100000] },
+  steps: { kind: 'int', help: 'stop after this many steps', range: [1, 1e9] },
+  'target-loss': { kind: 'number', help: 'stop when the full training loss is at or below this', range: [0, 1e6, true] },
+  'target-accuracy': { kind: 'number', help: 'stop when the full training accuracy reaches this', range: [0, 1, true] },
+  'eval-every': { kind: 'int', help: 'evaluate on the full train/test sets every N steps (0: every epoch)', range: [0, 1e9] },
+  chunk: { kind: 'int', help: 'SGD steps per GPU command buffer (default 200)', range: [1, 10000] },
+  'divergence-loss': { kind: 'number', help: 'a minibatch loss above this stops the run as diverged (default 1000)', range: [0, 1e30, true] },
+  out: { kind: 'string', help: 'run folder (default runs/<time>-train)' },
+  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  quiet: { kind: 'bool', help: 'no progress bar' },
+  help: { kind: 'bool', help: 'show this help' },
+};
+
+interface ConfigFile {
+  model?: Partial<MlpConfig>;
+  train?: Partial<TrainConfig>;
+  data?: DatasetSpec;
+}
+
+export interface ResolvedRun {
+  model: MlpConfig;
+  train: TrainConfig;
+  data: DatasetSpec;
+}
+
+export function resolveTrainSettings(flags: FlagValues): ResolvedRun {
+  let file: ConfigFile = {};
+  if (typeof flags.config === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--config ${flags.config}: cannot read the file (${(e as Error).message})`);
+    }
+    try {
+      file = JSON.parse(text) as ConfigFile;
+    } catch (e) {
+      throw new UsageError(`--config ${flags.config}: not valid JSON (${(e as Error).message})`);
+    }
+    for (const k of Object.keys(file)) {
+      if (!['model', 'train', 'data'].includes(k)) throw new UsageError(`--config ${flags.config}: unknown section '${k}' (sections: model, train, data)`);
+    }
+  }
+
+  const model: MlpConfig = { ...SEED_MLP, ...(file.model ?? {}) } as MlpConfig;
+  if (flags.widths) model.widths = flags.widths as number[];
+  if (flags.activation) model.activation = flags.activation as MlpConfig['activation'];
+  if (flags.bias !== undefined) model.bias = flags.bias as boolean;
+  if (flags.init === 'normal' || (flags.init === undefined && (flags['sigma-w'] !== undefined || flags['sigma-b'] !== undefined))) {
+    const prev = model.init.kind === 'normal' ? model.init : { sigmaW: Math.SQRT2, sigmaB: 0 };
+    model.init = {
+      kind: 'normal',
+      sigmaW: (flags['sigma-w'] as number | undefined) ?? prev.sigmaW,
+      sigmaB: (flags['sigma-b'] as number | undefined) ?? prev.sigmaB,
+    };
+  } else if (flags.init === 'pytorch') model.init = { kind: 'pytorch' };
+  validateMlpConfig(model);
+
+  const t: Partial<TrainConfig> = { ...(file.train ?? {}) };
+  const set = <K extends keyof TrainConfig>(key: K, flag: string): void => {
+    if (flags[flag] !== undefined) t[key] = flags[flag] as TrainConfig[K];
+  };
+  set('lr', 'lr');
+  set('batchSize', 'batch');
+  set('weightDecay', 'weight-decay');
+  set('momentum', 'momentum');
+  set('seed', 'seed');
+  set('sampling', 'sampling');
+  set('epochs', 'epochs');
+  set('steps', 'steps');
+  set('targetTrainLoss', 'target-loss');
+  set('targetTrainAccuracy', 'target-accuracy');
+  set('evalEvery', 'eval-every');
+  set('chunkSteps', 'chunk');
+  set('divergenceLoss', 'divergence-loss');
+  // --steps alone means "exactly that many steps", not "whichever of 20 epochs and N steps comes first".
+  if (flags.steps !== undefined && flags.epochs === undefined && file.train?.epochs === undefined) t.epochs = null;
+  const train = validateTrainConfig(t);
+
+  let data: DatasetSpec = file.data ?? { kind: 'mnist10k' };
+  const ds = flags.dataset as string | undefined;
+  if (ds === 'mnist10k') data = { kind: 'mnist10k' };
+  else if (ds === 'fashion') data = { kind: 'fashion' };
+  else if (ds?.startsWith('idx:')) data = { kind: 'idx', dir: ds.slice(4) };
+  const d = data as unknown as Record<string, unknown>;
+  if (flags['train-size'] !== undefined) d.trainSize = flags['train-size'];
+  if (flags['test-size'] !== undefined) d.testSize = flags['test-size'];
+  if (flags['split-seed'] !== undefined) d.seed = flags['split-seed'];
+  if (data.kind === 'mnist10k' && d.testSize !== undefined) delete d.testFraction;
+  return { model, train, data };
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(argv, TRAIN_FLAGS, 'sgdscope train');
+  if (flags.help) {
+    process.stdout.write(helpText('sgdscope train', 'train an MLP with SGD on the GPU and write a run folder', TRAIN_FLAGS));
+    return 0;
+  }
+  if (positional.length) throw new UsageError(`sgdscope train: unexpected argument '${positional[0]}' (flags start with --)`);
+  const run = resolveTrainSettings(flags);
+  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('train'), !!flags.force);
+
+  const ctx = await acquireGpu();
+  const log = (s: string): void => {
+    if (!flags.quiet) process.stderr.write(`${s}\n`);
+  };
+  log(`sgdscope train: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
+  const loaded = await loadDataset(run.data);
+  log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test, ${loaded.train.d} features, ${loaded.train.classes} classes`);
+  const trainer = await Trainer.create(ctx, run.model, run.train, { train: loaded.train, test: loaded.test });
+  const total = trainer.totalSteps;
+  const bar = new ProgressBar('train');
+  let lastEval = '';
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  const t0 = performance.now();
+  const result = await trainer.run({
+    shouldStop: () => interrupted,
+    onChunk: (p) => {
+      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${p.eval.test.loss.toFixed(4)}/${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
+      if (flags.quiet) return;
+      const elapsed = (performance.now() - t0) / 1000;
+      const rate = (p.step - 0) / Math.max(elapsed, 1e-9);
+      const eta = total ? (total - p.step) / rate : NaN;
+      const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
+      const acc = p.accuracies.reduce((a, b) => a + b, 0) / p.accuracies.length;
+      bar.update(p.step, total, `step ${p.step}${total ? `/${total}` : ''} ep ${p.epoch.toFixed(2)} loss ${loss.toFixed(4)} acc ${(100 * acc).toFixed(1)}% ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
+    },
+  });
+  bar.done();
+  process.off('SIGINT', onSigint);
+
+  // Weights: the final ones, or after a divergence the last known-good checkpoint.
+  let params: Float32Array;
+  let paramsStep = result.steps;
+  if (result.status === 'diverged') {
+    const good = await trainer.lastGoodParams();
+    params = good?.params ?? (await trainer.mlp.readParams());
+    paramsStep = good?.step ?? result.steps;
+  } else params = await trainer.mlp.readParams();
+  const finalEval = result.status === 'diverged' ? null : trainer.history.evals.at(-1)?.step === result.steps ? trainer.history.evals.at(-1)! : await trainer.evaluate();
+
+  writeRunFiles(
+    outDir,
+    runFiles({
+      model: run.model,
+      train: run.train,
+      data: loaded.spec,
+      adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime },
+      result,
+      finalEval,
+      history: trainer.history,
+      stepsPerEpoch: trainer.stepsPerEpoch,
+      params,
+      paramsStep,
+      trainIndices: loaded.trainIndices,
+      testIndices: loaded.testIndices,
+    }),
+  );
+  const summary = finalEval
+    ? `train loss ${finalEval.train.loss.toFixed(4)} acc ${(100 * finalEval.train.accuracy).toFixed(2)}%, test loss ${finalEval.test?.loss.toFixed(4)} acc ${((finalEval.test?.accuracy ?? NaN) * 100).toFixed(2)}%`
+    : `weights saved are from step ${paramsStep}, the last known good`;
+  process.stdout.write(`${result.message} in ${formatDuration(result.seconds)} (${result.stepsPerSecond.toFixed(0)} steps/s); ${summary}\nrun folder: ${outDir}\n`);
+  ctx.destroy();
+  return result.status === 'diverged' ? 3 : 0;
+}
+

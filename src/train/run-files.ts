@@ -1,0 +1,90 @@
+/**
+ * The contents of a training run folder, as named byte arrays — the same for the CLI (written to
+ * disk by src/cli/run-folder.ts) and the dashboard (offered as a download).
+ *
+ *   config.json          model, training and data settings (with defaults filled in), adapter, versions
+ *   result.json          status ("completed", "diverged at step N: …"), steps, time, final evaluation
+ *   metrics.csv          per step: minibatch loss/accuracy; at evaluation steps: full train/test loss/accuracy
+ *   weights_layer{l}.npy float32 (fan_in, fan_out), z = x · W  (numpy: x @ W)
+ *   bias_layer{l}.npy    float32 (fan_out,), when the model has biases
+ *   train_indices.npy, test_indices.npy   uint32 indices into the dataset's canonical order
+ */
+import { encodeNpy } from '../util/npy.ts';
+import { toCsv } from '../util/csv.ts';
+import type { MlpConfig } from '../nn/config.ts';
+import { layerBias, layerWeights, paramLayout } from '../nn/params.ts';
+import type { TrainConfig } from './config.ts';
+import type { EvalRecord, History, RunResult } from './trainer.ts';
+
+export type RunFiles = Map<string, Uint8Array | string>;
+
+export interface RunRecord {
+  model: MlpConfig;
+  train: TrainConfig;
+  data: unknown;
+  adapter: { name: string; description: string; runtime: string };
+  result: RunResult;
+  finalEval: EvalRecord | null;
+  history: History;
+  stepsPerEpoch: number;
+  params: Float32Array;
+  /** When the run diverged: the weights saved are from this step (the last known good). */
+  paramsStep: number;
+  trainIndices: Uint32Array;
+  testIndices: Uint32Array;
+}
+
+export function runFiles(r: RunRecord): RunFiles {
+  const files: RunFiles = new Map();
+  files.set(
+    'config.json',
+    JSON.stringify({ sgdscope: '0.1.0', created: new Date().toISOString(), model: r.model, train: r.train, data: r.data, adapter: r.adapter }, null, 2) + '\n',
+  );
+  files.set(
+    'result.json',
+    JSON.stringify(
+      {
+        status: r.result.status,
+        message: r.result.message,
+        steps: r.result.steps,
+        epochs: r.result.steps / r.stepsPerEpoch,
+        seconds: r.result.seconds,
+        stepsPerSecond: r.result.stepsPerSecond,
+        weightsFromStep: r.paramsStep,
+        final: r.finalEval,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  files.set('metrics.csv', metricsCsv(r.history, r.stepsPerEpoch));
+  const layout = paramLayout(r.model);
+  for (const L of layout.layers) {
+    files.set(`weights_layer${L.index}.npy`, encodeNpy(layerWeights(r.params, L), [L.fanIn, L.fanOut]));
+    const b = layerBias(r.params, L);
+    if (b) files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [L.fanOut]));
+  }
+  files.set('train_indices.npy', encodeNpy(r.trainIndices, [r.trainIndices.length]));
+  files.set('test_indices.npy', encodeNpy(r.testIndices, [r.testIndices.length]));
+  return files;
+}
+
+export function metricsCsv(h: History, stepsPerEpoch: number): string {
+  const evals = new Map(h.evals.map((e) => [e.step, e]));
+  const rows: (number | null)[][] = [];
+  const last = Math.max(h.loss.length, ...h.evals.map((e) => e.step));
+  for (let step = 1; step <= last; step++) {
+    const e = evals.get(step);
+    rows.push([
+      step,
+      step / stepsPerEpoch,
+      h.loss[step - 1] ?? null,
+      h.accuracy[step - 1] ?? null,
+      e ? e.train.loss : null,
+      e ? e.train.accuracy : null,
+      e?.test ? e.test.loss : null,
+      e?.test ? e.test.accuracy : null,
+    ]);
+  }
+  return toCsv(['step', 'epoch', 'batch_loss', 'batch_accuracy', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'], rows);
+}
