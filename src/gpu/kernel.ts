@@ -13,6 +13,7 @@ import { reflectEntry, type EntryReflection, type OverrideDecl } from './reflect
 import { shaderSource } from './shader-source.ts';
 import { packUniforms, type UniformValues } from './uniforms.ts';
 import { uniformArena } from './uniform-arena.ts';
+import { expandTemplate, hasTemplate, type TemplateKeys } from './template.ts';
 
 export type Constants = Record<string, number | boolean>;
 
@@ -25,6 +26,11 @@ export interface KernelSpec {
   constants?: Constants;
   /** Label prefix for every GPU object (default '<shader>.<entry>'). */
   label?: string;
+  /**
+   * Values for the shader's {{KEY}} template keys (src/gpu/template.ts): only the unrolled
+   * register-tile sizes, which WGSL cannot express efficiently. Required iff the shader has keys.
+   */
+  template?: TemplateKeys;
 }
 
 export type BufferResource = GPUBuffer | GPUBufferBinding;
@@ -49,12 +55,18 @@ export class Kernel {
     const entry = spec.entry ?? 'main';
     const file = `shaders/${spec.shader}.wgsl`;
     const label = spec.label ?? `${spec.shader}.${entry}`;
-    const source = shaderSource(spec.shader);
+    const raw = shaderSource(spec.shader);
+    if (hasTemplate(raw) !== (spec.template !== undefined)) {
+      throw new Error(hasTemplate(raw) ? `${file}: the shader has template keys; give them in KernelSpec.template` : `${file}: the shader has no template keys, but template values were given`);
+    }
+    const expanded = spec.template ? expandTemplate(raw, spec.template, file) : { code: raw, lineMap: [] };
+    const source = expanded.code;
     const reflection = reflectEntry(source, entry, file);
     const constants = checkConstants(reflection.overrides, spec.constants ?? {}, file);
     const { device } = ctx;
 
-    const module = await shaderModule(ctx, spec.shader, source, file);
+    const moduleKey = spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader;
+    const module = await shaderModule(ctx, moduleKey, source, file, raw, expanded.lineMap);
     device.pushErrorScope('validation');
     const layout = device.createBindGroupLayout({
       label: `${label}.bindGroupLayout`,
@@ -152,7 +164,7 @@ export class Kernel {
   }
 }
 
-async function shaderModule(ctx: GpuContext, name: string, source: string, file: string): Promise<GPUShaderModule> {
+async function shaderModule(ctx: GpuContext, name: string, source: string, file: string, original: string, lineMap: number[]): Promise<GPUShaderModule> {
   let perDevice = moduleCache.get(ctx.device);
   if (!perDevice) moduleCache.set(ctx.device, (perDevice = new Map()));
   let pending = perDevice.get(name);
@@ -161,7 +173,7 @@ async function shaderModule(ctx: GpuContext, name: string, source: string, file:
       ctx.device.pushErrorScope('validation');
       const module = ctx.device.createShaderModule({ label: `${name}.module`, code: source });
       const scopeError = ctx.device.popErrorScope();
-      await checkCompilation(module, file, source);
+      await checkCompilation(module, file, original, lineMap);
       const err = await scopeError;
       if (err) throw new Error(`${file}: shader module rejected: ${err.message}`);
       return module;
