@@ -6,18 +6,17 @@
 // W and b live in the flat parameter buffer as one (K + HAS_BIAS, N) row-major block: rows 0..K-1
 // are W, row K (when HAS_BIAS) is b. That makes the bias gradient row K of the same dW block.
 //
-// Tiling: each workgroup computes a BM x BN tile of Y, stepping through K in slices of BK that are
-// staged in workgroup memory; each thread accumulates a 4 x 4 micro-tile in registers (4 rows,
-// one vec4 of columns), so each value loaded from workgroup memory is used 4 times.
-// Correct for any M, N, K (edges are zero-padded in the tiles and masked on store).
+// Register blocking without workgroup memory: each thread owns a TM x TN tile of Y held in
+// TM·TN scalar registers (unrolled from the template, src/gpu/template.ts), and per k loads TM
+// values of X and TN of W, so each load feeds TN (or TM) FMAs. On SwiftShader this beats every
+// shared-memory variant measured (barriers and workgroup-memory traffic cost more than they save);
+// on GPUs the L1 cache does the sharing. Loads use clamped indices, so the kernel never reads out
+// of bounds even with robustness disabled; stores are masked. Correct for any M, N, K.
 
-override BM: u32 = 32;        // rows of Y per workgroup (multiple of 4)
-override BN: u32 = 32;        // columns of Y per workgroup (multiple of 4)
-override BK: u32 = 16;        // K slice staged per iteration
+override WG_X: u32 = 4;       // threads along N per workgroup (each covers {{TN}} columns)
+override WG_Y: u32 = 4;       // threads along M per workgroup (each covers {{TM}} rows)
 override ACT: u32 = 0;        // activation: 0 identity, 1 relu, 2 tanh
 override HAS_BIAS: bool = false;
-override WG_X: u32 = BN / 4u;  // threads along N: one vec4 of output columns each
-override WG_Y: u32 = BM / 4u;  // threads along M: 4 output rows each
 
 struct Params {
   m: u32,   // M: rows of X and Y (batch)
@@ -30,9 +29,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;         // (K + HAS_BIAS, N) weights, bias row last
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;   // (M, N) output activations
 
-var<workgroup> xs: array<f32, BM * BK>;   // X tile (BM, BK)
-var<workgroup> ws: array<f32, BK * BN>;   // W tile (BK, BN)
-
 fn activate(v: f32) -> f32 {
   switch ACT {
     case 1u: { return max(v, 0.0); }
@@ -41,56 +37,45 @@ fn activate(v: f32) -> f32 {
   }
 }
 
+fn store(r: u32, c: u32, acc: f32) {
+  if (r < params.m && c < params.n) {
+    var v = acc;
+    if (HAS_BIAS) { v += w[params.k * params.n + c]; }
+    y[r * params.n + c] = activate(v);
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+fn main(@builtin(global_invocation_id) gid: vec3u) {
   let M = params.m;
   let K = params.k;
   let N = params.n;
-  let row0 = wid.y * BM;
-  let col0 = wid.x * BN;
-  let nthreads = (BN / 4u) * (BM / 4u);
-  let t = lid.y * (BN / 4u) + lid.x;
-
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-  for (var k0 = 0u; k0 < K; k0 += BK) {
-    // Stage X[row0.., k0..] and W[k0.., col0..]; every slot is written (zero outside the matrix).
-    for (var e = t; e < BM * BK; e += nthreads) {
-      let r = e / BK;
-      let c = e - r * BK;
-      let gr = row0 + r;
-      let gc = k0 + c;
-      xs[e] = select(0.0, x[gr * K + gc], gr < M && gc < K);
-    }
-    for (var e = t; e < BK * BN; e += nthreads) {
-      let r = e / BN;
-      let c = e - r * BN;
-      let gr = k0 + r;
-      let gc = col0 + c;
-      ws[e] = select(0.0, w[gr * N + gc], gr < K && gc < N);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let wb = kk * BN + lid.x * 4u;
-      let b = vec4<f32>(ws[wb], ws[wb + 1u], ws[wb + 2u], ws[wb + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += xs[(lid.y * 4u + i) * BK + kk] * b;
-      }
-    }
-    workgroupBarrier();
+  let m0 = gid.y * {{TM}}u;
+  let n0 = gid.x * {{TN}}u;
+  if (m0 >= M || n0 >= N) { return; }
+  // Row offsets into X and column indices into W, clamped to the matrix.
+  // @repeat i in 0..{{TM}}
+  let xr{i} = min(m0 + {i}u, M - 1u) * K;
+  // @end
+  // @repeat j in 0..{{TN}}
+  let wc{j} = min(n0 + {j}u, N - 1u);
+  // @end
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  var s{i}_{j} = 0.0;
+  // @end
+  for (var k = 0u; k < K; k++) {
+    // @repeat i in 0..{{TM}}
+    let a{i} = x[xr{i} + k];
+    // @end
+    let wk = k * N;
+    // @repeat j in 0..{{TN}}
+    let b{j} = w[wk + wc{j}];
+    // @end
+    // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+    s{i}_{j} = fma(a{i}, b{j}, s{i}_{j});
+    // @end
   }
-
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c < N) {
-        var v = acc[i][j];
-        if (HAS_BIAS) { v += w[K * N + c]; }
-        y[r * N + c] = activate(v);
-      }
-    }
-  }
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  store(m0 + {i}u, n0 + {j}u, s{i}_{j});
+  // @end
 }

@@ -4,17 +4,16 @@
 //
 // Shapes: data is (N, D) f32, labels is (N,) u32, idx is (S,) u32 row indices (a whole chunk of
 // steps' minibatches, step s using idx[s*B .. s*B+B)), xb is (B, D), yb is (B,).
-// One thread per element of xb, grid-stride.
+// One workgroup per row, its threads striding over the D columns (no division per element).
 
 // Threads per workgroup.
-override WG: u32 = 256;
+override WG: u32 = 64;
 
 struct Params {
-  rows: u32,        // B: rows to gather
+  rows: u32,        // B: rows to gather (= workgroups dispatched)
   dim: u32,         // D: features per row
   offset: u32,      // first entry of idx for this minibatch
-  n: u32,           // N: rows in the dataset (indices are checked against it)
-  grid_stride: u32, // total threads in the dispatch
+  n: u32,           // N: rows in the dataset (indices are clamped to it)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,17 +24,18 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> yb: array<u32>;      // (B,) gathered labels
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let total = params.rows * params.dim;
-  for (var i = gid.x; i < total; i += params.grid_stride) {
-    let r = i / params.dim;
-    let c = i - r * params.dim;
-    // An out-of-range index would read another buffer's memory on some drivers; clamp (the CPU
-    // side validates indices before upload, this only keeps a bug from becoming a crash).
-    let src = min(idx[params.offset + r], params.n - 1u);
-    xb[i] = data[src * params.dim + c];
-    if (c == 0u) {
-      yb[r] = labels[src];
-    }
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x;
+  if (r >= params.rows) { return; }
+  // The CPU validates indices before upload; the clamp only keeps a bug from reading another
+  // buffer's memory (robustness is off in Node).
+  let src = min(idx[params.offset + r], params.n - 1u);
+  let src_row = src * params.dim;
+  let dst_row = r * params.dim;
+  for (var c = lid; c < params.dim; c += WG) {
+    xb[dst_row + c] = data[src_row + c];
+  }
+  if (lid == 0u) {
+    yb[r] = labels[src];
   }
 }

@@ -8,6 +8,7 @@ import { DenseGradInput, DenseGradWeight } from '../src/kernels/dense_backward.t
 import { denseForwardRef } from '../src/kernels/dense_forward.ref.ts';
 import { gradInputRef, gradWeightRef } from '../src/kernels/dense_backward.ref.ts';
 import type { Activation } from '../src/kernels/activation.ts';
+import { tileKey, type DenseTiles } from '../src/kernels/dense_tiles.ts';
 
 const ctx = useGpu();
 
@@ -30,7 +31,7 @@ describe('dense_forward: Y = act(X·W + b) against the CPU reference', () => {
           const c = ctx();
           const x = randomArray(m * k, 11 + m, 1);
           const w = randomArray((k + (bias ? 1 : 0)) * n, 23 + n, 1 / Math.sqrt(k));
-          const fwd = await DenseForward.create(c, { act, bias });
+          const fwd = await DenseForward.create(c, { act, bias, shape: { m, k, n } });
           const bx = createStorage(c, 'test.x', x);
           const bw = createStorage(c, 'test.w', w);
           const by = createStorage(c, 'test.y', m * n * 4);
@@ -52,7 +53,7 @@ describe('dense_backward against the CPU reference', () => {
         const c = ctx();
         const x = randomArray(m * k, 5 + k, 1);
         const dz = randomArray(m * n, 7 + m, 0.1);
-        const gw = await DenseGradWeight.create(c, { bias });
+        const gw = await DenseGradWeight.create(c, { bias, shape: { m, k, n } });
         const rows = k + (bias ? 1 : 0);
         const bx = createStorage(c, 'test.x', x);
         const bdz = createStorage(c, 'test.dz', dz);
@@ -72,7 +73,7 @@ describe('dense_backward against the CPU reference', () => {
         const x = raw.map((v) => (act === 'relu' ? Math.max(v, 0) : act === 'tanh' ? Math.tanh(v) : v));
         const w = randomArray(k * n, 9 + n, 1 / Math.sqrt(k));
         const dz = randomArray(m * n, 13 + m, 0.1);
-        const gi = await DenseGradInput.create(c, { prevAct: act });
+        const gi = await DenseGradInput.create(c, { prevAct: act, shape: { m, k, n } });
         const bx = createStorage(c, 'test.x', x);
         const bw = createStorage(c, 'test.w', w);
         const bdz = createStorage(c, 'test.dz', dz);
@@ -84,6 +85,50 @@ describe('dense_backward against the CPU reference', () => {
         assertClose(got, gradInputRef(x, w, dz, m, k, n, act), { ...TOL, label: `grad_input ${m}x${k}x${n} ${act}`, cols: k });
       });
     }
+  }
+});
+
+// Every register-tile configuration the tile chooser can return, on a shape that is not a
+// multiple of any of them (partial tiles on both edges), so a config only used for big shapes in
+// practice is still checked here.
+const ALL_TILES: DenseTiles[] = [
+  { TM: 4, TN: 4, WG_X: 4, WG_Y: 8 },
+  { TM: 8, TN: 8, WG_X: 4, WG_Y: 4 },
+  { TM: 16, TN: 8, WG_X: 4, WG_Y: 4 },
+  { TM: 8, TN: 8, WG_X: 8, WG_Y: 4 },
+  { TM: 16, TN: 8, WG_X: 16, WG_Y: 16 },
+];
+
+describe('every tile configuration on 37x29x45', () => {
+  const [m, k, n] = [37, 29, 45];
+  for (const tiles of ALL_TILES) {
+    it(`tiles ${tileKey(tiles)}: forward relu+bias, grad_weight +bias, grad_input tanh`, async () => {
+      const c = ctx();
+      const x = randomArray(m * k, 101, 1);
+      const xt = x.map(Math.tanh);
+      const w = randomArray((k + 1) * n, 103, 0.3);
+      const dz = randomArray(m * n, 107, 0.1);
+      const [fwd, gw, gi] = await Promise.all([
+        DenseForward.create(c, { act: 'relu', bias: true, tiles }),
+        DenseGradWeight.create(c, { bias: true, tiles }),
+        DenseGradInput.create(c, { prevAct: 'tanh', tiles }),
+      ]);
+      const bx = createStorage(c, 'test.x', x);
+      const bxt = createStorage(c, 'test.xt', xt);
+      const bw = createStorage(c, 'test.w', w);
+      const bdz = createStorage(c, 'test.dz', dz);
+      const by = createStorage(c, 'test.y', m * n * 4);
+      const bdw = createStorage(c, 'test.dw', (k + 1) * n * 4);
+      const bdx = createStorage(c, 'test.dx', m * k * 4);
+      const batch = new GpuBatch(c, 'test');
+      fwd.encode(batch, fwd.bind({ x: bx, w: bw, y: by }), { m, k, n });
+      gw.encode(batch, gw.bind({ x: bx, dz: bdz, dw: bdw }), { m, k, n });
+      gi.encode(batch, gi.bind({ x: bxt, w: bw, dz: bdz, dx: bdx }), { m, k, n });
+      batch.submit();
+      assertClose(await readF32(c, by, 0, m * n), denseForwardRef(x, w, m, k, n, 'relu', true), { ...TOL, label: `forward ${tileKey(tiles)}`, cols: n });
+      assertClose(await readF32(c, bdw, 0, (k + 1) * n), gradWeightRef(x, dz, m, k, n, true), { ...TOL, label: `grad_weight ${tileKey(tiles)}`, cols: n });
+      assertClose(await readF32(c, bdx, 0, m * k), gradInputRef(xt, w, dz, m, k, n, 'tanh'), { ...TOL, label: `grad_input ${tileKey(tiles)}`, cols: k });
+    });
   }
 });
 

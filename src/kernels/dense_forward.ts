@@ -1,16 +1,9 @@
-/** shaders/dense_forward.wgsl: Y = act(X·W + b) for x (M, K), W (K + bias, N). */
+/** shaders/dense_forward.wgsl: Y = act(X·W + b) for x (M, K), W (K + bias, N). One instance per tile shape. */
 import type { GpuContext } from '../gpu/device.ts';
-import { Kernel, groups, type BufferResource } from '../gpu/kernel.ts';
+import { Kernel, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
 import { activationCode, type Activation } from './activation.ts';
-
-export interface MatmulTiles {
-  BM: number;
-  BN: number;
-  BK: number;
-}
-
-export const DEFAULT_TILES: MatmulTiles = { BM: 32, BN: 32, BK: 16 };
+import { chooseDenseTiles, denseGrid, tileKey, type DenseTiles } from './dense_tiles.ts';
 
 export interface DenseShape {
   m: number;
@@ -19,14 +12,17 @@ export interface DenseShape {
 }
 
 export class DenseForward {
-  private constructor(readonly kernel: Kernel, readonly tiles: MatmulTiles) {}
+  private constructor(readonly kernel: Kernel, readonly tiles: DenseTiles) {}
 
-  static async create(ctx: GpuContext, opts: { act: Activation; bias: boolean; tiles?: MatmulTiles; label?: string }): Promise<DenseForward> {
-    const tiles = opts.tiles ?? DEFAULT_TILES;
+  /** `tiles` default: the measured best for `shape` (src/kernels/dense_tiles.ts). */
+  static async create(ctx: GpuContext, opts: { act: Activation; bias: boolean; shape?: DenseShape; tiles?: DenseTiles; label?: string }): Promise<DenseForward> {
+    const s = opts.shape ?? { m: 64, k: 64, n: 64 };
+    const tiles = opts.tiles ?? chooseDenseTiles('forward', s.m, s.k, s.n, opts.bias);
     const kernel = await Kernel.create(ctx, {
       shader: 'dense_forward',
-      label: opts.label ?? `dense_forward.${opts.act}${opts.bias ? '.bias' : ''}`,
-      constants: { ...tiles, ACT: activationCode(opts.act), HAS_BIAS: opts.bias },
+      label: opts.label ?? `dense_forward.${opts.act}${opts.bias ? '.bias' : ''}.${tileKey(tiles)}`,
+      template: { TM: tiles.TM, TN: tiles.TN },
+      constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y, ACT: activationCode(opts.act), HAS_BIAS: opts.bias },
     });
     return new DenseForward(kernel, tiles);
   }
@@ -36,6 +32,6 @@ export class DenseForward {
   }
 
   encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: DenseShape): void {
-    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n }, [groups(s.n, this.tiles.BN), groups(s.m, this.tiles.BM)]);
+    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n }, denseGrid(this.tiles, s.m, s.n));
   }
 }

@@ -15,8 +15,6 @@ export class Gather {
   }
 
   encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: { rows: number; dim: number; offset: number; n: number }): void {
-    const wg = this.kernel.workgroupSize[0];
-    const workgroups = Math.max(1, Math.min(Math.ceil((s.rows * s.dim) / wg), 64));
-    batch.dispatch(this.kernel, bindGroup, { rows: s.rows, dim: s.dim, offset: s.offset, n: s.n, grid_stride: workgroups * wg }, [workgroups]);
+    batch.dispatch(this.kernel, bindGroup, { rows: s.rows, dim: s.dim, offset: s.offset, n: s.n }, [s.rows]);
   }
 }

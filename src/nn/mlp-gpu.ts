@@ -13,6 +13,7 @@ import type { BufferResource } from '../gpu/kernel.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { DenseForward } from '../kernels/dense_forward.ts';
 import { DenseGradInput, DenseGradWeight } from '../kernels/dense_backward.ts';
+import { chooseDenseTiles, tileKey } from '../kernels/dense_tiles.ts';
 import { SoftmaxCe } from '../kernels/softmax_ce.ts';
 import { Sgd } from '../kernels/sgd.ts';
 import { Gather } from '../kernels/gather.ts';
@@ -35,17 +36,25 @@ export interface ActivationBuffers {
   losses: GPUBuffer;
 }
 
+export interface ForwardPlan {
+  kernels: DenseForward[];
+  bindGroups: GPUBindGroup[];
+}
+
 export class MlpGpu {
   readonly layout: ParamLayout;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
   readonly velocity: GPUBuffer;
+  // Dense kernels are compiled per register-tile shape, which depends on the batch rows: one
+  // instance per (layer, rows) is looked up by key after prepare(rows).
+  private readonly forwardKernels = new Map<string, DenseForward>();
+  private readonly gradWeightKernels = new Map<string, DenseGradWeight>();
+  private readonly gradInputKernels = new Map<string, DenseGradInput>();
+
   private constructor(
     readonly ctx: GpuContext,
     readonly config: MlpConfig,
-    readonly forward: DenseForward[],
-    readonly gradWeight: DenseGradWeight,
-    readonly gradInput: DenseGradInput,
     readonly ceTrain: SoftmaxCe,
     readonly ceEval: SoftmaxCe,
     readonly sgd: Sgd,
@@ -61,19 +70,62 @@ export class MlpGpu {
 
   static async create(ctx: GpuContext, config: MlpConfig, opts: { momentum: boolean }): Promise<MlpGpu> {
     validateMlpConfig(config);
-    const nLayers = config.widths.length - 1;
-    const hidden = await DenseForward.create(ctx, { act: config.activation, bias: config.bias });
-    const last = await DenseForward.create(ctx, { act: 'identity', bias: config.bias });
-    const forward = Array.from({ length: nLayers }, (_, l) => (l === nLayers - 1 ? last : hidden));
-    const [gradWeight, gradInput, ceTrain, ceEval, sgd, gather] = await Promise.all([
-      DenseGradWeight.create(ctx, { bias: config.bias }),
-      DenseGradInput.create(ctx, { prevAct: config.activation }),
+    const [ceTrain, ceEval, sgd, gather] = await Promise.all([
       SoftmaxCe.create(ctx, { writeGrad: true }),
       SoftmaxCe.create(ctx, { writeGrad: false }),
       Sgd.create(ctx, { momentum: opts.momentum }),
       Gather.create(ctx),
     ]);
-    return new MlpGpu(ctx, config, forward, gradWeight, gradInput, ceTrain, ceEval, sgd, gather, opts.momentum);
+    return new MlpGpu(ctx, config, ceTrain, ceEval, sgd, gather, opts.momentum);
+  }
+
+  private act(l: number): 'identity' | MlpConfig['activation'] {
+    return l === this.layout.layers.length - 1 ? 'identity' : this.config.activation;
+  }
+
+  private key(op: 'forward' | 'grad_weight' | 'grad_input', l: number, rows: number): string {
+    const L = this.layout.layers[l];
+    return `${l}.${tileKey(chooseDenseTiles(op, rows, L.fanIn, L.fanOut, this.config.bias))}`;
+  }
+
+  /** Compiles the dense kernels for batches of `rows` (forward; with `training`, also backward). */
+  async prepare(rows: number, training: boolean): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    this.layout.layers.forEach((L, l) => {
+      const shape = { m: rows, k: L.fanIn, n: L.fanOut };
+      const fk = this.key('forward', l, rows);
+      if (!this.forwardKernels.has(fk)) {
+        jobs.push(DenseForward.create(this.ctx, { act: this.act(l), bias: this.config.bias, shape }).then((k) => void this.forwardKernels.set(fk, k)));
+      }
+      if (!training) return;
+      const wk = this.key('grad_weight', l, rows);
+      if (!this.gradWeightKernels.has(wk)) {
+        jobs.push(DenseGradWeight.create(this.ctx, { bias: this.config.bias, shape }).then((k) => void this.gradWeightKernels.set(wk, k)));
+      }
+      const ik = this.key('grad_input', l, rows);
+      if (l > 0 && !this.gradInputKernels.has(ik)) {
+        jobs.push(DenseGradInput.create(this.ctx, { prevAct: this.config.activation, shape }).then((k) => void this.gradInputKernels.set(ik, k)));
+      }
+    });
+    await Promise.all(jobs);
+  }
+
+  private lookup<T>(map: Map<string, T>, op: 'forward' | 'grad_weight' | 'grad_input', l: number, rows: number): T {
+    const k = map.get(this.key(op, l, rows));
+    if (!k) throw new Error(`MlpGpu: ${op} kernel of layer ${l} for ${rows} rows not compiled; await mlp.prepare(${rows}, ${op !== 'forward'}) first`);
+    return k;
+  }
+
+  forwardKernel(l: number, rows: number): DenseForward {
+    return this.lookup(this.forwardKernels, 'forward', l, rows);
+  }
+
+  gradWeightKernel(l: number, rows: number): DenseGradWeight {
+    return this.lookup(this.gradWeightKernels, 'grad_weight', l, rows);
+  }
+
+  gradInputKernel(l: number, rows: number): DenseGradInput {
+    return this.lookup(this.gradInputKernels, 'grad_input', l, rows);
   }
 
   get inputs(): number {
@@ -111,31 +163,36 @@ export class MlpGpu {
     return { rows, outs, dz, losses: createStorage(this.ctx, `${label}.losses`, rows * 4) };
   }
 
-  /** Bind groups of the forward pass reading `input` (rows, widths[0]) into `acts`. */
-  forwardPlan(input: BufferResource, acts: ActivationBuffers, label: string): GPUBindGroup[] {
-    return this.layout.layers.map((L, l) =>
-      this.forward[l].bind({ x: l === 0 ? input : acts.outs[l - 1], w: this.layerRange(this.params, L), y: acts.outs[l] }, `${label}.forward${l}`),
+  /**
+   * The forward pass reading `input` (rows ≤ acts.rows, widths[0]) into `acts`: its kernels are
+   * chosen for acts.rows, so a shorter last chunk reuses the same plan.
+   */
+  forwardPlan(input: BufferResource, acts: ActivationBuffers, label: string): ForwardPlan {
+    const kernels = this.layout.layers.map((_, l) => this.forwardKernel(l, acts.rows));
+    const bindGroups = this.layout.layers.map((L, l) =>
+      kernels[l].bind({ x: l === 0 ? input : acts.outs[l - 1], w: this.layerRange(this.params, L), y: acts.outs[l] }, `${label}.forward${l}`),
     );
+    return { kernels, bindGroups };
   }
 
-  encodeForward(batch: GpuBatch, plan: GPUBindGroup[], rows: number): void {
-    this.layout.layers.forEach((L, l) => this.forward[l].encode(batch, plan[l], { m: rows, k: L.fanIn, n: L.fanOut }));
+  encodeForward(batch: GpuBatch, plan: ForwardPlan, rows: number): void {
+    this.layout.layers.forEach((L, l) => plan.kernels[l].encode(batch, plan.bindGroups[l], { m: rows, k: L.fanIn, n: L.fanOut }));
   }
 }
 
 /**
  * Everything one training step binds, for a batch of B rows gathered from a dataset on the GPU.
- * `metrics` receives [loss sum, correct] of each step at 2·slot.
+ * `metrics` receives [loss sum, correct] of each step at 2·slot. Needs `await mlp.prepare(B, true)`.
  */
 export class TrainStepPlan {
   readonly xb: GPUBuffer;
   readonly yb: GPUBuffer;
   readonly acts: ActivationBuffers;
   private readonly gatherBg: GPUBindGroup;
-  private readonly forwardBgs: GPUBindGroup[];
+  private readonly forward: ForwardPlan;
   private readonly ceBg: GPUBindGroup;
-  private readonly gradWeightBgs: GPUBindGroup[];
-  private readonly gradInputBgs: (GPUBindGroup | null)[];
+  private readonly gradWeight: { kernel: DenseGradWeight; bindGroup: GPUBindGroup }[];
+  private readonly gradInput: ({ kernel: DenseGradInput; bindGroup: GPUBindGroup } | null)[];
   private readonly sgdBg: GPUBindGroup;
 
   constructor(
@@ -153,22 +210,25 @@ export class TrainStepPlan {
     const layers = mlp.layout.layers;
     const last = layers.length - 1;
     this.gatherBg = mlp.gather.bind({ data: data.x, labels: data.y, idx: indices, xb: this.xb, yb: this.yb }, 'train.gather');
-    this.forwardBgs = mlp.forwardPlan(this.xb, this.acts, 'train');
+    this.forward = mlp.forwardPlan(this.xb, this.acts, 'train');
     this.ceBg = mlp.ceTrain.bind(
       { z: this.acts.outs[last], y: this.yb, dz: this.acts.dz[last], losses: this.acts.losses, metrics },
       'train.ce',
     );
-    this.gradWeightBgs = layers.map((L, l) =>
-      mlp.gradWeight.bind({ x: l === 0 ? this.xb : this.acts.outs[l - 1], dz: this.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) }, `train.gradWeight${l}`),
-    );
-    this.gradInputBgs = layers.map((L, l) =>
-      l === 0
-        ? null
-        : mlp.gradInput.bind(
-            { x: this.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), dz: this.acts.dz[l], dx: this.acts.dz[l - 1] },
-            `train.gradInput${l}`,
-          ),
-    );
+    this.gradWeight = layers.map((L, l) => {
+      const kernel = mlp.gradWeightKernel(l, B);
+      const bindGroup = kernel.bind({ x: l === 0 ? this.xb : this.acts.outs[l - 1], dz: this.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) }, `train.gradWeight${l}`);
+      return { kernel, bindGroup };
+    });
+    this.gradInput = layers.map((L, l) => {
+      if (l === 0) return null;
+      const kernel = mlp.gradInputKernel(l, B);
+      const bindGroup = kernel.bind(
+        { x: this.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), dz: this.acts.dz[l], dx: this.acts.dz[l - 1] },
+        `train.gradInput${l}`,
+      );
+      return { kernel, bindGroup };
+    });
     this.sgdBg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity }, 'train.sgd');
   }
 
@@ -176,7 +236,7 @@ export class TrainStepPlan {
   encodeForwardLoss(batch: GpuBatch, indexOffset: number, slot: number): void {
     const { mlp, batchSize: B } = this;
     mlp.gather.encode(batch, this.gatherBg, { rows: B, dim: mlp.inputs, offset: indexOffset, n: this.data.n });
-    mlp.encodeForward(batch, this.forwardBgs, B);
+    mlp.encodeForward(batch, this.forward, B);
     mlp.ceTrain.encode(batch, this.ceBg, { rows: B, classes: mlp.classes, gradScale: 1 / B, slot });
   }
 
@@ -187,9 +247,9 @@ export class TrainStepPlan {
     for (let l = layers.length - 1; l >= 0; l--) {
       const L = layers[l];
       const shape = { m: B, k: L.fanIn, n: L.fanOut };
-      mlp.gradWeight.encode(batch, this.gradWeightBgs[l], shape);
-      const gi = this.gradInputBgs[l];
-      if (gi) mlp.gradInput.encode(batch, gi, shape);
+      this.gradWeight[l].kernel.encode(batch, this.gradWeight[l].bindGroup, shape);
+      const gi = this.gradInput[l];
+      if (gi) gi.kernel.encode(batch, gi.bindGroup, shape);
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { GpuBatch } from '../gpu/batch.ts';
 import { createStorage, readF32 } from '../gpu/buffers.ts';
-import type { MlpGpu, ActivationBuffers } from '../nn/mlp-gpu.ts';
+import type { MlpGpu, ActivationBuffers, ForwardPlan } from '../nn/mlp-gpu.ts';
 import type { GpuDataset } from './gpu-dataset.ts';
 
 export interface EvalResult {
@@ -17,10 +17,17 @@ export interface EvalResult {
 /** Rows per chunk: a multiple of 64 keeps every slice 256-byte aligned for any feature count. */
 export const EVAL_CHUNK = 512;
 
+/**
+ * Needs `await mlp.prepare(Evaluator.rowsFor(data.n), false)` before construction.
+ */
 export class Evaluator {
+  static rowsFor(n: number, chunk = EVAL_CHUNK): number {
+    return Math.min(chunk, n);
+  }
+
   private readonly acts: ActivationBuffers;
   private readonly metrics: GPUBuffer;
-  private readonly chunks: { start: number; rows: number; forward: GPUBindGroup[]; ce: GPUBindGroup }[] = [];
+  private readonly chunks: { start: number; rows: number; forward: ForwardPlan; ce: GPUBindGroup }[] = [];
 
   constructor(readonly mlp: MlpGpu, readonly data: GpuDataset, readonly chunk = EVAL_CHUNK) {
     if (chunk % 64 !== 0) throw new Error(`Evaluator: chunk must be a multiple of 64 rows, got ${chunk}`);

@@ -13,7 +13,7 @@ import { GpuBatch } from '../gpu/batch.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
 import { Rng } from '../util/rng.ts';
-import type { MlpConfig } from '../nn/config.ts';
+import { validateMlpConfig, type MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
 import { MlpGpu, TrainStepPlan } from '../nn/mlp-gpu.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -122,6 +122,8 @@ export class Trainer {
 
   /** Uploads the data, compiles the kernels, initialises the weights from the seed. */
   static async create(ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig>, data: { train: Dataset; test: Dataset | null }): Promise<Trainer> {
+    // The model first: the checks below index model.widths.
+    validateMlpConfig(model);
     const config = validateTrainConfig(train, data.train.n);
     if (data.train.d !== model.widths[0]) {
       throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.train.d} features per sample`);
@@ -131,6 +133,9 @@ export class Trainer {
       throw new Error(`model output width ${classes} is smaller than the dataset's ${data.train.classes} classes`);
     }
     const mlp = await MlpGpu.create(ctx, model, { momentum: config.momentum > 0 });
+    await mlp.prepare(config.batchSize, true);
+    await mlp.prepare(Evaluator.rowsFor(data.train.n), false);
+    if (data.test) await mlp.prepare(Evaluator.rowsFor(data.test.n), false);
     const trainData = uploadDataset(ctx, 'data.train', data.train.x, data.train.y, data.train.d, classes);
     const testData = data.test ? uploadDataset(ctx, 'data.test', data.test.x, data.test.y, data.test.d, classes) : null;
     const initial = initParams(model, new Rng(config.seed));
