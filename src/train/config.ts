@@ -71,7 +71,7 @@ export function checkNumber(where: string, name: string, v: unknown, r: Range): 
     (r.minExclusive ? v > r.min : v >= r.min) &&
     v <= r.max &&
     (!r.integer || Number.isInteger(v));
-  if (!ok) throw new Error(`${where}.${name} must be ${describeRange(r)}, got ${JSON.stringify(v)}`);
+  if (!ok) throw new Error(`${where}.${name} must be ${describeRange(r)}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
 }
 
 export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: number | null = null, where = 'train'): TrainConfig {

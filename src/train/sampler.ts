@@ -8,8 +8,6 @@ import type { Sampling } from './config.ts';
 export class MinibatchSampler {
   private perm: Uint32Array = new Uint32Array(0);
   private cursor = 0;
-  /** Completed epochs (shuffle mode) or steps/stepsPerEpoch (replacement mode). */
-  epoch = 0;
   readonly stepsPerEpoch: number;
 
   constructor(readonly n: number, readonly batchSize: number, readonly sampling: Sampling, readonly rng: Rng) {

@@ -192,10 +192,14 @@ export class Trainer {
       return true;
     };
 
+    // A chunk ending in an evaluation may end the run (target reached): do not run ahead of it,
+    // or the weights on the GPU would be a chunk past the step the run reports.
+    const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null;
+    const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
     encodeNext();
     while (queue.length > 0) {
       // Keep the GPU fed: the next chunk goes in before this one's numbers are read.
-      if (queue.length < 2 && !(hooks.shouldStop?.() ?? false)) encodeNext();
+      if (queue.length < 2 && !mayEnd(queue[queue.length - 1]) && !(hooks.shouldStop?.() ?? false)) encodeNext();
       const chunk = queue.shift()!;
       const errorsBefore = this.ctx.uncapturedErrors.length;
       const progress = await this.readChunk(chunk);
@@ -221,6 +225,8 @@ export class Trainer {
         result = { status: 'stopped', message: `stopped at step ${this.step}` };
         break;
       }
+      // After a chunk whose evaluation could have ended the run, continue.
+      if (queue.length === 0) encodeNext();
     }
     if (!result) {
       result = { status: 'completed', message: `completed ${this.step} steps (${this.epochOf(this.step).toFixed(2)} epochs)` };
