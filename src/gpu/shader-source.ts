@@ -7,15 +7,13 @@
  */
 import { detectRuntime } from './device.ts';
 
-type GlobFn = (pattern: string, opts: { query: string; import: string; eager: true }) => Record<string, string>;
-
 let bundled: Record<string, string> | null | undefined;
 
 function bundledShaders(): Record<string, string> | null {
   if (bundled !== undefined) return bundled;
-  // import.meta.glob exists only when Vite transformed this module; under tsx it is undefined.
-  const glob = (import.meta as unknown as { glob?: GlobFn }).glob;
-  if (typeof glob !== 'function') return (bundled = null);
+  // Vite (dev server, build, Vitest) defines import.meta.env and rewrites the glob call below
+  // into the inlined files; plain Node (tsx) has neither and never reaches the call.
+  if (!(import.meta as unknown as { env?: unknown }).env) return (bundled = null);
   const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
   bundled = {};
   for (const [path, text] of Object.entries(files)) {
