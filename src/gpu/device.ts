@@ -152,6 +152,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext>
 }
 
 async function nodeGpu(): Promise<{ gpu: GPU; instance: unknown }> {
+  quietSwiftShaderWsi();
   // A variable specifier keeps bundlers from pulling the Node addon into the browser build.
   const spec = 'webgpu';
   const mod = (await import(/* @vite-ignore */ spec)) as { create(flags: string[]): GPU; globals: object };
@@ -159,6 +160,24 @@ async function nodeGpu(): Promise<{ gpu: GPU; instance: unknown }> {
   const gpu = mod.create(NODE_DAWN_FLAGS);
   keepAlive.add(gpu);
   return { gpu, instance: gpu };
+}
+
+/**
+ * SwiftShader's window-system code prints "XDG_RUNTIME_DIR is invalid or not set" on every
+ * start when the variable is missing (headless machines, CI). Compute needs no window system;
+ * giving it a private, empty runtime dir silences the message. Process-local, only when unset.
+ */
+function quietSwiftShaderWsi(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+  const os = process.getBuiltinModule('node:os') as typeof import('node:os');
+  const dir = `${os.tmpdir()}/sgdscope-runtime-${process.getuid?.() ?? 'user'}`;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // Only cosmetic: without it SwiftShader prints a harmless line.
+  }
 }
 
 function browserGpu(): { gpu: GPU; instance: unknown } {

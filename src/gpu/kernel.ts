@@ -142,7 +142,15 @@ export class Kernel {
       }
       entries.push({ binding: b.binding, resource: binding });
     }
-    return device.createBindGroup({ label, layout: this.layout, entries });
+    // Reflection caught what it can above; anything else WebGPU rejects is reported with this
+    // bind group's label (as an uncaptured error the trainer checks after each chunk), without
+    // making bind-group creation async.
+    device.pushErrorScope('validation');
+    const group = device.createBindGroup({ label, layout: this.layout, entries });
+    void device.popErrorScope().then((err) => {
+      if (err) this.ctx.uncapturedErrors.push(`${label}: ${err.message}`);
+    });
+    return group;
   }
 
   get hasUniforms(): boolean {
