@@ -45,9 +45,14 @@ export function decodeNpy(bytes: Uint8Array): { data: NpyArray; shape: number[] 
   if (fortran) throw new Error('npy: Fortran-ordered arrays are not supported');
   const entry = DESCR.find(([, d]) => d === descr);
   if (!entry) throw new Error(`npy: unsupported dtype ${descr}`);
-  const body = bytes.slice(start + headerLen);
   const Ctor = entry[0] as unknown as { new (b: ArrayBuffer): NpyArray; BYTES_PER_ELEMENT: number };
   const count = shape.reduce((a, b) => a * b, 1);
-  if (body.byteLength < count * Ctor.BYTES_PER_ELEMENT) throw new Error(`npy: truncated: ${body.byteLength} bytes for ${count} values`);
-  return { data: new Ctor(body.buffer.slice(0, count * Ctor.BYTES_PER_ELEMENT)), shape };
+  const need = count * Ctor.BYTES_PER_ELEMENT;
+  const available = bytes.byteLength - start - headerLen;
+  if (available < need) throw new Error(`npy: truncated: ${available} bytes for ${count} values`);
+  // Copy through byteOffset: `bytes` may be a view into a larger buffer (a Node Buffer from
+  // readFileSync shares a memory pool), so its .buffer is not the file.
+  const body = new Uint8Array(need);
+  body.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start + headerLen, need));
+  return { data: new Ctor(body.buffer), shape };
 }
