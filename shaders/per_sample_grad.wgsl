@@ -17,17 +17,15 @@
 // The mean over the M rows of G is the minibatch gradient dense_backward.wgsl's grad_weight
 // computes from dz = δ/M. Rows are taken from row0 on (a and δ are bound whole; G/S rows are local),
 // so a large M·P can be materialised in row chunks that fit maxStorageBufferBindingSize.
-// Tiling of project as dense_forward.wgsl: BM x BN tiles of S, BK slices of p in workgroup memory
-// (written before any read: workgroup memory is not zero-initialised on this device), a 4 x 4
-// register micro-tile per thread. Correct for any M, K, N, J.
+// project is register-blocked as dense_forward.wgsl: each thread owns a {{TM}} x {{TN}} tile of S
+// (samples × directions) in unrolled scalar registers; per input feature k it loads {{TM}} values
+// of a, and per output m {{TM}} of δ and {{TN}} of V. No workgroup memory; every load index is
+// clamped into its matrix (robustness is off in Node) and stores are masked. Correct for any shape.
 
-override BM: u32 = 32;          // project: rows of S (samples) per workgroup (multiple of 4)
-override BN: u32 = 32;          // project: columns of S (directions) per workgroup (multiple of 4)
-override BK: u32 = 16;          // project: slice of the P parameters staged per iteration
 override HAS_BIAS: bool = false; // the layer block has a bias row (a is extended with a 1)
 override WG: u32 = 256;          // materialize: threads per workgroup (along P)
-override WG_X: u32 = BN / 4u;    // project: threads along directions, one vec4 of columns each
-override WG_Y: u32 = BM / 4u;    // project: threads along samples, 4 rows each
+override WG_X: u32 = 4;          // project: threads along directions (each covers {{TN}})
+override WG_Y: u32 = 4;          // project: threads along samples (each covers {{TM}})
 
 struct Params {
   m: u32,     // M: samples in this dispatch (rows of G or S)
@@ -44,14 +42,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> v: array<f32>;           // project: (J, P) directions
 @group(0) @binding(5) var<storage, read_write> s: array<f32>;     // project: (M, J) projections
 
-var<workgroup> gs: array<f32, BM * BK>;   // implicit G tile (BM samples, BK parameters)
-var<workgroup> vs: array<f32, BK * BN>;   // Vᵀ tile (BK parameters, BN directions)
-
-fn a_aug(row: u32, kk: u32, K: u32) -> f32 {
-  if (kk < K) { return a[row * K + kk]; }
-  return 1.0;   // bias row (only reached when HAS_BIAS)
-}
-
 @compute @workgroup_size(WG)
 fn materialize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let K = params.k;
@@ -63,64 +53,57 @@ fn materialize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   let row = params.row0 + r;
   let kk = p / N;
   let mm = p - kk * N;
-  g[r * P + p] = a_aug(row, kk, K) * delta[row * N + mm];
+  var av = 1.0;    // bias row
+  if (kk < K) { av = a[row * K + kk]; }
+  g[r * P + p] = av * delta[row * N + mm];
+}
+
+fn store_s(r: u32, c: u32, val: f32) {
+  if (r < params.m && c < params.j) { s[r * params.j + c] = val; }
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
-fn project(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+fn project(@builtin(global_invocation_id) gid: vec3u) {
   let M = params.m;
   let K = params.k;
   let N = params.n;
   let J = params.j;
   let P = (K + select(0u, 1u, HAS_BIAS)) * N;
-  let row0 = wid.y * BM;
-  let col0 = wid.x * BN;
-  let nthreads = (BN / 4u) * (BM / 4u);
-  let t = lid.y * (BN / 4u) + lid.x;
-
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-  for (var p0 = 0u; p0 < P; p0 += BK) {
-    // Stage G[row0.., p0..] = a_aug ⊗ δ and Vᵀ[p0.., col0..]; every slot written (zero outside).
-    for (var e = t; e < BM * BK; e += nthreads) {
-      let r = e / BK;
-      let c = e - r * BK;
-      let gr = row0 + r;
-      let gp = p0 + c;
-      var val = 0.0;
-      if (gr < M && gp < P) {
-        let row = params.row0 + gr;
-        let kk = gp / N;
-        let mm = gp - kk * N;
-        val = a_aug(row, kk, K) * delta[row * N + mm];
-      }
-      gs[e] = val;
-    }
-    for (var e = t; e < BK * BN; e += nthreads) {
-      let r = e / BN;
-      let c = e - r * BN;
-      let gp = p0 + r;
-      let gj = col0 + c;
-      vs[e] = select(0.0, v[gj * P + gp], gp < P && gj < J);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let vb = kk * BN + lid.x * 4u;
-      let b = vec4<f32>(vs[vb], vs[vb + 1u], vs[vb + 2u], vs[vb + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += gs[(lid.y * 4u + i) * BK + kk] * b;
-      }
-    }
-    workgroupBarrier();
-  }
-
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= M) { break; }
-    for (var jj = 0u; jj < 4u; jj++) {
-      let c = col0 + lid.x * 4u + jj;
-      if (c < J) { s[r * J + c] = acc[i][jj]; }
+  let m0 = gid.y * {{TM}}u;
+  let j0 = gid.x * {{TN}}u;
+  if (m0 >= M || j0 >= J) { return; }
+  // Sample rows of a and δ, and direction rows of V, clamped.
+  // @repeat i in 0..{{TM}}
+  let ar{i} = (params.row0 + min(m0 + {i}u, M - 1u)) * K;
+  let dr{i} = (params.row0 + min(m0 + {i}u, M - 1u)) * N;
+  // @end
+  // @repeat j in 0..{{TN}}
+  let vr{j} = min(j0 + {j}u, J - 1u) * P;
+  // @end
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  var s{i}_{j} = 0.0;
+  // @end
+  let rowsK = K + select(0u, 1u, HAS_BIAS);
+  for (var k = 0u; k < rowsK; k++) {
+    let bias = k >= K;
+    let kc = min(k, K - 1u);
+    // @repeat i in 0..{{TM}}
+    let a{i} = select(a[ar{i} + kc], 1.0, bias);
+    // @end
+    let pk = k * N;
+    for (var m = 0u; m < N; m++) {
+      // @repeat i in 0..{{TM}}
+      let g{i} = a{i} * delta[dr{i} + m];
+      // @end
+      // @repeat j in 0..{{TN}}
+      let b{j} = v[vr{j} + pk + m];
+      // @end
+      // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+      s{i}_{j} = fma(g{i}, b{j}, s{i}_{j});
+      // @end
     }
   }
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  store_s(m0 + {i}u, j0 + {j}u, s{i}_{j});
+  // @end
 }

@@ -22,14 +22,14 @@
 //
 // Shapes: x (≥ row0 + R, P), ref (P,), stats (3P,) = [mean | centred sum of squares | slope per
 // step], d (R, P) centred block, s (P, P), mean_run (P,), diag (P,).
-// accumulate is a tiled SYRK: only tiles on or above the diagonal are computed (BM = BN: square
-// tiles); an off-diagonal tile also writes its mirror, halving the work. Workgroup memory is
-// written before it is read (it is not zero-initialised on this device). Correct for any P, R.
+// accumulate is a SYRK, register-blocked like dense_forward.wgsl: each thread owns a {{TM}} x {{TN}}
+// tile of S in unrolled scalars, each workgroup a square WG_T·{{TM}} x WG_T·{{TN}} tile ({{TM}} =
+// {{TN}}); only workgroup tiles on or above the diagonal are computed and an off-diagonal one also
+// writes its mirror, halving the work. No workgroup memory; load indices are clamped into the
+// matrix (robustness is off in Node) and stores masked. Correct for any P, R.
 
 override WG: u32 = 256;       // column_stats, center, merge_mean, diagonal: threads per workgroup
-override BT: u32 = 32;        // accumulate: square tile of S per workgroup (multiple of 4)
-override BK: u32 = 16;        // accumulate: rows of D staged per iteration
-override WG_T: u32 = BT / 4u; // accumulate: threads per tile side (4 x 4 micro-tile each)
+override WG_T: u32 = 4;       // accumulate: threads per side of the square workgroup tile
 
 struct Params {
   rows: u32,      // R: rows of the block (accumulate: rows of d)
@@ -51,9 +51,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> s: array<f32>;        // (P, P) scatter matrix
 @group(0) @binding(8) var<storage, read_write> mean_run: array<f32>; // (P,) running mean m of y
 @group(0) @binding(9) var<storage, read_write> diag: array<f32>;     // (P,) diagonal of S
-
-var<workgroup> at: array<f32, BK * BT>;   // D rows × tile columns i (left operand, transposed)
-var<workgroup> bt: array<f32, BK * BT>;   // D rows × tile columns j (right operand)
 
 // Mean, centred sum of squares and LS slope of column p of y = x − r over the block (two passes).
 @compute @workgroup_size(WG)
@@ -97,58 +94,53 @@ fn center(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
 }
 
+fn store_s(r: u32, c: u32, acc: f32, mirror: bool) {
+  let P = params.cols;
+  if (r < P && c < P) {
+    let dr = stats_in[r] - mean_run[r];
+    let dc = stats_in[c] - mean_run[c];
+    var val = acc + params.coef * dr * dc;
+    if (params.beta != 0.0) { val += params.beta * s[r * P + c]; }
+    s[r * P + c] = val;
+    if (mirror) { s[c * P + r] = val; }
+  }
+}
+
 // S ← beta·S + d_inᵀ·d_in + coef·δδᵀ with δ = block mean (stats_in) − mean_run.
 @compute @workgroup_size(WG_T, WG_T)
 fn accumulate(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  // Upper tiles only (tile row ≤ tile column); uniform per workgroup, so the barriers stay uniform.
+  // Upper workgroup tiles only (tile row ≤ tile column): uniform per workgroup.
   if (wid.y > wid.x) { return; }
   let P = params.cols;
   let R = params.rows;
-  let row0 = wid.y * BT;   // S rows i
-  let col0 = wid.x * BT;   // S columns j
-  let nthreads = WG_T * WG_T;
-  let tid = lid.y * WG_T + lid.x;
-  var acc: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-  for (var t0 = 0u; t0 < R; t0 += BK) {
-    for (var e = tid; e < BK * BT; e += nthreads) {
-      let tt = e / BT;
-      let c = e - tt * BT;
-      let gt = t0 + tt;
-      let gi = row0 + c;
-      let gj = col0 + c;
-      at[e] = select(0.0, d_in[gt * P + gi], gt < R && gi < P);
-      bt[e] = select(0.0, d_in[gt * P + gj], gt < R && gj < P);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let bb = kk * BT + lid.x * 4u;
-      let b = vec4<f32>(bt[bb], bt[bb + 1u], bt[bb + 2u], bt[bb + 3u]);
-      let ab = kk * BT + lid.y * 4u;
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += at[ab + i] * b;
-      }
-    }
-    workgroupBarrier();
-  }
-
+  let i0 = (wid.y * WG_T + lid.y) * {{TM}}u;   // S rows
+  let j0 = (wid.x * WG_T + lid.x) * {{TN}}u;   // S columns
+  if (i0 >= P || j0 >= P) { return; }
   let mirror = wid.y != wid.x;
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= P) { break; }
-    let dr = stats_in[r] - mean_run[r];
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c < P) {
-        let dc = stats_in[c] - mean_run[c];
-        var v = acc[i][j] + params.coef * dr * dc;
-        if (params.beta != 0.0) { v += params.beta * s[r * P + c]; }
-        s[r * P + c] = v;
-        if (mirror) { s[c * P + r] = v; }
-      }
-    }
+  // @repeat i in 0..{{TM}}
+  let ci{i} = min(i0 + {i}u, P - 1u);
+  // @end
+  // @repeat j in 0..{{TN}}
+  let cj{j} = min(j0 + {j}u, P - 1u);
+  // @end
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  var s{i}_{j} = 0.0;
+  // @end
+  for (var t = 0u; t < R; t++) {
+    let o = t * P;
+    // @repeat i in 0..{{TM}}
+    let a{i} = d_in[o + ci{i}];
+    // @end
+    // @repeat j in 0..{{TN}}
+    let b{j} = d_in[o + cj{j}];
+    // @end
+    // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+    s{i}_{j} = fma(a{i}, b{j}, s{i}_{j});
+    // @end
   }
+  // @repeat i in 0..{{TM}}, j in 0..{{TN}}
+  store_s(i0 + {i}u, j0 + {j}u, s{i}_{j}, mirror);
+  // @end
 }
 
 // mean_run ← mean_run + frac·(block mean − mean_run)   (frac ≥ 1: mean_run ← block mean).

@@ -32,6 +32,10 @@ describe('index.html in headless Chromium', () => {
     expect(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()))).toBe(true);
     await page.fill('#epochs', '1');
     await page.fill('#seed', '3');
+    // The dashboard also analyses the last window-epochs of the run: one epoch, few components.
+    await page.fill('#window-epochs', '1');
+    await page.fill('#k', '4');
+    await page.fill('#live-dirs', '2');
     await page.click('#start');
     await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', null, { timeout: 90_000 });
     const status = await page.textContent('#status');

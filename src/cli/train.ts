@@ -41,6 +41,7 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'eval-every': { kind: 'int', help: 'evaluate on the full train/test sets every N steps (0: every epoch)', range: [0, 1e9] },
   chunk: { kind: 'int', help: 'SGD steps per GPU command buffer (default 200)', range: [1, 10000] },
   'divergence-loss': { kind: 'number', help: 'a minibatch loss above this stops the run as diverged (default 1000)', range: [0, 1e30, true] },
+  dropout: { kind: 'number', help: 'inverted dropout on every hidden activation during training: drop probability (default 0: off)', range: [0, 0.95] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-train)' },
   force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
   quiet: { kind: 'bool', help: 'no progress bar' },
@@ -109,6 +110,7 @@ export function resolveTrainSettings(flags: FlagValues): ResolvedRun {
   set('evalEvery', 'eval-every');
   set('chunkSteps', 'chunk');
   set('divergenceLoss', 'divergence-loss');
+  set('dropout', 'dropout');
   // --steps alone means "exactly that many steps", not "whichever of 20 epochs and N steps comes first".
   if (flags.steps !== undefined && flags.epochs === undefined && file.train?.epochs === undefined) t.epochs = null;
   const train = validateTrainConfig(t);

@@ -90,7 +90,11 @@ const ALLOWED_KEYS: Record<DatasetSpec['kind'], string[]> = {
   synthetic: ['kind', 'generator', 'classes', 'd', 'n', 'seed', 'sep', 'hidden', 'splitSeed', 'testFraction', 'testSize', 'trainSize'],
 };
 
-export async function loadDataset(spec: DatasetSpec): Promise<LoadedData> {
+/**
+ * `files`: in the browser, the four IDX files the user picked (File objects, matched by name) for
+ * kind 'fashion' or 'idx'; then spec.dir is only a label and is not read.
+ */
+export async function loadDataset(spec: DatasetSpec, source: { files?: File[] } = {}): Promise<LoadedData> {
   if (spec === null || typeof spec !== 'object') throw new Error(`dataset spec must be an object, got ${String(spec)}`);
   const kind = (spec as { kind?: unknown }).kind;
   if (!KINDS.includes(kind as DatasetSpec['kind'])) {
@@ -108,14 +112,14 @@ export async function loadDataset(spec: DatasetSpec): Promise<LoadedData> {
       const full: FashionSpec = { ...spec, dir: spec.dir ?? FASHION_DIR, seed: spec.seed ?? 0 };
       checkString(full.dir, 'dataset.dir');
       checkSeed(full.seed!, 'dataset.seed');
-      return subsampleFiles(full, await loadFashion(full.dir));
+      return subsampleFiles(full, await loadFashion(source.files ?? full.dir));
     }
     case 'idx': {
       const full: IdxSpec = { ...spec, classes: spec.classes ?? 10, seed: spec.seed ?? 0 };
       checkString(full.dir, 'dataset.dir');
       checkInt(full.classes!, 2, 256, 'dataset.classes');
       checkSeed(full.seed!, 'dataset.seed');
-      return subsampleFiles(full, await loadIdxDir(full.dir, { name: `idx:${full.dir}`, classes: full.classes }));
+      return subsampleFiles(full, await loadIdxDir(source.files ?? full.dir, { name: `idx:${full.dir}`, classes: full.classes }));
     }
     case 'synthetic':
       return loadSyntheticSpec(spec);

@@ -36,6 +36,7 @@ export interface KernelSpec {
 export type BufferResource = GPUBuffer | GPUBufferBinding;
 
 const moduleCache = new WeakMap<GPUDevice, Map<string, Promise<GPUShaderModule>>>();
+const kernelCache = new WeakMap<GPUDevice, Map<string, Promise<Kernel>>>();
 
 export class Kernel {
   readonly workgroupSize: [number, number, number];
@@ -51,7 +52,25 @@ export class Kernel {
     this.workgroupSize = evalWorkgroupSize(reflection, constants, file);
   }
 
-  static async create(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
+  /**
+   * The kernel for `spec`, compiled once per device: a second request with the same shader,
+   * entry, template, constants and label returns the same (immutable) Kernel. Pipelines cost
+   * 0.3–2 s each to compile on SwiftShader, and a deep MLP asks for the same few per layer.
+   */
+  static create(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
+    let perDevice = kernelCache.get(ctx.device);
+    if (!perDevice) kernelCache.set(ctx.device, (perDevice = new Map()));
+    const key = JSON.stringify([spec.shader, spec.entry ?? 'main', spec.label ?? null, spec.template ?? null, Object.entries(spec.constants ?? {}).sort()]);
+    let pending = perDevice.get(key);
+    if (!pending) {
+      pending = Kernel.build(ctx, spec);
+      perDevice.set(key, pending);
+      pending.catch(() => perDevice!.delete(key));
+    }
+    return pending;
+  }
+
+  private static async build(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
     const entry = spec.entry ?? 'main';
     const file = `shaders/${spec.shader}.wgsl`;
     const label = spec.label ?? `${spec.shader}.${entry}`;

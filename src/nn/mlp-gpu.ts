@@ -17,6 +17,7 @@ import { chooseDenseTiles, tileKey } from '../kernels/dense_tiles.ts';
 import { SoftmaxCe } from '../kernels/softmax_ce.ts';
 import { Sgd } from '../kernels/sgd.ts';
 import { Gather } from '../kernels/gather.ts';
+import { Dropout } from '../kernels/dropout.ts';
 import { validateMlpConfig, type MlpConfig } from './config.ts';
 import { paramLayout, type LayerLayout, type ParamLayout } from './params.ts';
 
@@ -60,6 +61,8 @@ export class MlpGpu {
     readonly sgd: Sgd,
     readonly gather: Gather,
     readonly hasMomentum: boolean,
+    /** The dropout kernels, when created with { dropout: true } (TrainStepPlan's dropout option). */
+    readonly dropout: Dropout | null = null,
   ) {
     this.layout = paramLayout(config);
     const bytes = this.layout.total * 4;
@@ -68,15 +71,16 @@ export class MlpGpu {
     this.velocity = createStorage(ctx, 'mlp.velocity', hasMomentum ? bytes : 16);
   }
 
-  static async create(ctx: GpuContext, config: MlpConfig, opts: { momentum: boolean }): Promise<MlpGpu> {
+  static async create(ctx: GpuContext, config: MlpConfig, opts: { momentum: boolean; dropout?: boolean }): Promise<MlpGpu> {
     validateMlpConfig(config);
-    const [ceTrain, ceEval, sgd, gather] = await Promise.all([
+    const [ceTrain, ceEval, sgd, gather, dropout] = await Promise.all([
       SoftmaxCe.create(ctx, { writeGrad: true }),
       SoftmaxCe.create(ctx, { writeGrad: false }),
       Sgd.create(ctx, { momentum: opts.momentum }),
       Gather.create(ctx),
+      opts.dropout ? Dropout.create(ctx) : Promise.resolve(null),
     ]);
-    return new MlpGpu(ctx, config, ceTrain, ceEval, sgd, gather, opts.momentum);
+    return new MlpGpu(ctx, config, ceTrain, ceEval, sgd, gather, opts.momentum, dropout);
   }
 
   private act(l: number): 'identity' | MlpConfig['activation'] {
@@ -180,20 +184,41 @@ export class MlpGpu {
   }
 }
 
+/** Inverted dropout on every hidden activation during training (src/kernels/dropout.ts). */
+export interface DropoutSetting {
+  /** Drop probability p of each hidden unit, per sample and step. */
+  rate: number;
+  /** Key of the mask stream (the run's seed): masks are a pure function of (seed, layer, step, unit). */
+  seed: number;
+}
+
 /**
  * Everything one training step binds, for a batch of B rows gathered from a dataset on the GPU.
  * `metrics` receives [loss sum, correct] of each step at 2·slot. Needs `await mlp.prepare(B, true)`.
+ *
+ * With `dropout` (rate > 0; the MlpGpu must be created with { dropout: true }), hidden layer l
+ * writes act(z) to acts.outs[l] as usual, then the dropout kernel writes y = act(z) ⊙ mask to
+ * dropped[l] and the mask to masks[l]; layer l+1 reads dropped[l] (forward and weight gradient),
+ * its grad_input takes act' from acts.outs[l], and the stored mask multiplies dz[l] after it:
+ *   gather → [forward l → dropout l]… → softmax-CE → [grad_weight l, grad_input l, mask dz[l−1]]… → SGD.
+ * Evaluation never applies dropout (inverted dropout needs no rescaling at test time).
  */
 export class TrainStepPlan {
   readonly xb: GPUBuffer;
   readonly yb: GPUBuffer;
   readonly acts: ActivationBuffers;
+  /** With dropout: per hidden layer, the dropped activation (B, width) and its mask. Empty otherwise. */
+  readonly dropped: GPUBuffer[] = [];
+  readonly masks: GPUBuffer[] = [];
   private readonly gatherBg: GPUBindGroup;
   private readonly forward: ForwardPlan;
   private readonly ceBg: GPUBindGroup;
   private readonly gradWeight: { kernel: DenseGradWeight; bindGroup: GPUBindGroup }[];
   private readonly gradInput: ({ kernel: DenseGradInput; bindGroup: GPUBindGroup } | null)[];
   private readonly sgdBg: GPUBindGroup;
+  private readonly dropoutFwd: GPUBindGroup[] = [];
+  private readonly dropoutBwd: GPUBindGroup[] = [];
+  readonly dropout: DropoutSetting | null;
 
   constructor(
     readonly mlp: MlpGpu,
@@ -201,23 +226,43 @@ export class TrainStepPlan {
     readonly data: { x: GPUBuffer; y: GPUBuffer; n: number },
     readonly indices: GPUBuffer,
     readonly metrics: GPUBuffer,
+    opts: { dropout?: DropoutSetting | null } = {},
   ) {
     const ctx = mlp.ctx;
     const B = batchSize;
+    this.dropout = opts.dropout && opts.dropout.rate > 0 ? opts.dropout : null;
+    if (this.dropout && !mlp.dropout) throw new Error('TrainStepPlan: dropout needs an MlpGpu created with { dropout: true }');
     this.xb = createStorage(ctx, 'train.xb', B * mlp.inputs * 4);
     this.yb = createStorage(ctx, 'train.yb', B * 4);
     this.acts = mlp.allocActivations(B, true, 'train');
     const layers = mlp.layout.layers;
     const last = layers.length - 1;
+    if (this.dropout) {
+      for (let l = 0; l < last; l++) {
+        const bytes = B * layers[l].fanOut * 4;
+        this.dropped.push(createStorage(ctx, `train.dropped${l}`, bytes));
+        this.masks.push(createStorage(ctx, `train.mask${l}`, bytes));
+        this.dropoutFwd.push(mlp.dropout!.bindForward({ h: this.acts.outs[l], y: this.dropped[l], mask: this.masks[l] }, `train.dropout${l}`));
+        this.dropoutBwd.push(mlp.dropout!.bindBackward({ mask: this.masks[l], dz: this.acts.dz[l] }, `train.dropoutBack${l}`));
+      }
+    }
+    // The input layer l reads: the gathered batch, else the previous layer's (dropped) output.
+    const layerInput = (l: number): GPUBuffer => (l === 0 ? this.xb : this.dropout ? this.dropped[l - 1] : this.acts.outs[l - 1]);
     this.gatherBg = mlp.gather.bind({ data: data.x, labels: data.y, idx: indices, xb: this.xb, yb: this.yb }, 'train.gather');
-    this.forward = mlp.forwardPlan(this.xb, this.acts, 'train');
+    if (this.dropout) {
+      const kernels = layers.map((_, l) => mlp.forwardKernel(l, B));
+      const bindGroups = layers.map((L, l) => kernels[l].bind({ x: layerInput(l), w: mlp.layerRange(mlp.params, L), y: this.acts.outs[l] }, `train.forward${l}`));
+      this.forward = { kernels, bindGroups };
+    } else {
+      this.forward = mlp.forwardPlan(this.xb, this.acts, 'train');
+    }
     this.ceBg = mlp.ceTrain.bind(
       { z: this.acts.outs[last], y: this.yb, dz: this.acts.dz[last], losses: this.acts.losses, metrics },
       'train.ce',
     );
     this.gradWeight = layers.map((L, l) => {
       const kernel = mlp.gradWeightKernel(l, B);
-      const bindGroup = kernel.bind({ x: l === 0 ? this.xb : this.acts.outs[l - 1], dz: this.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) }, `train.gradWeight${l}`);
+      const bindGroup = kernel.bind({ x: layerInput(l), dz: this.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) }, `train.gradWeight${l}`);
       return { kernel, bindGroup };
     });
     this.gradInput = layers.map((L, l) => {
@@ -232,11 +277,28 @@ export class TrainStepPlan {
     this.sgdBg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity }, 'train.sgd');
   }
 
-  /** Forward and loss only (no update): the minibatch loss at the current weights. */
-  encodeForwardLoss(batch: GpuBatch, indexOffset: number, slot: number): void {
+  private checkStep(step: number | undefined): number {
+    if (!this.dropout) return 0;
+    if (step === undefined) throw new Error('TrainStepPlan: with dropout every step needs its step number (the mask counter)');
+    return step;
+  }
+
+  /** Forward and loss only (no update): the minibatch loss at the current weights (with dropout: under the mask of `step`). */
+  encodeForwardLoss(batch: GpuBatch, indexOffset: number, slot: number, step?: number): void {
     const { mlp, batchSize: B } = this;
+    const s = this.checkStep(step);
     mlp.gather.encode(batch, this.gatherBg, { rows: B, dim: mlp.inputs, offset: indexOffset, n: this.data.n });
-    mlp.encodeForward(batch, this.forward, B);
+    if (this.dropout) {
+      const layers = mlp.layout.layers;
+      layers.forEach((L, l) => {
+        this.forward.kernels[l].encode(batch, this.forward.bindGroups[l], { m: B, k: L.fanIn, n: L.fanOut });
+        if (l < layers.length - 1) {
+          mlp.dropout!.encodeForward(batch, this.dropoutFwd[l], { count: B * L.fanOut, rate: this.dropout!.rate, seed: this.dropout!.seed, layer: l, step: s });
+        }
+      });
+    } else {
+      mlp.encodeForward(batch, this.forward, B);
+    }
     mlp.ceTrain.encode(batch, this.ceBg, { rows: B, classes: mlp.classes, gradScale: 1 / B, slot });
   }
 
@@ -250,6 +312,7 @@ export class TrainStepPlan {
       this.gradWeight[l].kernel.encode(batch, this.gradWeight[l].bindGroup, shape);
       const gi = this.gradInput[l];
       if (gi) gi.kernel.encode(batch, gi.bindGroup, shape);
+      if (gi && this.dropout) mlp.dropout!.encodeBackward(batch, this.dropoutBwd[l - 1], B * L.fanIn);
     }
   }
 
@@ -257,9 +320,9 @@ export class TrainStepPlan {
     this.mlp.sgd.encode(batch, this.sgdBg, { count: this.mlp.layout.total, lr: h.lr, weightDecay: h.weightDecay, momentum: h.momentum });
   }
 
-  /** One full SGD step on the minibatch idx[indexOffset .. indexOffset + B). */
-  encodeStep(batch: GpuBatch, indexOffset: number, slot: number, h: SgdHyper): void {
-    this.encodeForwardLoss(batch, indexOffset, slot);
+  /** One full SGD step on the minibatch idx[indexOffset .. indexOffset + B); `step` (1-based) keys the dropout mask. */
+  encodeStep(batch: GpuBatch, indexOffset: number, slot: number, h: SgdHyper, step?: number): void {
+    this.encodeForwardLoss(batch, indexOffset, slot, step);
     this.encodeBackward(batch);
     this.encodeUpdate(batch, h);
   }

@@ -24,6 +24,8 @@ export interface TrainConfig {
   chunkSteps: number;
   /** A minibatch loss above this (or NaN/Inf) stops the run as diverged. */
   divergenceLoss: number;
+  /** Inverted dropout on every hidden activation during training: drop probability (0: off). */
+  dropout: number;
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
@@ -40,6 +42,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   evalEvery: 0,
   chunkSteps: 200,
   divergenceLoss: 1e3,
+  dropout: 0,
 };
 
 type Range = { min: number; max: number; integer?: boolean; minExclusive?: boolean };
@@ -57,6 +60,7 @@ const RANGES: Record<string, Range> = {
   evalEvery: { min: 0, max: 1e9, integer: true },
   chunkSteps: { min: 1, max: 10000, integer: true },
   divergenceLoss: { min: 0, max: 1e30, minExclusive: true },
+  dropout: { min: 0, max: 0.95 },
 };
 
 export function describeRange(r: Range): string {

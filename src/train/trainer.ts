@@ -10,6 +10,7 @@
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { GpuBatch } from '../gpu/batch.ts';
+import type { Profiler } from '../gpu/profiler.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
 import { Rng } from '../util/rng.ts';
@@ -94,6 +95,8 @@ export class Trainer {
   private lastReadAt = 0;
   readonly trainEval: Evaluator;
   readonly testEval: Evaluator | null;
+  /** When set, the next chunks' command buffers time every dispatch (GpuBatch with a Profiler). */
+  profiler: Profiler | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -108,7 +111,7 @@ export class Trainer {
     this.sampler = new MinibatchSampler(trainData.n, c.batchSize, c.sampling, new Rng(c.seed).fork());
     this.indices = createStorage(ctx, 'train.indices', c.chunkSteps * c.batchSize * 4);
     this.metrics = createStorage(ctx, 'train.metrics', 2 * c.chunkSteps * 4);
-    this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics);
+    this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics, { dropout: c.dropout > 0 ? { rate: c.dropout, seed: c.seed } : null });
     this.trainEval = new Evaluator(mlp, trainData);
     this.testEval = testData ? new Evaluator(mlp, testData) : null;
     // Staging layout (floats): [2·chunkSteps step metrics | train eval metrics | test eval metrics].
@@ -132,7 +135,7 @@ export class Trainer {
     if (data.train.classes > classes) {
       throw new Error(`model output width ${classes} is smaller than the dataset's ${data.train.classes} classes`);
     }
-    const mlp = await MlpGpu.create(ctx, model, { momentum: config.momentum > 0 });
+    const mlp = await MlpGpu.create(ctx, model, { momentum: config.momentum > 0, dropout: config.dropout > 0 });
     await mlp.prepare(config.batchSize, true);
     await mlp.prepare(Evaluator.rowsFor(data.train.n), false);
     if (data.test) await mlp.prepare(Evaluator.rowsFor(data.test.n), false);
@@ -236,6 +239,27 @@ export class Trainer {
   }
 
   /**
+   * Continues from a snapshot (e.g. after the GPU device was lost): the weights after step `step`
+   * (the flat layout, as readParams returns them) and the history up to that step. The minibatch
+   * sampler is advanced past the first `step` steps, so the run goes on exactly as it would have
+   * (momentum's velocity restarts from zero). Call on a fresh Trainer, before run().
+   */
+  restore(params: Float32Array, step: number, history?: History): void {
+    if (!(Number.isInteger(step) && step >= 0)) throw new Error(`restore: step must be an integer >= 0, got ${step}`);
+    if (this.step !== 0) throw new Error(`restore: call it on a fresh Trainer (this one is at step ${this.step})`);
+    const total = this.totalSteps;
+    if (total !== null && step > total) throw new Error(`restore: step ${step} is past the run's ${total} steps`);
+    this.mlp.uploadParams(params);
+    if (step > 0) this.sampler.next(step);
+    this.step = step;
+    if (history) {
+      this.history.loss = history.loss.slice(0, step);
+      this.history.accuracy = history.accuracy.slice(0, step);
+      this.history.evals = history.evals.filter((e) => e.step <= step);
+    }
+  }
+
+  /**
    * After a divergence: the weights at the start of the chunk that diverged (every step before it
    * had a finite, bounded loss), and that step number. Null if the run did not diverge.
    */
@@ -249,11 +273,11 @@ export class Trainer {
     const { ctx, config: c } = this;
     const slot = this.chunkCounter++ % 2;
     writeBuffer(ctx, this.indices, this.sampler.next(steps));
-    const batch = new GpuBatch(ctx, 'train');
+    const batch = new GpuBatch(ctx, 'train', this.profiler);
     batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, this.mlp.layout.total * 4);
     const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
     for (let s = 0; s < steps; s++) {
-      this.plan.encodeStep(batch, s * c.batchSize, s, hyper);
+      this.plan.encodeStep(batch, s * c.batchSize, s, hyper, firstStep + s + 1);
       hooks.onStepEncoded?.(batch, firstStep + s + 1);
     }
     const staging = this.staging[slot];

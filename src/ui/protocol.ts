@@ -1,17 +1,24 @@
 /**
  * Messages between the page (draws) and the engine worker (owns the GPU device). Small, typed,
- * columnar: a chunk of steps travels as typed arrays, never as one object per step.
+ * columnar: a chunk of steps travels as typed arrays, a lab frame as one typed array per spectrum,
+ * never as one object per step or per direction.
  */
-import type { MlpConfig } from '../nn/config.ts';
-import type { TrainConfig } from '../train/config.ts';
+import type { RunSpec } from './settings.ts';
 
-export interface StartRequest {
-  type: 'start';
-  model: MlpConfig;
-  train: Partial<TrainConfig>;
-}
-
-export type ToWorker = StartRequest | { type: 'stop' };
+export type ToWorker =
+  | { type: 'start'; spec: RunSpec; files?: File[] }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** While paused: one chunk of SGD steps, then pause again. */
+  | { type: 'step' }
+  | { type: 'stop' }
+  /** Direction (1-based PC) for the mini-loss-function ensemble. */
+  | { type: 'select'; pc: number }
+  | { type: 'export' }
+  /** After a lost device: a new device, the last snapshot, and on. */
+  | { type: 'resume-snapshot' }
+  /** Tests: destroy the device as a driver reset would. */
+  | { type: 'debug-lose-device' };
 
 export interface EvalPoint {
   step: number;
@@ -21,9 +28,91 @@ export interface EvalPoint {
   testAccuracy: number;
 }
 
+export interface MlfCurves {
+  /** 1-based PC. */
+  pc: number;
+  theta: Float64Array;
+  /** Full training loss L(w* + θ p). */
+  full: Float64Array;
+  /** One curve per minibatch μ: L_μ(w* + θ p). */
+  mini: Float64Array[];
+}
+
+/** One analysis of the window: a live refresh or the run's final analysis. */
+export interface LabFrame {
+  kind: 'live' | 'final';
+  windowFirst: number;
+  windowLast: number;
+  /** Rows analysed (the live window is sampled every `stride`-th step). */
+  rows: number;
+  stride: number;
+  /** Training samples behind F_i, T_i, L and the MLF ensemble (live: a stratified subsample). */
+  samples: number;
+  P: number;
+  k: number;
+  /** σ_i², i = 1..k (descending), and the cumulative fraction of the total variance. */
+  variances: Float64Array;
+  cumulative: Float64Array;
+  total: number;
+  d90: number | null;
+  d99: number | null;
+  d90NoPc1: number | null;
+  d99NoPc1: number | null;
+  pc1VsMeanWeight: number | null;
+  /** 1-based PCs whose F_i and T_i were measured; F NaN where a side was not reached. */
+  dirs: Int32Array;
+  F: Float64Array;
+  T: Float64Array;
+  L0: number | null;
+  fit: { psi: number; psiSE: number; r: number; n: number; intercept: number } | null;
+  fitError: string | null;
+  /** ln T_i against ln F_i: T ∝ F^(−exponent). */
+  tFit: { exponent: number; r: number; intercept: number } | null;
+  anisotropy: { maxOverMin: number; spearman: number | null } | null;
+  /** Live: T_i and the full loss at the window's last step along the current PCs. */
+  tPoint: { step: number; loss: number; pcs: Int32Array; T: Float64Array } | null;
+  /** Final: T_i(t), L(t) at every checkpoint along the final PCs. */
+  tCurve: { pcs: Int32Array; steps: Float64Array; loss: Float64Array; T: Float64Array[] } | null;
+  mlf: MlfCurves | null;
+  /** Wall time per stage, ms. */
+  ms: Record<string, number>;
+}
+
+export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'analysing' | 'done' | 'lost' | 'error';
+
 export type FromWorker =
   | { type: 'status'; text: string }
-  | { type: 'ready'; adapter: string; trainN: number; testN: number; totalSteps: number | null }
-  | { type: 'chunk'; firstStep: number; losses: Float32Array; accuracies: Float32Array; eval: EvalPoint | null; stepsPerSecond: number }
-  | { type: 'done'; status: string; message: string; stepsPerSecond: number }
+  | { type: 'state'; state: RunState; text: string }
+  | {
+      type: 'ready';
+      adapter: string;
+      hasTimestamps: boolean;
+      isSoftware: boolean;
+      data: string;
+      trainN: number;
+      testN: number;
+      totalSteps: number;
+      stepsPerEpoch: number;
+      window: { first: number; last: number; T: number };
+      P: number;
+      liveStride: number;
+    }
+  | {
+      type: 'chunk';
+      firstStep: number;
+      losses: Float32Array;
+      accuracies: Float32Array;
+      eval: EvalPoint | null;
+      stepsPerSecond: number;
+      step: number;
+      epoch: number;
+    }
+  | { type: 'lab'; frame: LabFrame }
+  | { type: 'mlf'; mlf: MlfCurves }
+  /** Per-kernel GPU time per SGD step of one profiled chunk (timestamp queries). */
+  | { type: 'timings'; step: number; labels: string[]; msPerStep: Float64Array; callsPerStep: Float64Array }
+  | { type: 'done'; status: string; message: string; stepsPerSecond: number; final: boolean }
+  | { type: 'lost'; message: string; resumeStep: number | null }
+  | { type: 'resumed'; step: number }
+  | { type: 'export'; name: string; zip: Uint8Array<ArrayBuffer>; files: string[] }
   | { type: 'error'; message: string };

@@ -1,0 +1,109 @@
+// Inverted dropout on a hidden activation, with a counter-based mask that needs no stored random
+// state (the same function of (seed, layer, step, element) in every run, on every device).
+//
+// h is the layer's output act(z), (M, N) row-major, count = M·N elements. For element i:
+//   (u0, u1) = threefry2x32_20(counter = (⌊i/2⌋, step), key = (seed, DROPOUT_STREAM + layer))
+//   u[i]     = u0 if i is even, u1 if odd          (one threefry call per pair of elements)
+//   keep[i]  = u[i] ≥ threshold,   threshold = min(round(p·2³²), 2³² − 1)  → P(drop) = threshold/2³²
+//   mask[i]  = keep[i] ? scale : 0,  scale = 1/(1 − p)    (inverted dropout: E[mask] = 1)
+// src/kernels/dropout.ref.ts is the spec (bit-exact keep decisions; threefry from
+// src/kernels/threefry.ts, Random123 known-answer vectors in the tests).
+//
+//   forward:   mask[i] = as above;  y[i] = h[i]·mask[i]
+//              The next layer reads y (forward and its weight gradient); h is kept for act'.
+//   backward:  dz[i] = dz[i]·mask[i]
+//              Run on dL/dz of this layer after dense_backward.grad_input computed
+//              (dL/dy·Wᵀ) ⊙ act'(h): dL/dz = dL/dy ⊙ mask ⊙ act'(z), elementwise, so the order of
+//              the two products does not matter. The mask of the forward pass is reused as stored.
+//
+// One thread per pair of elements; the grid may be 2-D (x·WG·ny) for large counts. Stores are
+// masked (robustness is off in Node); no workgroup memory.
+
+override WG: u32 = 64;   // threads per workgroup
+
+struct Params {
+  count: u32,       // M·N elements
+  seed: u32,        // key word 0: the run's seed
+  stream: u32,      // key word 1: DROPOUT_STREAM + layer
+  step: u32,        // counter word 1: the SGD step (1-based)
+  threshold: u32,   // drop when u < threshold (= round(p·2³²), clamped)
+  scale: f32,       // 1/(1 − p)
+  row_pairs: u32,   // pairs per grid row (workgroups along x · WG)
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> h: array<f32>;              // (count,) activation before dropout
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;        // (count,) activation after dropout
+@group(0) @binding(3) var<storage, read_write> mask: array<f32>;     // (count,) 0 or scale
+@group(0) @binding(4) var<storage, read_write> dz: array<f32>;       // (count,) gradient scaled in place (backward)
+
+fn rotl(x: u32, r: u32) -> u32 {
+  return (x << r) | (x >> (32u - r));
+}
+
+// Threefry-2x32, 20 rounds (Random123): the same function as shaders/randnet.wgsl and
+// src/kernels/threefry.ts.
+fn threefry(c: vec2u, key: vec2u) -> vec2u {
+  let k0 = key.x;
+  let k1 = key.y;
+  let k2 = 0x1BD11BDAu ^ k0 ^ k1;
+  var x0 = c.x + k0;
+  var x1 = c.y + k1;
+  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
+  x0 += k1; x1 += k2 + 1u;
+  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
+  x0 += k2; x1 += k0 + 2u;
+  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
+  x0 += k0; x1 += k1 + 3u;
+  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
+  x0 += k1; x1 += k2 + 4u;
+  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
+  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
+  x0 += k2; x1 += k0 + 5u;
+  return vec2u(x0, x1);
+}
+
+fn mask_value(u: u32) -> f32 {
+  return select(0.0, params.scale, u >= params.threshold);
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3u) {
+  let pair = gid.y * params.row_pairs + gid.x;
+  let i0 = 2u * pair;
+  if (i0 >= params.count) { return; }
+  let u = threefry(vec2u(pair, params.step), vec2u(params.seed, params.stream));
+  let m0 = mask_value(u.x);
+  mask[i0] = m0;
+  y[i0] = h[i0] * m0;
+  let i1 = i0 + 1u;
+  if (i1 < params.count) {
+    let m1 = mask_value(u.y);
+    mask[i1] = m1;
+    y[i1] = h[i1] * m1;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3u) {
+  let pair = gid.y * params.row_pairs + gid.x;
+  let i0 = 2u * pair;
+  if (i0 >= params.count) { return; }
+  dz[i0] = dz[i0] * mask[i0];
+  let i1 = i0 + 1u;
+  if (i1 < params.count) { dz[i1] = dz[i1] * mask[i1]; }
+}

@@ -1,0 +1,53 @@
+/**
+ * Chart-ready data, independent of any plotting library or DOM: one x column and named y series
+ * (null = no point), with axis labels and scales. The sweep, AWD and toy-landscape analyses build
+ * their figures as pure functions returning these, so report.html (src/analysis/report/html.ts)
+ * and the dashboard (src/ui) draw the same numbers. uPlot takes [x, ...series.map(s => s.y)].
+ */
+export type SeriesStyle = 'line' | 'points' | 'dashed' | 'line+points';
+
+export interface ChartSeries {
+  label: string;
+  y: (number | null)[];
+  style: SeriesStyle;
+}
+
+export interface ChartData {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  xLog: boolean;
+  yLog: boolean;
+  /** Sorted ascending (uPlot needs a monotone x). */
+  x: number[];
+  series: ChartSeries[];
+  /** One sentence under the chart: what to look for. */
+  note?: string;
+}
+
+/** Points (x, y) of several series on a common sorted x column (nulls where a series has no point). */
+export function mergeSeries(parts: { label: string; style: SeriesStyle; points: { x: number; y: number | null }[] }[]): { x: number[]; series: ChartSeries[] } {
+  const xs = [...new Set(parts.flatMap((p) => p.points.map((q) => q.x)).filter((v) => Number.isFinite(v)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((v, i) => [v, i]));
+  const series = parts.map((p) => {
+    const y: (number | null)[] = xs.map(() => null);
+    for (const q of p.points) {
+      const i = index.get(q.x);
+      if (i !== undefined && q.y !== null && Number.isFinite(q.y)) y[i] = q.y;
+    }
+    return { label: p.label, style: p.style, y };
+  });
+  return { x: xs, series };
+}
+
+/** Mean of the finite values, or null. */
+export function finiteMean(v: (number | null | undefined)[]): number | null {
+  const f = v.filter((x): x is number => x !== null && x !== undefined && Number.isFinite(x));
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : null;
+}
+
+/** For log axes: values ≤ 0 become null. */
+export function positiveOrNull(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) && v > 0 ? v : null;
+}

@@ -1,0 +1,93 @@
+/**
+ * A hyperparameter sweep: a base run (model, training settings, data) and a grid over learning
+ * rate, batch size, weight decay, dropout rate and seed; every combination is one run. Plus what
+ * to measure after each run (the top Hessian eigenvalues) and how many runs share the device.
+ */
+import { validateMlpConfig, type MlpConfig } from '../../nn/config.ts';
+import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
+import type { DatasetSpec } from '../../data/index.ts';
+
+export interface SweepGrid {
+  lr: number[];
+  batchSize: number[];
+  weightDecay: number[];
+  dropout: number[];
+  seed: number[];
+}
+
+export interface SharpnessSpec {
+  /** Top-k Hessian eigenvalues of the mean training loss (0: skip). */
+  k: number;
+  /** Training samples the Hessian is averaged over (stratified subsample; null: all). */
+  samples: number | null;
+  /** Layers of the Hessian block (null: the whole network). */
+  layers: number[] | null;
+  /** Lanczos residual tolerance relative to λ_max (float32 products: ≥ 1e-5). */
+  residualTol: number;
+  maxIter: number;
+}
+
+export interface SweepSpec {
+  model: MlpConfig;
+  /** Base training settings; the grid overrides lr, batchSize, weightDecay, dropout, seed. */
+  train: Partial<TrainConfig>;
+  data: DatasetSpec;
+  grid: SweepGrid;
+  sharpness: SharpnessSpec;
+  /** Runs trained at the same time (interleaved on the one device); 1 = sequential. */
+  concurrency: number;
+}
+
+export interface SweepPoint {
+  index: number;
+  lr: number;
+  batchSize: number;
+  weightDecay: number;
+  dropout: number;
+  seed: number;
+}
+
+export const DEFAULT_SHARPNESS: SharpnessSpec = { k: 5, samples: 512, layers: null, residualTol: 1e-3, maxIter: 60 };
+
+const GRID_KEYS: (keyof SweepGrid)[] = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed'];
+
+/** Every combination, lr varying slowest (then batch, weight decay, dropout, seed). */
+export function expandGrid(g: SweepGrid): SweepPoint[] {
+  const out: SweepPoint[] = [];
+  for (const lr of g.lr)
+    for (const batchSize of g.batchSize)
+      for (const weightDecay of g.weightDecay)
+        for (const dropout of g.dropout)
+          for (const seed of g.seed) out.push({ index: out.length, lr, batchSize, weightDecay, dropout, seed });
+  return out;
+}
+
+/** Checks every grid value with the training settings' own ranges; names the axis and value. */
+export function validateSweepSpec(s: SweepSpec, trainSize: number | null = null): SweepSpec {
+  validateMlpConfig(s.model);
+  for (const key of Object.keys(s.grid)) {
+    if (!GRID_KEYS.includes(key as keyof SweepGrid)) throw new Error(`sweep.grid: unknown axis '${key}' (axes: ${GRID_KEYS.join(', ')})`);
+  }
+  for (const key of GRID_KEYS) {
+    const values = s.grid[key];
+    if (!Array.isArray(values) || values.length === 0) throw new Error(`sweep.grid.${key} must be a non-empty list of numbers`);
+    if (new Set(values).size !== values.length) throw new Error(`sweep.grid.${key} lists a value twice: ${JSON.stringify(values)}`);
+    for (const v of values) validateTrainConfig({ ...s.train, [key]: v }, trainSize, `sweep.grid.${key}`);
+  }
+  const sh = s.sharpness;
+  if (!(Number.isInteger(sh.k) && sh.k >= 0 && sh.k <= 100)) throw new Error(`sweep.sharpness.k must be an integer in [0, 100], got ${sh.k}`);
+  if (sh.samples !== null && !(Number.isInteger(sh.samples) && sh.samples >= 10)) throw new Error(`sweep.sharpness.samples must be an integer ≥ 10 or null (all), got ${sh.samples}`);
+  if (!(sh.residualTol > 0 && sh.residualTol < 1)) throw new Error(`sweep.sharpness.residualTol must be in (0, 1), got ${sh.residualTol}`);
+  if (!(Number.isInteger(sh.maxIter) && sh.maxIter >= 1)) throw new Error(`sweep.sharpness.maxIter must be a positive integer, got ${sh.maxIter}`);
+  if (sh.layers !== null) {
+    const n = s.model.widths.length - 1;
+    for (const l of sh.layers) if (!(Number.isInteger(l) && l >= 0 && l < n)) throw new Error(`sweep.sharpness.layers: ${l} is not a layer index in [0, ${n - 1}]`);
+  }
+  if (!(Number.isInteger(s.concurrency) && s.concurrency >= 1 && s.concurrency <= 16)) throw new Error(`sweep.concurrency must be an integer in [1, 16], got ${s.concurrency}`);
+  return s;
+}
+
+/** Smith & Le's noise scale g = ε(N/B − 1), divided by 1 − momentum. */
+export function noiseScale(lr: number, trainSize: number, batchSize: number, momentum = 0): number {
+  return (lr * (trainSize / batchSize - 1)) / (1 - momentum);
+}

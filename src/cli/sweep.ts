@@ -1,0 +1,138 @@
+/**
+ * `sgdscope sweep`: train a grid of runs over lr × batch size × weight decay × dropout × seed,
+ * measure each one's final train/test loss and accuracy, generalisation gap, ‖w‖, top Hessian
+ * eigenvalues (or "diverged at step N"), and write a run folder with CSV/npy/JSON and report.html
+ * (src/analysis/sweep/files.ts).
+ *
+ * The base run comes from the same defaults/--config/flags as `sgdscope train`; the grid from
+ * list flags (--lr 0.05,0.1,0.2) or --grid grid.json ({"lr": [...], "batchSize": [...],
+ * "weightDecay": [...], "dropout": [...], "seed": [...], "sharpness": {...}, "concurrency": n}),
+ * flags winning. Defaults are a grid scaled to finish in a few minutes on a CPU-emulated GPU.
+ */
+import { readFileSync } from 'node:fs';
+import { acquireGpu } from '../gpu/device.ts';
+import { loadDataset } from '../data/index.ts';
+import { loadReportAssets } from '../analysis/lab/report-html.ts';
+import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../analysis/sweep/grid.ts';
+import { runSweep } from '../analysis/sweep/runner.ts';
+import { sweepFiles } from '../analysis/sweep/files.ts';
+import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { formatDuration } from './progress.ts';
+import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
+
+const BASE = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'bias', 'init', 'sigma-w', 'sigma-b', 'momentum', 'sampling', 'epochs', 'steps', 'eval-every', 'chunk', 'divergence-loss'] as const;
+
+/** The scaled default grid (18 runs; minutes here: 2 cores, SwiftShader). */
+export const DEFAULT_SWEEP_GRID: SweepGrid = { lr: [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], batchSize: [20, 50, 100], weightDecay: [0], dropout: [0], seed: [1] };
+export const DEFAULT_SWEEP_EPOCHS = 10;
+export const DEFAULT_SWEEP_TRAIN_SIZE = 2000;
+
+export const SWEEP_FLAGS: Record<string, FlagSpec> = {
+  ...Object.fromEntries(BASE.map((k) => [k, TRAIN_FLAGS[k]])),
+  epochs: { kind: 'int', help: `epochs per run (default ${DEFAULT_SWEEP_EPOCHS})`, range: [1, 100000] },
+  'train-size': { kind: 'int', help: `training samples (stratified subsample; default ${DEFAULT_SWEEP_TRAIN_SIZE} for the embedded MNIST-10k, all for file datasets)`, range: [1, 1e7] },
+  grid: { kind: 'string', help: 'JSON file with the grid {lr, batchSize, weightDecay, dropout, seed} (lists) and optionally sharpness {k, samples, layers, residualTol, maxIter} and concurrency' },
+  lr: { kind: 'list', help: `learning rates (default ${DEFAULT_SWEEP_GRID.lr.join(',')})` },
+  batch: { kind: 'list', help: `batch sizes (default ${DEFAULT_SWEEP_GRID.batchSize.join(',')})` },
+  'weight-decay': { kind: 'list', help: 'weight decays (default 0)' },
+  dropout: { kind: 'list', help: 'dropout rates on the hidden activations (default 0)' },
+  seeds: { kind: 'list', help: 'seeds of init and minibatch order (default 1)' },
+  'sharpness-k': { kind: 'int', help: `top Hessian eigenvalues per run (default ${DEFAULT_SHARPNESS.k}; 0: skip)`, range: [0, 100] },
+  'sharpness-samples': { kind: 'int', help: `training samples the Hessian averages over (default ${DEFAULT_SHARPNESS.samples}; 0: all)`, range: [0, 1e7] },
+  'sharpness-layers': { kind: 'list', help: 'Hessian block: these layers only (default: the whole network)' },
+  concurrency: { kind: 'int', help: 'runs trained at the same time on the device (default 1: one after the other)', range: [1, 16] },
+  out: { kind: 'string', help: 'run folder (default runs/<time>-sweep)' },
+  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  quiet: { kind: 'bool', help: 'no progress lines' },
+  help: { kind: 'bool', help: 'show this help' },
+};
+
+const SUMMARY = 'train a grid of runs (lr × batch × weight decay × dropout × seed) and report sharpness, generalisation gap, ‖w‖ and divergence';
+
+interface GridFile extends Partial<SweepGrid> {
+  sharpness?: Partial<SharpnessSpec>;
+  concurrency?: number;
+}
+
+function readGridFile(path: string): GridFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--grid ${path}: cannot read the file (${(e as Error).message})`);
+  }
+  let g: GridFile;
+  try {
+    g = JSON.parse(text) as GridFile;
+  } catch (e) {
+    throw new UsageError(`--grid ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const allowed = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed', 'sharpness', 'concurrency'];
+  for (const k of Object.keys(g)) if (!allowed.includes(k)) throw new UsageError(`--grid ${path}: unknown key '${k}' (keys: ${allowed.join(', ')})`);
+  return g;
+}
+
+export function resolveSweepSpec(flags: FlagValues): SweepSpec {
+  const baseFlags: FlagValues = {};
+  for (const k of BASE) if (flags[k] !== undefined) baseFlags[k] = flags[k];
+  if (baseFlags.epochs === undefined && baseFlags.steps === undefined) baseFlags.epochs = DEFAULT_SWEEP_EPOCHS;
+  const ds = (flags.dataset as string | undefined) ?? 'mnist10k';
+  if (baseFlags['train-size'] === undefined && ds === 'mnist10k' && flags.config === undefined) baseFlags['train-size'] = DEFAULT_SWEEP_TRAIN_SIZE;
+  const base = resolveTrainSettings(baseFlags);
+  const file = typeof flags.grid === 'string' ? readGridFile(flags.grid) : {};
+  const pick = (flag: string, key: keyof SweepGrid): number[] => (flags[flag] as number[] | undefined) ?? (file[key] as number[] | undefined) ?? DEFAULT_SWEEP_GRID[key];
+  const grid: SweepGrid = { lr: pick('lr', 'lr'), batchSize: pick('batch', 'batchSize'), weightDecay: pick('weight-decay', 'weightDecay'), dropout: pick('dropout', 'dropout'), seed: pick('seeds', 'seed') };
+  const sharpness: SharpnessSpec = { ...DEFAULT_SHARPNESS, ...(file.sharpness ?? {}) };
+  if (flags['sharpness-k'] !== undefined) sharpness.k = flags['sharpness-k'] as number;
+  if (flags['sharpness-samples'] !== undefined) sharpness.samples = (flags['sharpness-samples'] as number) === 0 ? null : (flags['sharpness-samples'] as number);
+  if (flags['sharpness-layers'] !== undefined) sharpness.layers = flags['sharpness-layers'] as number[];
+  const concurrency = (flags.concurrency as number | undefined) ?? file.concurrency ?? 1;
+  // The grid owns these; the base keeps every other training setting.
+  const train = { ...base.train } as Partial<typeof base.train>;
+  for (const k of ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed'] as const) delete train[k];
+  const spec: SweepSpec = { model: base.model, train, data: base.data, grid, sharpness, concurrency };
+  try {
+    return validateSweepSpec(spec);
+  } catch (e) {
+    throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
+  }
+}
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(argv, SWEEP_FLAGS, 'sgdscope sweep');
+  if (flags.help) {
+    process.stdout.write(helpText('sgdscope sweep', SUMMARY, SWEEP_FLAGS));
+    return 0;
+  }
+  if (positional.length) throw new UsageError(`sgdscope sweep: unexpected argument '${positional[0]}' (flags start with --)`);
+  const spec = resolveSweepSpec(flags);
+  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('sweep'), !!flags.force);
+  const assets = await loadReportAssets();
+  const log = (s: string): void => {
+    if (!flags.quiet) process.stderr.write(`${s}\n`);
+  };
+  const ctx = await acquireGpu();
+  const loaded = await loadDataset(spec.data);
+  try {
+    validateSweepSpec(spec, loaded.train.n);
+  } catch (e) {
+    throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
+  }
+  const total = expandGrid(spec.grid).length;
+  log(`sgdscope sweep: ${total} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), ${spec.train.epochs ? `${spec.train.epochs} epochs` : `${spec.train.steps} steps`} each, ${spec.concurrency} at a time, on ${ctx.adapterName}`);
+  const t0 = performance.now();
+  const result = await runSweep(ctx, spec, { train: loaded.train, test: loaded.test }, {
+    onRunEnd: (r, done, n) => {
+      const el = (performance.now() - t0) / 1000;
+      const what = r.outcome === 'diverged' ? `diverged at step ${r.divergedStep}` : r.outcome === 'collapsed' ? `collapsed (train loss ${r.trainLoss?.toFixed(4)}${r.spikeStep !== null ? `, loss spike at step ${r.spikeStep}` : ''})` : `test ${(100 * (r.testAccuracy ?? NaN)).toFixed(2)}%, gap ${r.gapLoss?.toFixed(4)}, ‖w‖ ${r.weightNorm.toFixed(2)}${r.sharpness ? `, λ1 ${r.sharpness[0].toPrecision(4)}` : ''}`;
+      log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / done) * (n - done))}`);
+    },
+  });
+  writeRunFiles(outDir, sweepFiles(result, assets, { data: loaded.spec, adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime } }));
+  const diverged = result.runs.filter((r) => r.outcome === 'diverged').length;
+  const collapsed = result.runs.filter((r) => r.outcome === 'collapsed').length;
+  process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${outDir} (report.html)\n`);
+  ctx.destroy();
+  return 0;
+}

@@ -1,0 +1,78 @@
+/**
+ * shaders/per_sample_grad.wgsl: per-sample gradients g_n = a_aug,n ⊗ δ_n of one dense layer,
+ * materialised (G, M×P) or projected on J directions (S = G·Vᵀ, M×J) without forming G.
+ */
+import type { GpuContext } from '../gpu/device.ts';
+import { Kernel, groups, type BufferResource } from '../gpu/kernel.ts';
+import type { GpuBatch } from '../gpu/batch.ts';
+import { chooseDenseTiles, denseGrid, tileKey, type DenseTiles } from './dense_tiles.ts';
+
+/** The template keys the shader file needs for every entry (materialize does not use them). */
+const NO_TILE = { TM: 4, TN: 4 };
+
+export interface PerSampleShape {
+  /** Samples in this dispatch (rows row0 .. row0 + m − 1 of a and δ). */
+  m: number;
+  /** Layer inputs K and outputs N. */
+  k: number;
+  n: number;
+  /** First sample row (default 0). */
+  row0?: number;
+}
+
+/** Parameters of the layer block: (K + bias)·N. */
+export function layerBlockSize(k: number, n: number, bias: boolean): number {
+  return (k + (bias ? 1 : 0)) * n;
+}
+
+export class PerSampleMaterialize {
+  private constructor(readonly kernel: Kernel, readonly bias: boolean) {}
+
+  static async create(ctx: GpuContext, opts: { bias: boolean; label?: string }): Promise<PerSampleMaterialize> {
+    const kernel = await Kernel.create(ctx, {
+      shader: 'per_sample_grad',
+      entry: 'materialize',
+      label: opts.label ?? `per_sample_grad.materialize${opts.bias ? '.bias' : ''}`,
+      template: NO_TILE,
+      constants: { HAS_BIAS: opts.bias },
+    });
+    return new PerSampleMaterialize(kernel, opts.bias);
+  }
+
+  bind(b: { a: BufferResource; delta: BufferResource; g: BufferResource }, label?: string): GPUBindGroup {
+    return this.kernel.bindGroup(b, label);
+  }
+
+  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: PerSampleShape): void {
+    const P = layerBlockSize(s.k, s.n, this.bias);
+    const wg = this.kernel.workgroupSize[0];
+    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n, j: 0, row0: s.row0 ?? 0 }, [groups(P, wg), s.m]);
+  }
+}
+
+export class PerSampleProject {
+  private constructor(readonly kernel: Kernel, readonly tiles: DenseTiles, readonly bias: boolean) {}
+
+  /** `shape`: typical samples m and directions j, for the tile choice (src/kernels/dense_tiles.ts). */
+  static async create(ctx: GpuContext, opts: { bias: boolean; shape?: { m: number; j: number }; tiles?: DenseTiles; label?: string }): Promise<PerSampleProject> {
+    const s = opts.shape ?? { m: 64, j: 64 };
+    const tiles = opts.tiles ?? chooseDenseTiles('forward', s.m, 64, s.j);
+    const kernel = await Kernel.create(ctx, {
+      shader: 'per_sample_grad',
+      entry: 'project',
+      label: opts.label ?? `per_sample_grad.project${opts.bias ? '.bias' : ''}.${tileKey(tiles)}`,
+      template: { TM: tiles.TM, TN: tiles.TN },
+      constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y, HAS_BIAS: opts.bias },
+    });
+    return new PerSampleProject(kernel, tiles, opts.bias);
+  }
+
+  /** v: (J, P) directions in the layer layout; s: (M, J) output. */
+  bind(b: { a: BufferResource; delta: BufferResource; v: BufferResource; s: BufferResource }, label?: string): GPUBindGroup {
+    return this.kernel.bindGroup(b, label);
+  }
+
+  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: PerSampleShape & { j: number }): void {
+    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n, j: s.j, row0: s.row0 ?? 0 }, denseGrid(this.tiles, s.m, s.j));
+  }
+}

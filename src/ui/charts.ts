@@ -1,0 +1,361 @@
+/**
+ * The dashboard's uPlot panels: each panel owns its chart, the columnar arrays it draws and a
+ * dirty flag; Panels.frame() (called once per animation frame) calls setData only on the panels
+ * whose data changed since the last frame. Data arrive as often as the worker sends them and are
+ * all kept; drawing is what gets dropped when frames are slow.
+ */
+import uPlot from 'uplot';
+
+export const COLORS = ['#1f4e8c', '#c0392b', '#27864a', '#8e44ad', '#d68910', '#17808a', '#7f8c8d', '#b03a6f'];
+
+export type Data = uPlot.AlignedData;
+
+export interface PanelSpec {
+  id: string;
+  title: string;
+  /** One line under the title: what is plotted, units. */
+  caption: string;
+  opts: (width: number) => Omit<uPlot.Options, 'width' | 'height'>;
+  empty: Data;
+}
+
+export class Panel {
+  plot: uPlot;
+  private data: Data;
+  private dirty = false;
+  /** Points drawn at least once (the test waits for every panel to have data). */
+  hasData = false;
+  readonly root: HTMLElement;
+  readonly note: HTMLElement;
+  readonly titleEl: HTMLElement;
+  onClickIndex: ((idx: number, u: uPlot) => void) | null = null;
+
+  constructor(
+    readonly spec: PanelSpec,
+    parent: HTMLElement,
+    private width: number,
+    private readonly height: number,
+  ) {
+    this.root = document.createElement('section');
+    this.root.className = 'panel';
+    this.root.id = `panel-${spec.id}`;
+    const head = document.createElement('div');
+    head.className = 'panel-head';
+    this.titleEl = document.createElement('h3');
+    this.titleEl.textContent = spec.title;
+    const png = document.createElement('button');
+    png.className = 'png';
+    png.type = 'button';
+    png.textContent = 'PNG';
+    png.title = `download "${spec.title}" as a PNG image`;
+    png.onclick = () => downloadPng(this);
+    head.append(this.titleEl, png);
+    const cap = document.createElement('div');
+    cap.className = 'caption';
+    cap.textContent = spec.caption;
+    this.note = document.createElement('div');
+    this.note.className = 'note';
+    this.note.textContent = 'no data yet';
+    const body = document.createElement('div');
+    this.root.append(head, cap, body, this.note);
+    parent.append(this.root);
+    this.data = spec.empty;
+    this.plot = this.make(body);
+  }
+
+  private make(body: HTMLElement): uPlot {
+    const u = new uPlot({ ...this.spec.opts(this.width), width: this.width, height: this.height }, this.data, body);
+    u.over.addEventListener('click', () => {
+      const idx = u.cursor.idx;
+      if (idx !== null && idx !== undefined && this.onClickIndex) this.onClickIndex(idx, u);
+    });
+    return u;
+  }
+
+  /** Replaces the data; drawn at the next frame. */
+  set(data: Data, note?: string): void {
+    this.data = data;
+    this.dirty = true;
+    if (note !== undefined) this.note.textContent = note;
+  }
+
+  /** New series (rebuilt at the next frame, in its place in the page). */
+  rebuild(spec: PanelSpec, data: Data): void {
+    (this as { spec: PanelSpec }).spec = spec;
+    this.rebuildPending = true;
+    this.set(data);
+  }
+
+  private rebuildPending = false;
+
+  resize(width: number): void {
+    this.width = width;
+    this.plot.setSize({ width, height: this.height });
+  }
+
+  /** Draws pending data; true if it drew. */
+  frame(): boolean {
+    if (!this.dirty) return false;
+    this.dirty = false;
+    if (this.rebuildPending) {
+      this.rebuildPending = false;
+      const body = this.plot.root.parentElement!;
+      this.plot.destroy();
+      this.plot = this.make(body);
+    } else this.plot.setData(this.data);
+    this.hasData = this.data[0].length > 0 && this.data.slice(1).some((s) => (s as ArrayLike<number | null>).length > 0);
+    this.root.dataset.points = String(this.data[0].length);
+    return true;
+  }
+}
+
+/** The panel as a PNG: title, the chart's canvas (axes and series) and a legend line. */
+export function downloadPng(p: Panel): void {
+  const u = p.plot;
+  const src = u.ctx.canvas;
+  const pad = 10;
+  const titleH = 28;
+  const legendH = 22;
+  const c = document.createElement('canvas');
+  c.width = src.width + 2 * pad;
+  c.height = src.height + titleH + legendH + 2 * pad;
+  const g = c.getContext('2d')!;
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  g.fillStyle = '#222';
+  g.font = '600 15px system-ui, sans-serif';
+  g.fillText(p.titleEl.textContent ?? '', pad, pad + 16);
+  g.drawImage(src, pad, pad + titleH);
+  g.font = '12px system-ui, sans-serif';
+  let x = pad;
+  const y = pad + titleH + src.height + 15;
+  u.series.forEach((s, i) => {
+    if (i === 0 || !s.show || typeof s.label !== 'string') return;
+    const stroke = typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke;
+    g.fillStyle = typeof stroke === 'string' ? stroke : '#555';
+    g.fillRect(x, y - 8, 12, 3);
+    g.fillStyle = '#333';
+    g.fillText(s.label, x + 16, y);
+    x += 24 + g.measureText(s.label).width;
+  });
+  c.toBlob((blob) => {
+    if (!blob) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `sgdscope-${p.spec.id}.png`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }, 'image/png');
+}
+
+// ---------- formatting ----------
+
+export function fmt(v: number | null | undefined, digits = 3): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(digits - 1) : v.toPrecision(digits);
+}
+
+const sci = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === null ? '' : fmt(v, 2)));
+const valueFmt = (_u: uPlot, v: number | null): string => (v === null ? '–' : fmt(v, 4));
+
+function logScale(): uPlot.Scale {
+  return { distr: 3 };
+}
+
+/** A log x scale over 1-based indices (or any positive data) without snapping to whole decades. */
+function logX(): uPlot.Scale {
+  return { time: false, distr: 3, range: (_u, min, max) => (min === null || max === null || !(min > 0) ? [1, 10] : [min / 1.25, max * 1.25]) };
+}
+
+const points = (color: string, size = 6): Partial<uPlot.Series> => ({
+  stroke: color,
+  fill: color,
+  width: 0,
+  paths: () => null,
+  points: { show: true, size, stroke: color, fill: color },
+  value: valueFmt,
+});
+
+const line = (color: string, width = 2, dash?: number[]): Partial<uPlot.Series> => ({
+  stroke: color,
+  width,
+  dash,
+  points: { show: false },
+  value: valueFmt,
+  spanGaps: true,
+});
+
+function axis(label: string, opts: Partial<uPlot.Axis> = {}): uPlot.Axis {
+  return { label, labelSize: 18, size: 56, values: sci, ...opts };
+}
+
+const xAxis = (label: string, log = false): uPlot.Axis => ({ label, labelSize: 18, values: log ? sci : undefined, space: 60 });
+
+/** Vertical markers drawn over a chart, e.g. D90 and D99 on the spectrum. */
+export function markers(get: () => { x: number; label: string; color: string }[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const g = u.ctx;
+        for (const m of get()) {
+          const px = u.valToPos(m.x, 'x', true);
+          if (!Number.isFinite(px) || px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
+          g.save();
+          g.strokeStyle = m.color;
+          g.setLineDash([5, 4]);
+          g.lineWidth = 1.5 * devicePixelRatio;
+          g.beginPath();
+          g.moveTo(px, u.bbox.top);
+          g.lineTo(px, u.bbox.top + u.bbox.height);
+          g.stroke();
+          g.setLineDash([]);
+          g.fillStyle = m.color;
+          g.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+          g.fillText(m.label, px + 4 * devicePixelRatio, u.bbox.top + 14 * devicePixelRatio);
+          g.restore();
+        }
+      },
+    },
+  };
+}
+
+// ---------- the panels ----------
+
+export interface DashboardMarks {
+  d90: number | null;
+  d99: number | null;
+  selected: number | null;
+}
+
+export function panelSpecs(marks: DashboardMarks, mlfBatches: number): PanelSpec[] {
+  const dMarks = (): { x: number; label: string; color: string }[] => {
+    const out: { x: number; label: string; color: string }[] = [];
+    if (marks.d90 !== null) out.push({ x: marks.d90, label: `D90 = ${marks.d90}`, color: '#27864a' });
+    if (marks.d99 !== null) out.push({ x: marks.d99, label: `D99 = ${marks.d99}`, color: '#8e44ad' });
+    if (marks.selected !== null) out.push({ x: marks.selected, label: `MLF: PC${marks.selected}`, color: '#d68910' });
+    return out;
+  };
+  const selMark = (): { x: number; label: string; color: string }[] => (marks.selected !== null ? [{ x: marks.selected, label: `MLF: PC${marks.selected}`, color: '#d68910' }] : []);
+  return [
+    {
+      id: 'loss',
+      title: 'Loss',
+      caption: 'cross-entropy (nats, log axis) against SGD step: every minibatch, and the full train / test sets at each evaluation',
+      empty: [[], [], [], []],
+      opts: () => ({
+        scales: { x: { time: false }, y: logScale() },
+        axes: [xAxis('SGD step'), axis('loss (nats)')],
+        series: [{ label: 'step', value: (_u, v) => (v === null ? '–' : String(v)) }, { label: 'minibatch', ...line('#8fb0d9', 1) }, { label: 'train (full)', ...line(COLORS[0], 2), points: { show: true, size: 5 } }, { label: 'test', ...line(COLORS[1], 2), points: { show: true, size: 5 } }],
+      }),
+    },
+    {
+      id: 'accuracy',
+      title: 'Accuracy',
+      caption: 'fraction correct against SGD step: minibatch, full train set, test set',
+      empty: [[], [], [], []],
+      opts: () => ({
+        scales: { x: { time: false }, y: { range: (_u, lo, hi) => [Math.max(0, Math.min(lo, 0.8)), Math.min(1, Math.max(hi, 1))] } },
+        axes: [xAxis('SGD step'), axis('accuracy')],
+        series: [{ label: 'step' }, { label: 'minibatch', ...line('#8fb0d9', 1) }, { label: 'train (full)', ...line(COLORS[0], 2), points: { show: true, size: 5 } }, { label: 'test', ...line(COLORS[1], 2), points: { show: true, size: 5 } }],
+      }),
+    },
+    {
+      id: 'spectrum',
+      title: 'PCA spectrum of the weight window',
+      caption: 'variance σᵢ² along the i-th principal direction (log; weight units²) and cumulative fraction of the total variance (right); click a point to choose the MLF direction',
+      empty: [[], [], []],
+      opts: () => ({
+        scales: { x: logX(), y: logScale(), cum: { range: [0, 1] } },
+        axes: [xAxis('principal component i (log)', true), axis('σᵢ²'), axis('cumulative fraction', { side: 1, scale: 'cum', grid: { show: false }, values: (_u, v) => v.map((x) => x.toFixed(2)) })],
+        series: [{ label: 'i' }, { label: 'σᵢ²', ...line(COLORS[0], 1.5), points: { show: true, size: 5 } }, { label: 'cumulative', scale: 'cum', ...line(COLORS[6], 1.5, [4, 3]) }],
+        plugins: [markers(dMarks)],
+      }),
+    },
+    {
+      id: 'flatness',
+      title: 'Flatness spectrum',
+      caption: 'Fᵢ: width of the interval around w* along pᵢ where the full training loss stays below k·L(w*) (log; weight units); click to choose the MLF direction',
+      empty: [[], []],
+      opts: () => ({
+        scales: { x: logX(), y: logScale() },
+        axes: [xAxis('principal component i (log)', true), axis('Fᵢ')],
+        series: [{ label: 'i' }, { label: 'Fᵢ', ...points(COLORS[2]) }],
+        plugins: [markers(selMark)],
+      }),
+    },
+    {
+      id: 'variance-flatness',
+      title: 'Variance against flatness',
+      caption: 'σᵢ² against Fᵢ (log–log) with the fitted power law σ² ∝ F^(−ψ) (PC1, the drift, left out)',
+      empty: [[], [], [], []],
+      opts: () => ({
+        scales: { x: logX(), y: logScale() },
+        axes: [xAxis('flatness Fᵢ (log)', true), axis('σᵢ²')],
+        series: [{ label: 'F', value: valueFmt }, { label: 'σᵢ² (PCs 2…)', ...points(COLORS[0]) }, { label: 'PC1 (drift, not fitted)', ...points(COLORS[6], 8) }, { label: 'fit', ...line(COLORS[1], 2) }],
+      }),
+    },
+    {
+      id: 'temperature',
+      title: 'Noise temperature per direction',
+      caption: 'Tᵢ = (α/2)·Var_μ[(∇L_μ − ∇L)·pᵢ] against i (log; loss units): the SGD noise along each principal direction',
+      empty: [[], []],
+      opts: () => ({
+        scales: { x: logX(), y: logScale() },
+        axes: [xAxis('principal component i (log)', true), axis('Tᵢ')],
+        series: [{ label: 'i' }, { label: 'Tᵢ', ...points(COLORS[3]) }],
+      }),
+    },
+    {
+      id: 'temperature-flatness',
+      title: 'Temperature against flatness',
+      caption: 'Tᵢ against Fᵢ (log–log): sharp directions (small F) are hot; fitted T ∝ F^(−exponent), PC1 left out',
+      empty: [[], [], []],
+      opts: () => ({
+        scales: { x: logX(), y: logScale() },
+        axes: [xAxis('flatness Fᵢ (log)', true), axis('Tᵢ')],
+        series: [{ label: 'F', value: valueFmt }, { label: 'Tᵢ', ...points(COLORS[3]) }, { label: 'fit', ...line(COLORS[1], 2) }],
+      }),
+    },
+    {
+      id: 'temperature-loss',
+      title: 'Temperature against loss',
+      caption: 'Tᵢ(t) against the training loss L(t) (log–log) for chosen PCs: all temperatures fall with the loss (self-tuned annealing)',
+      empty: [[]],
+      opts: () => ({
+        scales: { x: logX(), y: logScale() },
+        axes: [xAxis('training loss L(t) (nats, log)', true), axis('Tᵢ(t)')],
+        series: [{ label: 'L', value: valueFmt }],
+      }),
+    },
+    {
+      id: 'mlf',
+      title: 'Mini-loss-function ensemble',
+      caption: `L_μ(w* + θ·pᵢ) for ${mlfBatches} minibatches (thin) around the full loss L (thick) along the chosen direction (log; nats)`,
+      empty: [[], ...Array.from({ length: mlfBatches + 1 }, () => [])],
+      opts: () => ({
+        scales: { x: { time: false }, y: logScale() },
+        axes: [xAxis('θ (step along pᵢ, weight units)'), axis('loss (nats)')],
+        series: [
+          { label: 'θ', value: valueFmt },
+          { label: 'L (full)', ...line('#111', 2.5) },
+          ...Array.from({ length: mlfBatches }, (_, m) => ({ label: m === 0 ? 'L_μ' : `L_μ${m}`, ...line(COLORS[m % COLORS.length], 1), alpha: 0.5, show: true })),
+        ],
+        legend: { show: true, live: true },
+      }),
+    },
+    {
+      id: 'timings',
+      title: 'Kernel timings',
+      caption: 'GPU time per SGD step of each kernel (timestamp queries; log; ms), against the step of the profiled chunk',
+      empty: [[]],
+      opts: () => ({
+        scales: { x: { time: false }, y: logScale() },
+        axes: [xAxis('SGD step'), axis('ms per step')],
+        series: [{ label: 'step' }],
+      }),
+    },
+  ];
+}
+
+export { points, line, valueFmt };
