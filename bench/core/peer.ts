@@ -47,14 +47,22 @@ async function careful(t: QueuedTimer, calls: number, expectedMs: number): Promi
 
 /** Calls per repeat for ~targetMs, from a short polled probe. */
 export async function calibrate(t: QueuedTimer, targetMs: number, maxCalls: number): Promise<{ calls: number; perCall: number }> {
-  let calls = 1;
-  let per = await t.repeat(calls, 0); // also the warm-up (compilation, first allocations)
-  if (per < 1000) per = await t.repeat(calls, 0);
-  for (let i = 0; i < 6 && calls < maxCalls && per * calls < targetMs / 4; i++) {
-    calls = Math.min(maxCalls, Math.max(calls * 2, Math.ceil(targetMs / 4 / Math.max(per, 1e-3))));
-    per = await t.repeat(calls, 0);
+  // Warm-up (compilation, first allocations), then the marginal cost per call from two or more
+  // submits of different sizes, so a fixed sync latency does not pass for per-call cost.
+  let per = await t.repeat(1, 0);
+  if (per >= 1000 || maxCalls <= 1) return { calls: 1, perCall: per };
+  const ta = await t.repeat(1, 0);
+  let b = Math.min(maxCalls, 8);
+  let tb = (await t.repeat(b, 0)) * b;
+  per = Math.max((tb - ta) / (b - 1), tb / b / 20, 1e-4);
+  for (let i = 0; i < 5 && b < maxCalls && tb < targetMs / 4; i++) {
+    const c = Math.min(maxCalls, Math.max(2 * b, Math.ceil(targetMs / 4 / per)));
+    const tc = (await t.repeat(c, 0)) * c;
+    per = Math.max((tc - tb) / (c - b), tc / c / 20, 1e-4);
+    b = c;
+    tb = tc;
   }
-  return { calls: Math.max(1, Math.min(maxCalls, Math.round(targetMs / Math.max(per, 1e-3)))), perCall: per };
+  return { calls: Math.max(1, Math.min(maxCalls, Math.round(targetMs / per))), perCall: per };
 }
 
 export interface Paired {

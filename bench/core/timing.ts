@@ -144,16 +144,26 @@ export class GpuTimer {
  */
 export async function timeCalls(timer: GpuTimer, encode: EncodeCall, o: TimingOptions): Promise<Timing> {
   const ppd = o.passPerDispatch ?? false;
-  // Warm-up and calibration, polling (no sleep, so an overestimate cannot feed on itself): grow
-  // the number of calls until one submit lasts at least a quarter of the target.
-  let calls = Math.max(1, Math.min(o.maxCalls, o.minCalls ?? 1));
-  // The first call pays one-time costs (SwiftShader compiles a pipeline at its first dispatch):
-  // a warm-up that is not used for the estimate, unless it alone took longer than the target.
-  let per = (await timer.run(encode, calls, 0, 0, ppd)) / calls;
-  if (per * calls < o.targetMs) per = (await timer.run(encode, calls, 0, 0, ppd)) / calls;
-  for (let i = 0; i < 6 && calls < o.maxCalls && per * calls < o.targetMs / 4; i++) {
-    calls = Math.min(o.maxCalls, Math.max(calls * 2, Math.ceil(o.targetMs / 4 / Math.max(per, 1e-3))));
-    per = (await timer.run(encode, calls, 0, 0, ppd)) / calls;
+  // Warm-up and calibration, polling (no sleep, so an overestimate cannot feed on itself). The
+  // first call pays one-time costs (SwiftShader compiles a pipeline at its first dispatch) and is
+  // not used. Then the *marginal* cost per call, from a short and a longer submit, so that a fixed
+  // latency of the wait (milliseconds in Chrome, where completion is reported through the GPU
+  // process) does not pass for a slow kernel and leave R too small to amortise it.
+  const minCalls = Math.max(1, Math.min(o.maxCalls, o.minCalls ?? 1));
+  let per = (await timer.run(encode, minCalls, 0, 0, ppd)) / minCalls;
+  if (per * minCalls < o.targetMs && minCalls < o.maxCalls) {
+    const a = minCalls;
+    const ta = await timer.run(encode, a, 0, 0, ppd);
+    let b = Math.min(o.maxCalls, Math.max(2 * a, 16));
+    let tb = await timer.run(encode, b, 0, 0, ppd);
+    per = Math.max((tb - ta) / (b - a), tb / b / 20, 1e-4);
+    for (let i = 0; i < 4 && b < o.maxCalls && tb < o.targetMs / 4; i++) {
+      const c = Math.min(o.maxCalls, Math.max(2 * b, Math.ceil(o.targetMs / 4 / per)));
+      const tc = await timer.run(encode, c, 0, 0, ppd);
+      per = Math.max((tc - tb) / (c - b), tc / c / 20, 1e-4);
+      b = c;
+      tb = tc;
+    }
   }
   const R = Math.max(o.minCalls ?? 1, Math.min(o.maxCalls, Math.max(1, Math.round(o.targetMs / Math.max(per, 1e-3)))));
   // A call far longer than the target (a second-long kernel on a software adapter): 3 repeats.

@@ -153,7 +153,7 @@ function printTables(r: Awaited<ReturnType<typeof runSignalPropagation>>): strin
   for (const p of r.propagation) {
     const a = p.comparison.agreement;
     const one = (name: string, s: typeof a.q | null): string => (s ? `${name} ${s.agrees ? 'agrees' : 'DISAGREES'} (${(100 * s.fractionWithin).toFixed(0)}% within, max|z| ${s.maxZ.toFixed(2)})` : `${name} -`);
-    lines.push(`propagation ${p.label}: ${one('q', a.q)}; ${one('c', a.c)}; ${one('gradient', a.lnGrad)}`);
+    lines.push(`propagation ${p.label}: ${one('q', a.q)}; ${one('c', a.c)}; ${one('gradient', a.lnGrad)}${p.comparison.warning ? ` [${p.comparison.warning}]` : ''}`);
   }
   if (r.band) {
     lines.push(`trainability: trainable (train acc ≥ ${r.band.threshold}) matches L ≤ 6ξ_c in ${(100 * r.band.agreement).toFixed(0)}% of cells (${r.band.trainableBeyond} train beyond 6ξ_c, ${r.band.untrainableWithin} fail inside); best σ_w² per depth: ${r.band.rows.map((row) => `L=${row.depth}: ${row.bestSw2 ?? '-'}`).join(', ')}`);

@@ -408,6 +408,15 @@ function failed(s: Session, e: unknown): void {
   post({ type: 'error', message: (e as Error).message ?? String(e) });
 }
 
+/** A device lost while nothing awaits it (paused, finished) is reported at once. */
+function watchIdleLoss(s: Session): void {
+  s.lost.catch((e: unknown) => {
+    if (s.dead || session !== s) return;
+    if (s.state === 'paused') failed(s, e);
+    else if (s.state === 'done') post({ type: 'status', text: `${(e as Error).message} after the run ended; the results stay, a new run gets a new device` });
+  });
+}
+
 /** The snapshot to resume from: the last one, or the last before the final window if the window was under way (it must be recorded whole). */
 function resumeSnapshot(s: Session): Snapshot | null {
   const snaps = s.snapshots;
@@ -433,6 +442,7 @@ async function start(spec: RunSpec, files: File[] | undefined): Promise<void> {
   const parts = await build(spec, data, ctx, null);
   const s: Session = { spec, files, data, ...parts };
   session = s;
+  watchIdleLoss(s);
   post({
     type: 'ready',
     adapter: adapterText(ctx),
@@ -459,6 +469,7 @@ async function resumeFromSnapshot(old: Session): Promise<void> {
   const parts = await build(old.spec, old.data, ctx, { snapshot: snap, old });
   const s: Session = { spec: old.spec, files: old.files, data: old.data, ...parts };
   session = s;
+  watchIdleLoss(s);
   post({ type: 'resumed', step: snap.step });
   await drive(s);
 }

@@ -61,9 +61,9 @@ export const DEFAULT_SETTINGS: DashSettings = {
   'window-epochs': 10,
   k: 40,
   'flat-k': 2,
-  refresh: 320,
+  refresh: 480,
   'live-rows': 200,
-  'live-dirs': 10,
+  'live-dirs': 8,
   chunk: 40,
 };
 

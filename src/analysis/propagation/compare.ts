@@ -58,6 +58,8 @@ export interface PropagationComparison {
   width: number;
   curves: CurveSet;
   agreement: { q: AgreementSummary; c: AgreementSummary; lnGrad: AgreementSummary | null };
+  /** Set when S < 4: standard errors from so few networks are unreliable (the verdicts too). */
+  warning: string | null;
 }
 
 function meanSe(values: number[]): { mean: number; se: number } {
@@ -150,6 +152,7 @@ export function comparePropagation(r: PropagationResult, t: PropagationTheory): 
     width: N,
     curves: { q, c, pairs, lnGrad },
     agreement: { q: agreementOf(q, true), c: agreementOf(c, false), lnGrad: lnGrad ? agreementOf(lnGrad, false) : null },
+    warning: S < 4 ? `only ${S} network${S === 1 ? '' : 's'}: standard errors from fewer than 4 samples are unreliable, and so are the verdicts (use ≥ 8)` : null,
   };
 }
 

@@ -44,6 +44,7 @@ export function signalPropagationSummary(r: SignalPropagationResult, extra: Reco
       sw2: p.sw2, sb2: p.sb2, phase: p.meanField.phase, chi1: inf(p.meanField.chi1), xiC: inf(p.meanField.xiC), cStar: inf(p.meanField.cStar),
       width: p.result.spec.width, depth: p.result.spec.depth, nets: p.result.spec.nets, inputs: p.result.m,
       agreement: p.comparison.agreement,
+      warning: p.comparison.warning,
       seconds: { gpu: p.result.seconds, theory: p.theorySeconds },
       weightsPerSecond: p.result.weights / p.result.seconds,
     })),
@@ -122,7 +123,7 @@ ${heatmapBlock([maps.chi1, maps.xiC])}`,
       a ? `<td class="num">${fmt(a.maxZ)}</td><td class="num">${(100 * a.fractionWithin).toFixed(0)}%</td><td class="num">${fmt(a.maxError)}</td><td>${a.agrees ? 'yes' : '<b>no</b>'}</td>` : `<td colspan="4">not measured${name ? '' : ''}</td>`;
     const table = `<table><tr><th rowspan="2">point</th><th colspan="4">q^l (error relative)</th><th colspan="4">c^l</th><th colspan="4">ln D^l/D^top</th><th rowspan="2">GPU s</th></tr>
 <tr>${'<th>max |z|</th><th>within</th><th>max error</th><th>agrees</th>'.repeat(3)}</tr>
-${r.propagation.map((p) => `<tr><td>${esc(p.label)}; χ1 = ${fmt(p.meanField.chi1, 4)}, ξ_c = ${fmt(p.meanField.xiC, 4)}</td>${row('q', p.comparison.agreement.q)}${row('c', p.comparison.agreement.c)}${row('g', p.comparison.agreement.lnGrad)}<td class="num">${p.result.seconds.toFixed(1)}</td></tr>`).join('\n')}</table>`;
+${r.propagation.map((p) => `<tr><td>${esc(p.label)}; χ1 = ${fmt(p.meanField.chi1, 4)}, ξ_c = ${fmt(p.meanField.xiC, 4)}${p.comparison.warning ? ` <b>(${esc(p.comparison.warning)})</b>` : ''}</td>${row('q', p.comparison.agreement.q)}${row('c', p.comparison.agreement.c)}${row('g', p.comparison.agreement.lnGrad)}<td class="num">${p.result.seconds.toFixed(1)}</td></tr>`).join('\n')}</table>`;
     const charts = r.propagation.flatMap((p, i) => {
       const pairs = representativePairs(p.comparison);
       const labels = pairs.map((k) => {
