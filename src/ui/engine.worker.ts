@@ -24,7 +24,14 @@ import { analyseFengTu, prepareFengTu, type FengTuResult, type FengTuSession } f
 import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
 import { zipFiles } from '../util/zip.ts';
 import { DEFAULT_LIVE, LiveLab, frameFromFengTu } from './live-lab.ts';
-import type { FromWorker, RunState, ToWorker } from './protocol.ts';
+import type { FromWorker, PropagationRequest, RunState, ToWorker } from './protocol.ts';
+import { activationByName } from '../analysis/meanfield/activations.ts';
+import { phaseDiagram } from '../analysis/meanfield/phase-diagram.ts';
+import { criticalLine } from '../analysis/meanfield/critical-line.ts';
+import { GpuPropagation } from '../analysis/propagation/gpu-propagation.ts';
+import { propagationTheory } from '../analysis/propagation/theory.ts';
+import { comparePropagation } from '../analysis/propagation/compare.ts';
+import { phaseDiagramHeatmaps, propagationCharts } from '../analysis/propagation/charts.ts';
 import type { RunSpec } from './settings.ts';
 
 function post(m: FromWorker, transfer: Transferable[] = []): void {
@@ -506,6 +513,105 @@ async function exportRun(s: Session): Promise<void> {
   post({ type: 'export', name: `${name}.zip`, zip, files: [...files.keys()] }, [zip.buffer]);
 }
 
+// ---------------- signal propagation at initialisation (issue 7) ----------------
+// Its own device (like the live analysis): a measurement never touches the training device or
+// waits for a chunk; requests arriving while one runs are coalesced (only the latest runs next).
+
+const PHASE_SW2 = Array.from({ length: 21 }, (_, i) => 0.5 + 0.2 * i);
+const PHASE_SB2 = Array.from({ length: 16 }, (_, i) => 0.02 * i);
+
+function phaseDiagramMessage(activation: 'tanh'): FromWorker {
+  const t0 = performance.now();
+  const act = activationByName(activation);
+  const maps = phaseDiagramHeatmaps(phaseDiagram(act, PHASE_SW2, PHASE_SB2), criticalLine(act, PHASE_SB2));
+  return { type: 'phase-diagram', activation, chi1: maps.chi1, xiC: maps.xiC, ms: performance.now() - t0 };
+}
+
+/** Three standardised Gaussian inputs (|x|²/d = 1), d = 64: x0, a ρ = 0.9 twin of x0 and one orthogonal to x0 (c⁰ = 0). */
+function propagationInputs(): { x: Float32Array; d: number; labels: string[] } {
+  const d = 64;
+  let state = 0x9e3779b9;
+  const uniform = (): number => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const gauss = (): Float64Array => Float64Array.from({ length: d }, () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()));
+  const dot = (a: Float64Array, b: Float64Array): number => a.reduce((s, v, i) => s + v * b[i], 0) / d;
+  const unit = (v: Float64Array): Float64Array => {
+    const n = Math.sqrt(dot(v, v));
+    return v.map((x) => x / n);
+  };
+  const orth = (v: Float64Array, to: Float64Array): Float64Array => {
+    const k = dot(v, to);
+    return v.map((x, i) => x - k * to[i]);
+  };
+  const x0 = unit(gauss());
+  const u = unit(orth(gauss(), x0));
+  const rho = 0.9;
+  const x1 = x0.map((v, i) => rho * v + Math.sqrt(1 - rho * rho) * u[i]);
+  const x2 = unit(orth(orth(gauss(), x0), u));
+  const x = new Float32Array(3 * d);
+  [x0, x1, x2].forEach((r, a) => x.set(r, a * d));
+  return { x, d, labels: ['x0', `ρ = ${rho} twin of x0`, 'x2 ⟂ x0'] };
+}
+
+const prop: { ctx: GpuContext | null; gpu: Map<string, GpuPropagation>; busy: boolean; pending: PropagationRequest | null } = { ctx: null, gpu: new Map(), busy: false, pending: null };
+
+async function propagate(req: PropagationRequest): Promise<FromWorker> {
+  if (!prop.ctx) {
+    const ctx = await acquireGpu();
+    prop.ctx = ctx;
+    prop.gpu = new Map();
+    void ctx.lost.then(() => {
+      if (prop.ctx === ctx) prop.ctx = null;
+    });
+  }
+  const inputs = propagationInputs();
+  const m = inputs.x.length / inputs.d;
+  let gpu = prop.gpu.get(req.activation);
+  if (!gpu) {
+    gpu = await GpuPropagation.create(prop.ctx, { activation: req.activation, inputs: m });
+    prop.gpu.set(req.activation, gpu);
+  }
+  const { sw2, sb2, width, depth, nets } = req;
+  const result = await gpu.run({ activation: req.activation, sw2, sb2, width, depth, nets, seed: 1, inputs: inputs.x, inputDim: inputs.d, gradients: true });
+  const theory = propagationTheory(activationByName(req.activation), sw2, sb2, inputs.x, inputs.d, depth);
+  const cmp = comparePropagation(result, theory);
+  const pairs = cmp.curves.pairs.map((_, k) => k).filter((k) => cmp.curves.pairs[k][0] === 0);
+  const labels = pairs.map((k) => `${inputs.labels[0]}–${inputs.labels[cmp.curves.pairs[k][1]]} (c⁰ = ${cmp.curves.c[k].theory[0].toFixed(2)})`);
+  const label = `${req.activation}, σ_w² = ${sw2}, σ_b² = ${sb2}`;
+  return {
+    type: 'propagation',
+    id: req.id,
+    sw2,
+    sb2,
+    charts: propagationCharts('live-prop', label, cmp, pairs, labels),
+    seconds: result.seconds,
+    agrees: { q: cmp.agreement.q.agrees, c: cmp.agreement.c.agrees },
+    inputs: inputs.labels,
+  };
+}
+
+async function servePropagation(): Promise<void> {
+  if (prop.busy) return;
+  prop.busy = true;
+  try {
+    while (prop.pending) {
+      const req = prop.pending;
+      prop.pending = null;
+      try {
+        post(await propagate(req));
+      } catch (e) {
+        post({ type: 'propagation-error', id: req.id, message: (e as Error).message ?? String(e) });
+      }
+    }
+  } finally {
+    prop.busy = false;
+  }
+}
+
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   const s = session;
@@ -556,6 +662,13 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         return;
       case 'debug-lose-device':
         s?.ctx.device.destroy();
+        return;
+      case 'phase-diagram':
+        post(phaseDiagramMessage(msg.activation));
+        return;
+      case 'propagate':
+        prop.pending = msg;
+        await servePropagation();
         return;
     }
   } catch (e) {

@@ -21,6 +21,7 @@ import {
   type SettingKey,
 } from './settings.ts';
 import type { FromWorker, LabFrame, MlfCurves, RunState, ToWorker } from './protocol.ts';
+import { PropagationPanels, type PropagationProbe } from './propagation.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const MLF_BATCHES = 20;
@@ -42,6 +43,8 @@ interface PageProbe {
   /** Live refreshes received and their wall time (sum of stages, ms). */
   liveFrames: number;
   liveMs: number[];
+  /** The signal-propagation panels (phase diagram, measured q^l and c^l). */
+  propagation: PropagationProbe | null;
 }
 const probe: PageProbe = {
   fps: 0,
@@ -56,6 +59,7 @@ const probe: PageProbe = {
   chunks: { count: 0, firstAt: 0, firstStep: 0, lastAt: 0, lastStep: 0 },
   liveFrames: 0,
   liveMs: [],
+  propagation: null,
 };
 (window as unknown as { sgdscope: PageProbe }).sgdscope = probe;
 
@@ -390,6 +394,14 @@ function setup(): void {
 
   // ---------------- worker ----------------
   const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+  // Signal propagation at initialisation: after the training panels, on its own GPU device in the worker.
+  const propagation = new PropagationPanels(container, (m) => worker.postMessage(m), widthOf());
+  probe.propagation = propagation.probe;
+  let propResizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(propResizeTimer);
+    propResizeTimer = window.setTimeout(() => propagation.resize(widthOf()), 150);
+  });
   let state: RunState = 'idle';
   let finalAvailable = false;
   const status = $('status');
@@ -409,6 +421,7 @@ function setup(): void {
 
   worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     const m = ev.data;
+    if (propagation.onMessage(m)) return;
     switch (m.type) {
       case 'status':
         status.textContent = m.text;
@@ -541,6 +554,7 @@ function setup(): void {
       if (p.frame()) probe.draws++;
       probe.panels[id] = p.hasData ? Number(p.root.dataset.points ?? 0) : 0;
     }
+    probe.draws += propagation.frame();
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);

@@ -4,6 +4,21 @@
  * never as one object per step or per direction.
  */
 import type { RunSpec } from './settings.ts';
+import type { ChartData } from '../analysis/report/chart-data.ts';
+import type { HeatmapData } from '../analysis/propagation/charts.ts';
+
+/** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
+export interface PropagationRequest {
+  type: 'propagate';
+  /** Echoed back; the page shows only the latest request's result. */
+  id: number;
+  activation: 'tanh';
+  sw2: number;
+  sb2: number;
+  width: number;
+  depth: number;
+  nets: number;
+}
 
 export type ToWorker =
   | { type: 'start'; spec: RunSpec; files?: File[] }
@@ -18,7 +33,10 @@ export type ToWorker =
   /** After a lost device: a new device, the last snapshot, and on. */
   | { type: 'resume-snapshot' }
   /** Tests: destroy the device as a driver reset would. */
-  | { type: 'debug-lose-device' };
+  | { type: 'debug-lose-device' }
+  /** The mean-field phase diagram (χ1 and ξ_c maps with the critical line) of an activation. */
+  | { type: 'phase-diagram'; activation: 'tanh' }
+  | PropagationRequest;
 
 export interface EvalPoint {
   step: number;
@@ -115,4 +133,18 @@ export type FromWorker =
   | { type: 'lost'; message: string; resumeStep: number | null }
   | { type: 'resumed'; step: number }
   | { type: 'export'; name: string; zip: Uint8Array<ArrayBuffer>; files: string[] }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'phase-diagram'; activation: string; chi1: HeatmapData; xiC: HeatmapData; ms: number }
+  | {
+      type: 'propagation';
+      id: number;
+      sw2: number;
+      sb2: number;
+      /** Measured vs theory q^l, c^l (and gradient) charts of propagationCharts(). */
+      charts: ChartData[];
+      /** GPU wall time, s. */
+      seconds: number;
+      agrees: { q: boolean; c: boolean };
+      inputs: string[];
+    }
+  | { type: 'propagation-error'; id: number; message: string };

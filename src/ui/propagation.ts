@@ -1,0 +1,195 @@
+/**
+ * "Signal propagation at initialisation" (issue 7, item 4): the mean-field phase diagram of tanh
+ * networks (χ1 or ξ_c over σ_w² × σ_b², critical line; computed by the worker) as a clickable heat
+ * map. A click shows that point's depth scales (meanFieldPoint, here on the page: a few ms) and asks
+ * the worker to measure q^l, c^l of random networks at that point on the GPU (its own device, beside
+ * training), drawn against the theory in two line panels.
+ */
+import uPlot from 'uplot';
+import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
+import type { HeatmapData } from '../analysis/propagation/charts.ts';
+import type { ChartData } from '../analysis/report/chart-data.ts';
+import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth-scales.ts';
+import { activationByName } from '../analysis/meanfield/activations.ts';
+import { COLORS, Panel, fmt, line, points, type Data, type PanelSpec } from './charts.ts';
+import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
+
+/** Small enough for a few seconds on SwiftShader. */
+export const LIVE_PROPAGATION = { width: 256, depth: 30, nets: 4 } as const;
+
+export interface PropagationProbe {
+  /** Heat map drawn. */
+  phaseReady: boolean;
+  requests: number;
+  results: number;
+  point: MeanFieldPoint | null;
+  text: string;
+  /** Measured points of the last result's q and c charts. */
+  measured: { q: number; c: number } | null;
+  seconds: number | null;
+  error: string | null;
+}
+
+const inf = (v: number, digits = 4): string => (v === Infinity ? '∞' : fmt(v, digits));
+
+function chartSpec(id: string, c: ChartData | null, fallbackTitle: string, caption: string): PanelSpec {
+  const series = c?.series ?? [];
+  const half = Math.max(1, Math.floor(series.length / 2));
+  return {
+    id,
+    title: fallbackTitle,
+    caption,
+    empty: [[]],
+    opts: () => ({
+      scales: { x: { time: false } },
+      axes: [
+        { label: c?.xLabel ?? 'layer l', labelSize: 18, space: 60 },
+        { label: c?.yLabel ?? '', labelSize: 18, size: 56, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 2)) },
+      ],
+      series: [
+        { label: c?.xLabel ?? 'layer l' },
+        ...series.map((s, j) => ({ label: s.label, ...(s.style === 'points' ? points(COLORS[j % half], 5) : line(COLORS[j % half], 1.5, s.style === 'dashed' ? [6, 4] : undefined)) })),
+      ],
+    }),
+  };
+}
+
+export class PropagationPanels {
+  readonly probe: PropagationProbe = { phaseReady: false, requests: 0, results: 0, point: null, text: '', measured: null, seconds: null, error: null };
+  readonly lines: Panel[];
+  private maps: { chi1: HeatmapData; xiC: HeatmapData } | null = null;
+  private plot: uPlot | null = null;
+  private readonly root: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly info: HTMLElement;
+  private readonly which: HTMLSelectElement;
+  private lastId = 0;
+
+  constructor(
+    container: HTMLElement,
+    private readonly send: (m: ToWorker) => void,
+    private width: number,
+  ) {
+    this.root = document.createElement('section');
+    this.root.className = 'panel';
+    this.root.id = 'panel-phase';
+    const head = document.createElement('div');
+    head.className = 'panel-head';
+    const title = document.createElement('h3');
+    title.textContent = 'Signal propagation at initialisation: phase diagram (tanh)';
+    this.which = document.createElement('select');
+    this.which.id = 'phase-map';
+    this.which.innerHTML = '<option value="chi1">χ1</option><option value="xiC">ξ_c</option>';
+    this.which.onchange = () => this.draw();
+    const png = document.createElement('button');
+    png.className = 'png';
+    png.type = 'button';
+    png.textContent = 'PNG';
+    png.title = 'download the phase diagram as a PNG image';
+    png.onclick = () => this.png();
+    const right = document.createElement('span');
+    right.append(this.which, ' ', png);
+    head.append(title, right);
+    const cap = document.createElement('div');
+    cap.className = 'caption';
+    cap.textContent = `mean-field theory (Schoenholz et al. 2017) over σ_w² × σ_b², critical line χ1 = 1; click a point: its depth scales, and ${LIVE_PROPAGATION.nets} random networks of width ${LIVE_PROPAGATION.width}, ${LIVE_PROPAGATION.depth} layers measured on the GPU`;
+    this.body = document.createElement('div');
+    this.body.textContent = 'computing the phase diagram…';
+    this.info = document.createElement('div');
+    this.info.className = 'note';
+    this.info.id = 'phase-point';
+    this.info.textContent = 'click a point of the map';
+    this.root.append(head, cap, this.body, this.info);
+    container.append(this.root);
+    const cap2 = `measured (points: mean over ${LIVE_PROPAGATION.nets} networks) vs mean-field theory (dashed) at the clicked point`;
+    this.lines = [
+      new Panel(chartSpec('propagation-q', null, 'Propagation: length q^l', cap2), container, width, 230),
+      new Panel(chartSpec('propagation-c', null, 'Propagation: correlation c^l', cap2), container, width, 230),
+    ];
+    for (const p of this.lines) p.note.textContent = 'click a point of the phase diagram';
+    send({ type: 'phase-diagram', activation: 'tanh' });
+  }
+
+  resize(width: number): void {
+    this.width = width;
+    this.draw();
+    for (const p of this.lines) p.resize(width);
+  }
+
+  /** Draws pending line data (from the page's frame loop). */
+  frame(): number {
+    return this.lines.reduce((n, p) => n + (p.frame() ? 1 : 0), 0);
+  }
+
+  private draw(): void {
+    if (!this.maps) return;
+    this.plot?.destroy();
+    this.body.textContent = '';
+    const h = this.which.value === 'xiC' ? this.maps.xiC : this.maps.chi1;
+    this.plot = heatmapPlot(uPlot, this.body, h, { width: this.width, height: 300, onClick: (x, y) => this.select(x, y) });
+    this.probe.phaseReady = true;
+  }
+
+  /** A point of the phase diagram (the heat map's click handler). */
+  select(sw2Raw: number, sb2Raw: number): void {
+    const sw2 = Math.max(0.01, Math.round(sw2Raw * 100) / 100);
+    const sb2 = Math.max(0, Math.round(sb2Raw * 1000) / 1000);
+    const p = meanFieldPoint(activationByName('tanh'), sw2, sb2);
+    this.probe.point = p;
+    const text = `σ_w² = ${sw2}, σ_b² = ${sb2}: ${p.phase}; q* = ${inf(p.qStar)}, χ1 = ${inf(p.chi1)}, c* = ${inf(p.cStar)}, ξ_q = ${inf(p.xiQ)}, ξ_c = ${inf(p.xiC)}, ξ_∇ = ${inf(p.xiGrad)} layers${p.xiGrad < 0 ? ' (negative: χ1 > 1, gradients grow by e every |ξ_∇| layers)' : ''}`;
+    this.info.textContent = text;
+    this.probe.text = text;
+    const req: PropagationRequest = { type: 'propagate', id: ++this.lastId, activation: 'tanh', sw2, sb2, ...LIVE_PROPAGATION };
+    this.probe.requests++;
+    for (const l of this.lines) l.note.textContent = `measuring at σ_w² = ${sw2}, σ_b² = ${sb2} on the GPU…`;
+    this.send(req);
+  }
+
+  /** Worker messages of this panel; false for any other. */
+  onMessage(m: FromWorker): boolean {
+    if (m.type === 'phase-diagram') {
+      this.maps = { chi1: m.chi1, xiC: m.xiC };
+      this.draw();
+      return true;
+    }
+    if (m.type === 'propagation-error') {
+      if (m.id === this.lastId) {
+        this.probe.error = m.message;
+        for (const l of this.lines) l.note.textContent = `propagation failed: ${m.message}`;
+      }
+      return true;
+    }
+    if (m.type !== 'propagation') return false;
+    if (m.id !== this.lastId) return true;
+    const byId = (suffix: string): ChartData | undefined => m.charts.find((c) => c.id.endsWith(suffix));
+    const q = byId('-q');
+    const c = byId('-c');
+    const count = (cd: ChartData | undefined): number => (cd ? cd.series.filter((s) => s.style === 'points').reduce((n, s) => n + s.y.filter((v) => v !== null).length, 0) : 0);
+    [q, c].forEach((cd, i) => {
+      if (!cd) return;
+      const panel = this.lines[i];
+      const data = [cd.x, ...cd.series.map((s) => s.y)] as Data;
+      panel.rebuild(chartSpec(panel.spec.id, cd, panel.spec.title, panel.spec.caption), data);
+      const ok = i === 0 ? m.agrees.q : m.agrees.c;
+      panel.set(data, `${cd.title}: ${m.seconds.toFixed(2)} s on the GPU; agreement with the theory (≥ 95% of points within 4 SE + finite-width allowance): ${ok ? 'yes' : 'no'}. ${cd.note ?? ''}`);
+    });
+    this.probe.results++;
+    this.probe.seconds = m.seconds;
+    this.probe.measured = { q: count(q), c: count(c) };
+    this.probe.error = null;
+    return true;
+  }
+
+  private png(): void {
+    if (!this.plot) return;
+    const src = this.plot.ctx.canvas;
+    src.toBlob((blob) => {
+      if (!blob) return;
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = 'sgdscope-phase.png';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    }, 'image/png');
+  }
+}
