@@ -29,7 +29,7 @@ export function readmeTables(node: BenchResult, chrome: BenchResult | null): str
   const runs: [string, BenchResult][] = chrome ? [['Node', node], ['Chromium', chrome]] : [['Node', node]];
   const out: string[] = [];
 
-  out.push('**Fused dense forward Y = act(X·W)** (production kernel, rung 5) against the peers on the same adapter; ratio = sgdscope / peer per call, paired:', '');
+  out.push('**Fused dense forward Y = act(X·W)** (production kernel, rung 5) against the peers on the same adapter. sgdscope: GPU time per call (timestamps); tfjs-webgpu: wall time per call with many queued; × = sgdscope / peer by paired wall time per call:', '');
   out.push(`| shape | ${runs.map(([n]) => `${n}: sgdscope (% of peak, bound) | ${n}: tfjs-webgpu | ${n}: × tfjs | ${n}: × jax-js`).join(' | ')} |`);
   out.push(`|---|${runs.map(() => '---|---|---|---').join('|')}|`);
   for (const s of SHAPES) {

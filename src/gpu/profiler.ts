@@ -43,9 +43,11 @@ export class Profiler {
   }
 
   resolve(encoder: GPUCommandEncoder): void {
-    const n = this.labels.length - this.resolvedUpTo;
-    if (n <= 0) return;
-    encoder.resolveQuerySet(this.querySet, 2 * this.resolvedUpTo, 2 * n, this.resolveBuf, 16 * this.resolvedUpTo);
+    if (this.labels.length <= this.resolvedUpTo) return;
+    // Resolve everything from query 0: the destination offset of resolveQuerySet must be a
+    // multiple of 256, so resolving only the new tail at 16·resolvedUpTo would be invalid.
+    // Re-resolving the earlier queries rewrites the same values.
+    encoder.resolveQuerySet(this.querySet, 0, 2 * this.labels.length, this.resolveBuf, 0);
     this.resolvedUpTo = this.labels.length;
   }
 
