@@ -18,7 +18,7 @@ import { dropoutMaskRef } from '../src/kernels/dropout.ref.ts';
 import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { paramLayout } from '../src/nn/params.ts';
-import { mlpForwardCpuMasked, mlpGradCpuMasked } from '../src/nn/mlp-cpu-dropout.ts';
+import { mlpForwardCpuMasked, mlpGradCpuMasked } from '../src/nn/mlp-cpu.ts';
 import { MlpGpu, TrainStepPlan } from '../src/nn/mlp-gpu.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 import { validateTrainConfig } from '../src/train/config.ts';

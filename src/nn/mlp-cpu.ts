@@ -1,7 +1,14 @@
 /**
  * The whole MLP on the CPU in float64: forward, softmax cross-entropy and backward, by plain
  * loops. It is the reference the GPU training step is tested against (one SGD step, finite
- * differences) and a spec of what the kernels compose to. Not meant to be fast.
+ * differences, dropout) and a spec of what the kernels compose to. Not meant to be fast.
+ *
+ * The general form takes fixed dropout masks on the hidden activations (the reference for
+ * TrainStepPlan with dropout): layer l < last computes h_l = act(z_l), y_l = h_l ⊙ m_l, and layer
+ * l+1 reads y_l; backward:
+ *   dL/dz_l = (dL/dz_{l+1}·W_{l+1}ᵀ) ⊙ m_l ⊙ act'(z_l),   dL/dW_{l+1} = y_lᵀ·dL/dz_{l+1}.
+ * masks[l] is (rows, widths[l+1]) or null for no dropout on that layer; mlpForwardCpu and
+ * mlpGradCpu are the mask-free case.
  */
 import { activate, activationDerivFromOutput } from '../kernels/activation.ts';
 import type { MlpConfig } from './config.ts';
@@ -15,24 +22,59 @@ export interface CpuForward {
   correct: number;
 }
 
+function noMasks(c: MlpConfig): null[] {
+  return Array.from({ length: c.widths.length - 1 }, () => null);
+}
+
+function unmasked(f: MaskedForward): CpuForward {
+  return { acts: [...f.ins, f.hs[f.hs.length - 1]], losses: f.losses, meanLoss: f.meanLoss, correct: f.correct };
+}
+
 export function mlpForwardCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): CpuForward {
+  return unmasked(mlpForwardCpuMasked(c, params, x, y, rows, noMasks(c)));
+}
+
+/** Gradient of the mean loss over the rows, in the flat parameter layout (gaps zero). */
+export function mlpGradCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): { grad: Float64Array; forward: CpuForward } {
+  const { grad, forward } = mlpGradCpuMasked(c, params, x, y, rows, noMasks(c));
+  return { grad, forward: unmasked(forward) };
+}
+
+export interface MaskedForward {
+  /** ins[l]: input of layer l (the dropped previous output; ins[0] = x). */
+  ins: Float64Array[];
+  /** hs[l]: act(z_l) before dropout (logits for the last layer). */
+  hs: Float64Array[];
+  losses: Float64Array;
+  meanLoss: number;
+  correct: number;
+}
+
+export function mlpForwardCpuMasked(
+  c: MlpConfig, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number, masks: (ArrayLike<number> | null)[],
+): MaskedForward {
   const layout = paramLayout(c);
-  const acts: Float64Array[] = [Float64Array.from({ length: rows * c.widths[0] }, (_, i) => x[i])];
+  const last = layout.layers.length - 1;
+  const ins: Float64Array[] = [Float64Array.from({ length: rows * c.widths[0] }, (_, i) => x[i])];
+  const hs: Float64Array[] = [];
   layout.layers.forEach((L, l) => {
-    const last = l === layout.layers.length - 1;
-    const input = acts[l];
-    const out = new Float64Array(rows * L.fanOut);
+    const input = ins[l];
+    const h = new Float64Array(rows * L.fanOut);
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < L.fanOut; j++) {
         let s = L.biasOffset !== null ? params[L.biasOffset + j] : 0;
         for (let i = 0; i < L.fanIn; i++) s += input[r * L.fanIn + i] * params[L.offset + i * L.fanOut + j];
-        out[r * L.fanOut + j] = last ? s : activate(c.activation, s);
+        h[r * L.fanOut + j] = l === last ? s : activate(c.activation, s);
       }
     }
-    acts.push(out);
+    hs.push(h);
+    if (l < last) {
+      const m = masks[l];
+      ins.push(m ? h.map((v, i) => v * m[i]) : h.slice());
+    }
   });
   const C = c.widths[c.widths.length - 1];
-  const logits = acts[acts.length - 1];
+  const logits = hs[last];
   const losses = new Float64Array(rows);
   let correct = 0;
   for (let r = 0; r < rows; r++) {
@@ -44,18 +86,19 @@ export function mlpForwardCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayL
     losses[r] = m + Math.log(s) - logits[r * C + y[r]];
     if (best === y[r]) correct++;
   }
-  const meanLoss = losses.reduce((a, b) => a + b, 0) / rows;
-  return { acts, losses, meanLoss, correct };
+  return { ins, hs, losses, meanLoss: losses.reduce((a, b) => a + b, 0) / rows, correct };
 }
 
-/** Gradient of the mean loss over the rows, in the flat parameter layout (gaps zero). */
-export function mlpGradCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): { grad: Float64Array; forward: CpuForward } {
+/** Gradient of the mean loss (flat layout) under fixed masks. */
+export function mlpGradCpuMasked(
+  c: MlpConfig, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number, masks: (ArrayLike<number> | null)[],
+): { grad: Float64Array; forward: MaskedForward } {
   const layout = paramLayout(c);
-  const f = mlpForwardCpu(c, params, x, y, rows);
+  const f = mlpForwardCpuMasked(c, params, x, y, rows, masks);
   const grad = new Float64Array(layout.total);
+  const last = layout.layers.length - 1;
   const C = c.widths[c.widths.length - 1];
-  const logits = f.acts[f.acts.length - 1];
-  // dZ of the last layer: (softmax − onehot)/B.
+  const logits = f.hs[last];
   let dz = new Float64Array(rows * C);
   for (let r = 0; r < rows; r++) {
     let m = -Infinity;
@@ -64,9 +107,9 @@ export function mlpGradCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayLike
     for (let k = 0; k < C; k++) s += Math.exp(logits[r * C + k] - m);
     for (let k = 0; k < C; k++) dz[r * C + k] = (Math.exp(logits[r * C + k] - m) / s - (k === y[r] ? 1 : 0)) / rows;
   }
-  for (let l = layout.layers.length - 1; l >= 0; l--) {
+  for (let l = last; l >= 0; l--) {
     const L = layout.layers[l];
-    const input = f.acts[l];
+    const input = f.ins[l];
     for (let i = 0; i < L.fanIn; i++) {
       for (let j = 0; j < L.fanOut; j++) {
         let s = 0;
@@ -82,12 +125,15 @@ export function mlpGradCpu(c: MlpConfig, params: ArrayLike<number>, x: ArrayLike
       }
     }
     if (l === 0) break;
+    const hPrev = f.hs[l - 1];
+    const m = masks[l - 1];
     const prev = new Float64Array(rows * L.fanIn);
     for (let r = 0; r < rows; r++) {
       for (let i = 0; i < L.fanIn; i++) {
         let s = 0;
         for (let j = 0; j < L.fanOut; j++) s += dz[r * L.fanOut + j] * params[L.offset + i * L.fanOut + j];
-        prev[r * L.fanIn + i] = s * activationDerivFromOutput(c.activation, input[r * L.fanIn + i]);
+        const idx = r * L.fanIn + i;
+        prev[idx] = s * (m ? m[idx] : 1) * activationDerivFromOutput(c.activation, hPrev[idx]);
       }
     }
     dz = prev;
