@@ -86,37 +86,28 @@ export async function trajectoryOperator(
   const check = (b: number): void => {
     if (b > maxCols) throw new Error(`trajectoryOperator: ${b} columns exceed the ${maxCols} allocated`);
   };
+  // One product: upload the CPU block (rows × b, column-major) as row-major f32, run one kernel,
+  // read the (outRows × b) result back as column-major f64, and count it.
+  const product = async (label: string, input: GPUBuffer, block: Float64Array, rows: number, b: number, encode: (batch: GpuBatch) => void, output: GPUBuffer, outRows: number): Promise<Float64Array> => {
+    check(b);
+    const t0 = performance.now();
+    ctx.device.queue.writeBuffer(input, 0, toRowMajorF32(block, rows, b));
+    const batch = new GpuBatch(ctx, label);
+    encode(batch);
+    batch.submit();
+    const out = toColMajorF64(await readF32(ctx, output, 0, outRows * b), outRows, b);
+    stats.calls++;
+    stats.columns += b;
+    stats.ms += performance.now() - t0;
+    return out;
+  };
   const op: TrajectoryOperator = {
     T,
     P,
     centred: true,
     sumOfSquares,
-    async mulX(V, b) {
-      check(b);
-      const t0 = performance.now();
-      ctx.device.queue.writeBuffer(v, 0, toRowMajorF32(V, P, b));
-      const batch = new GpuBatch(ctx, 'lab.XV');
-      fwd.encode(batch, bgF, { m: T, k: P, n: b });
-      batch.submit();
-      const out = toColMajorF64(await readF32(ctx, xv, 0, T * b), T, b);
-      stats.calls++;
-      stats.columns += b;
-      stats.ms += performance.now() - t0;
-      return out;
-    },
-    async mulXt(U, b) {
-      check(b);
-      const t0 = performance.now();
-      ctx.device.queue.writeBuffer(u, 0, toRowMajorF32(U, T, b));
-      const batch = new GpuBatch(ctx, 'lab.XtU');
-      gw.encode(batch, bgW, { m: T, k: P, n: b });
-      batch.submit();
-      const out = toColMajorF64(await readF32(ctx, xtu, 0, P * b), P, b);
-      stats.calls++;
-      stats.columns += b;
-      stats.ms += performance.now() - t0;
-      return out;
-    },
+    mulX: (V, b) => product('lab.XV', v, V, P, b, (batch) => fwd.encode(batch, bgF, { m: T, k: P, n: b }), xv, T),
+    mulXt: (U, b) => product('lab.XtU', u, U, T, b, (batch) => gw.encode(batch, bgW, { m: T, k: P, n: b }), xtu, P),
   };
   return { op, stats };
 }
