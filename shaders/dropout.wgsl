@@ -7,7 +7,8 @@
 //   keep[i]  = u[i] ≥ threshold,   threshold = min(round(p·2³²), 2³² − 1)  → P(drop) = threshold/2³²
 //   mask[i]  = keep[i] ? scale : 0,  scale = 1/(1 − p)    (inverted dropout: E[mask] = 1)
 // src/kernels/dropout.ref.ts is the spec (bit-exact keep decisions; threefry from
-// src/kernels/threefry.ts, Random123 known-answer vectors in the tests).
+// src/kernels/threefry.ts, Random123 known-answer vectors in the tests). The GPU threefry is the
+// shared one of shaders/lib/threefry.wgsl, pulled in by the @include line below the bindings.
 //
 //   forward:   mask[i] = as above;  y[i] = h[i]·mask[i]
 //              The next layer reads y (forward and its weight gradient); h is kept for act'.
@@ -37,45 +38,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> mask: array<f32>;     // (count,) 0 or scale
 @group(0) @binding(4) var<storage, read_write> dz: array<f32>;       // (count,) gradient scaled in place (backward)
 
-fn rotl(x: u32, r: u32) -> u32 {
-  return (x << r) | (x >> (32u - r));
-}
-
-// Threefry-2x32, 20 rounds (Random123): the same function as shaders/randnet.wgsl and
-// src/kernels/threefry.ts.
-fn threefry(c: vec2u, key: vec2u) -> vec2u {
-  let k0 = key.x;
-  let k1 = key.y;
-  let k2 = 0x1BD11BDAu ^ k0 ^ k1;
-  var x0 = c.x + k0;
-  var x1 = c.y + k1;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k1; x1 += k2 + 1u;
-  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
-  x0 += k2; x1 += k0 + 2u;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k0; x1 += k1 + 3u;
-  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
-  x0 += k1; x1 += k2 + 4u;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k2; x1 += k0 + 5u;
-  return vec2u(x0, x1);
-}
+// @include lib/threefry.wgsl   // rotl, threefry (Threefry-2x32-20)
 
 fn mask_value(u: u32) -> f32 {
   return select(0.0, params.scale, u >= params.threshold);

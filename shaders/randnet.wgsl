@@ -4,7 +4,8 @@
 //
 // Weights of layer `layer` of network s, a (K + 1, N) block whose last row is the bias:
 //   z[k, n] = Box–Muller(threefry2x32_20(counter = (⌊n/2⌋, k), key = (seed + s, layer)))
-//             (n even: the cosine draw, n odd: the sine draw; src/kernels/threefry.ts is the spec)
+//             (n even: the cosine draw, n odd: the sine draw; src/kernels/threefry.ts is the spec;
+//             threefry and normal2 come from shaders/lib/threefry.wgsl by the @include below)
 //   W[k, n] = scale_w · z[k, n]  (scale_w = σ_w/√K),   b[n] = scale_b · z[K, n]  (scale_b = σ_b)
 //
 //   forward:      h[s, m, n] = scale_w · Σ_k a[s, m, k] z[k, n] + scale_b · z[K, n]
@@ -42,69 +43,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> d: array<f32>;          // (S, M, N) dE/dh of this layer
 @group(0) @binding(4) var<storage, read_write> g: array<f32>;    // (S, M, K) dE/da (backward); (S, M, N) readout
 
-fn rotl(x: u32, r: u32) -> u32 {
-  return (x << r) | (x >> (32u - r));
-}
-
-// Threefry-2x32, 20 rounds, rotation constants 13 15 26 6 17 29 16 24 and a key injection every
-// 4 rounds (Random123; known-answer tests in tests/propagation-kernels.test.ts via the TS copy).
-fn threefry(c: vec2u, key: vec2u) -> vec2u {
-  let k0 = key.x;
-  let k1 = key.y;
-  let k2 = 0x1BD11BDAu ^ k0 ^ k1;
-  var x0 = c.x + k0;
-  var x1 = c.y + k1;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k1; x1 += k2 + 1u;
-  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
-  x0 += k2; x1 += k0 + 2u;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k0; x1 += k1 + 3u;
-  x0 += x1; x1 = rotl(x1, 17u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 29u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 16u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 24u) ^ x0;
-  x0 += k1; x1 += k2 + 4u;
-  x0 += x1; x1 = rotl(x1, 13u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 15u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 26u) ^ x0;
-  x0 += x1; x1 = rotl(x1, 6u) ^ x0;
-  x0 += k2; x1 += k0 + 5u;
-  return vec2u(x0, x1);
-}
-
-// sin θ and cos θ for θ in [−π, π] to ~1e-7 by Taylor polynomials at θ/2 ∈ [−π/2, π/2] and the
-// double-angle formulas. The built-in sin/cos are only required to be within 2^-11 (Vulkan), and
-// SwiftShader's are off by 2e-4: the networks on the GPU would then differ from the reference.
-fn sincos(theta: f32) -> vec2f {
-  let x = 0.5 * theta;
-  let x2 = x * x;
-  let s = x * (1.0 + x2 * (-1.6666666666666667e-1 + x2 * (8.3333333333333333e-3 + x2 * (-1.9841269841269841e-4
-          + x2 * (2.7557319223985891e-6 + x2 * -2.5052108385441719e-8)))));
-  let c = 1.0 + x2 * (-0.5 + x2 * (4.1666666666666667e-2 + x2 * (-1.3888888888888889e-3 + x2 * (2.4801587301587302e-5
-          + x2 * (-2.7557319223985891e-7 + x2 * 2.0876756987868099e-9)))));
-  return vec2f(2.0 * s * c, (c - s) * (c + s));
-}
-
-// Two N(0, 1) draws: u1 = (x0 >> 8 + 1)·2^-24 in (0, 1], θ = π·((x1 >> 8)·2^-23 − 1) in [−π, π),
-// z = √(−2 ln u1)·(cos θ, sin θ).
-fn normal2(c: vec2u, key: vec2u) -> vec2f {
-  let x = threefry(c, key);
-  let u1 = f32((x.x >> 8u) + 1u) * 5.9604644775390625e-8;
-  let t = 3.14159265358979 * (f32(x.y >> 8u) * 1.1920928955078125e-7 - 1.0);
-  let r = sqrt(-2.0 * log(u1));
-  let sc = sincos(t);
-  return vec2f(r * sc.y, r * sc.x);
-}
+// @include lib/threefry.wgsl   // threefry, sincos, normal2 (Box–Muller with accurate sin/cos)
 
 fn store_h(s: u32, r: u32, c: u32, v: f32) {
   if (r < params.m && c < params.n) { h[params.h_offset + (s * params.m + r) * params.n + c] = v; }

@@ -10,10 +10,10 @@
 import type { GpuContext } from './device.ts';
 import { checkCompilation } from './compile-errors.ts';
 import { reflectEntry, type EntryReflection, type OverrideDecl } from './reflect.ts';
-import { shaderSource } from './shader-source.ts';
+import { shaderInclude, shaderSource } from './shader-source.ts';
 import { packUniforms, type UniformValues } from './uniforms.ts';
 import { uniformArena } from './uniform-arena.ts';
-import { expandTemplate, hasTemplate, type TemplateKeys } from './template.ts';
+import { expandShader, hasTemplate, type Expanded, type TemplateKeys } from './template.ts';
 
 export type Constants = Record<string, number | boolean>;
 
@@ -78,14 +78,15 @@ export class Kernel {
     if (hasTemplate(raw) !== (spec.template !== undefined)) {
       throw new Error(hasTemplate(raw) ? `${file}: the shader has template keys; give them in KernelSpec.template` : `${file}: the shader has no template keys, but template values were given`);
     }
-    const expanded = spec.template ? expandTemplate(raw, spec.template, file) : { code: raw, lineMap: [] };
+    // Includes, then the template: reflection and compilation both see the expanded text.
+    const expanded = expandShader(raw, file, spec.template, shaderInclude);
     const source = expanded.code;
     const reflection = reflectEntry(source, entry, file);
     const constants = checkConstants(reflection.overrides, spec.constants ?? {}, file);
     const { device } = ctx;
 
     const moduleKey = spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader;
-    const module = await shaderModule(ctx, moduleKey, source, file, raw, expanded.lineMap);
+    const module = await shaderModule(ctx, moduleKey, file, expanded);
     device.pushErrorScope('validation');
     const layout = device.createBindGroupLayout({
       label: `${label}.bindGroupLayout`,
@@ -191,16 +192,16 @@ export class Kernel {
   }
 }
 
-async function shaderModule(ctx: GpuContext, name: string, source: string, file: string, original: string, lineMap: number[]): Promise<GPUShaderModule> {
+async function shaderModule(ctx: GpuContext, name: string, file: string, expanded: Expanded): Promise<GPUShaderModule> {
   let perDevice = moduleCache.get(ctx.device);
   if (!perDevice) moduleCache.set(ctx.device, (perDevice = new Map()));
   let pending = perDevice.get(name);
   if (!pending) {
     pending = (async () => {
       ctx.device.pushErrorScope('validation');
-      const module = ctx.device.createShaderModule({ label: `${name}.module`, code: source });
+      const module = ctx.device.createShaderModule({ label: `${name}.module`, code: expanded.code });
       const scopeError = ctx.device.popErrorScope();
-      await checkCompilation(module, file, original, lineMap);
+      await checkCompilation(module, file, expanded);
       const err = await scopeError;
       if (err) throw new Error(`${file}: shader module rejected: ${err.message}`);
       return module;

@@ -1,5 +1,6 @@
 /**
- * Counter-based random numbers shared bit-for-bit by shaders/randnet.wgsl and its CPU reference:
+ * Counter-based random numbers shared bit-for-bit by shaders/lib/threefry.wgsl (included by the
+ * dropout, randnet and toy_walkers shaders) and their CPU references:
  * Threefry-2x32 with 20 rounds (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as
  * 1, 2, 3", SC 2011; the Random123 default, known-answer vectors in the tests).
  *
