@@ -33,6 +33,8 @@ import { propagationTheory } from '../analysis/propagation/theory.ts';
 import { comparePropagation } from '../analysis/propagation/compare.ts';
 import { phaseDiagramHeatmaps, propagationCharts } from '../analysis/propagation/charts.ts';
 import type { RunSpec } from './settings.ts';
+import { ExperimentQueue } from './experiment-queue.ts';
+import type { NetworkState } from './experiment-runner.ts';
 
 function post(m: FromWorker, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(m, transfer);
@@ -557,23 +559,36 @@ function propagationInputs(): { x: Float32Array; d: number; labels: string[] } {
   return { x, d, labels: ['x0', `ρ = ${rho} twin of x0`, 'x2 ⟂ x0'] };
 }
 
-const prop: { ctx: GpuContext | null; gpu: Map<string, GpuPropagation>; busy: boolean; pending: PropagationRequest | null } = { ctx: null, gpu: new Map(), busy: false, pending: null };
+/**
+ * The side device: signal propagation and the experiments (issue 6) run here, never on the
+ * training device, so neither slows a chunk of SGD steps or waits for one. Created on first use,
+ * replaced after a loss.
+ */
+const side: { ctx: GpuContext | null; pending: Promise<GpuContext> | null } = { ctx: null, pending: null };
+
+function sideDevice(): Promise<GpuContext> {
+  if (side.ctx) return Promise.resolve(side.ctx);
+  side.pending ??= acquireGpu().then((ctx) => {
+    side.ctx = ctx;
+    side.pending = null;
+    void ctx.lost.then(() => {
+      if (side.ctx === ctx) side.ctx = null;
+    });
+    return ctx;
+  });
+  return side.pending;
+}
+
+const prop: { gpu: Map<string, { ctx: GpuContext; gpu: GpuPropagation }>; busy: boolean; pending: PropagationRequest | null } = { gpu: new Map(), busy: false, pending: null };
 
 async function propagate(req: PropagationRequest): Promise<FromWorker> {
-  if (!prop.ctx) {
-    const ctx = await acquireGpu();
-    prop.ctx = ctx;
-    prop.gpu = new Map();
-    void ctx.lost.then(() => {
-      if (prop.ctx === ctx) prop.ctx = null;
-    });
-  }
+  const ctx = await sideDevice();
   const inputs = propagationInputs();
   const m = inputs.x.length / inputs.d;
-  let gpu = prop.gpu.get(req.activation);
+  let gpu = prop.gpu.get(req.activation)?.ctx === ctx ? prop.gpu.get(req.activation)!.gpu : null;
   if (!gpu) {
-    gpu = await GpuPropagation.create(prop.ctx, { activation: req.activation, inputs: m });
-    prop.gpu.set(req.activation, gpu);
+    gpu = await GpuPropagation.create(ctx, { activation: req.activation, inputs: m });
+    prop.gpu.set(req.activation, { ctx, gpu });
   }
   const { sw2, sb2, width, depth, nets } = req;
   const result = await gpu.run({ activation: req.activation, sw2, sb2, width, depth, nets, seed: 1, inputs: inputs.x, inputDim: inputs.d, gradients: true });
@@ -611,6 +626,23 @@ async function servePropagation(): Promise<void> {
     prop.busy = false;
   }
 }
+
+// ---------------- curvature and generalisation experiments (issue 6) ----------------
+
+/** The network being trained, for the Hessian: its current weights when paused or done, else its last snapshot. */
+async function currentNetwork(): Promise<NetworkState> {
+  const s = session;
+  if (!s) throw new Error('the Hessian is of the network being trained: start a run first (pause it, or wait for its first epoch)');
+  const still = s.state === 'paused' || s.state === 'done';
+  if (still && alive(s)) {
+    return { model: s.spec.model, params: await s.trainer.mlp.readParams(), step: s.trainer.step, train: s.data.train, data: s.data.spec };
+  }
+  const snap = s.snapshots.at(-1);
+  if (!snap) throw new Error(`no snapshot of the weights yet: the first is taken after one epoch (${s.trainer.stepsPerEpoch} steps) — wait for it, or pause the run`);
+  return { model: s.spec.model, params: snap.params, step: snap.step, train: s.data.train, data: s.data.spec };
+}
+
+const experiments = new ExperimentQueue({ device: sideDevice, post, network: currentNetwork, loadData });
 
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
@@ -670,10 +702,16 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         prop.pending = msg;
         await servePropagation();
         return;
+      case 'experiment':
+        await experiments.enqueue(msg);
+        return;
+      case 'experiment-export':
+        await experiments.export(msg.kind);
+        return;
     }
   } catch (e) {
     if (s && e instanceof DeviceLost) return failed(s, e);
-    if (msg.type === 'export') post({ type: 'status', text: `export failed: ${(e as Error).message}` });
+    if (msg.type === 'export' || msg.type === 'experiment-export') post({ type: 'status', text: `export failed: ${(e as Error).message}` });
     else {
       setState(session, 'error', (e as Error).message);
       post({ type: 'error', message: (e as Error).message ?? String(e) });

@@ -9,6 +9,7 @@ import 'uplot/dist/uPlot.min.css';
 import { Panel, panelSpecs, COLORS, fmt, line, points, type Data, type DashboardMarks, type PanelSpec } from './charts.ts';
 import {
   DEFAULT_SETTINGS,
+  KNOWN_TRAIN_SIZE,
   SETTING_KEYS,
   formatField,
   parseField,
@@ -22,6 +23,7 @@ import {
 } from './settings.ts';
 import type { FromWorker, LabFrame, MlfCurves, RunState, ToWorker } from './protocol.ts';
 import { PropagationPanels, type PropagationProbe } from './propagation.ts';
+import { ExperimentPanels } from './experiment-panels.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const MLF_BATCHES = 20;
@@ -45,6 +47,8 @@ interface PageProbe {
   liveMs: number[];
   /** The signal-propagation panels (phase diagram, measured q^l and c^l). */
   propagation: PropagationProbe | null;
+  /** The curvature-and-generalisation experiments (Hessian, sweep, AWD, toy landscape) and the run-folder viewer. */
+  experiments: ExperimentPanels['probe'] | null;
 }
 const probe: PageProbe = {
   fps: 0,
@@ -60,6 +64,7 @@ const probe: PageProbe = {
   liveFrames: 0,
   liveMs: [],
   propagation: null,
+  experiments: null,
 };
 (window as unknown as { sgdscope: PageProbe }).sgdscope = probe;
 
@@ -119,6 +124,8 @@ function setup(): void {
     return { s, syntax };
   };
 
+  /** Set once the experiment cards exist: their ranges follow the model and dataset chosen here. */
+  let revalidateExperiments = (): void => {};
   const validate = (): void => {
     const { s, syntax } = readForm();
     current = s;
@@ -142,6 +149,7 @@ function setup(): void {
     const q = settingsToQuery(s);
     history.replaceState(null, '', q ? `?${q}` : location.pathname);
     updateButtons(fileMsg !== '');
+    revalidateExperiments();
   };
 
   // ---------------- panels ----------------
@@ -402,6 +410,28 @@ function setup(): void {
     clearTimeout(propResizeTimer);
     propResizeTimer = window.setTimeout(() => propagation.resize(widthOf()), 150);
   });
+  // Curvature and generalisation (issue 6): experiments on the worker's side device, after propagation.
+  let readyTrainN: number | null = null;
+  const experiments = new ExperimentPanels(
+    container,
+    {
+      send: (m) => worker.postMessage(m),
+      runSpec: () => {
+        const bad = Object.values(errors);
+        if (bad.length) return { error: bad.join('; ') };
+        return { spec: runSpecOf(current, files.map((f) => f.name)), files: current.dataset === 'mnist10k' ? undefined : files };
+      },
+      context: () => ({ layers: current.widths.length - 1, trainN: readyTrainN ?? current['train-size'] ?? KNOWN_TRAIN_SIZE[current.dataset] }),
+    },
+    widthOf(),
+  );
+  probe.experiments = experiments.probe;
+  revalidateExperiments = () => experiments.validate();
+  let expResizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(expResizeTimer);
+    expResizeTimer = window.setTimeout(() => experiments.resize(widthOf()), 150);
+  });
   let state: RunState = 'idle';
   let finalAvailable = false;
   const status = $('status');
@@ -421,7 +451,7 @@ function setup(): void {
 
   worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     const m = ev.data;
-    if (propagation.onMessage(m)) return;
+    if (propagation.onMessage(m) || experiments.onMessage(m)) return;
     switch (m.type) {
       case 'status':
         status.textContent = m.text;
@@ -434,6 +464,8 @@ function setup(): void {
         updateButtons();
         break;
       case 'ready':
+        readyTrainN = m.trainN;
+        experiments.validate();
         $('adapter').textContent = m.adapter;
         $('total-steps').textContent = String(m.totalSteps);
         $('window').textContent = `${m.window.first}–${m.window.last}`;
@@ -555,6 +587,7 @@ function setup(): void {
       probe.panels[id] = p.hasData ? Number(p.root.dataset.points ?? 0) : 0;
     }
     probe.draws += propagation.frame();
+    probe.draws += experiments.frame();
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);

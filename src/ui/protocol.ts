@@ -6,6 +6,8 @@
 import type { RunSpec } from './settings.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import type { HeatmapData } from '../analysis/propagation/charts.ts';
+import type { ExperimentKind, ExperimentRequest } from './experiment-settings.ts';
+import type { ExperimentOutcome } from './experiment-runner.ts';
 
 /** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
 export interface PropagationRequest {
@@ -36,7 +38,15 @@ export type ToWorker =
   | { type: 'debug-lose-device' }
   /** The mean-field phase diagram (χ1 and ξ_c maps with the critical line) of an activation. */
   | { type: 'phase-diagram'; activation: 'tanh' }
-  | PropagationRequest;
+  | PropagationRequest
+  /**
+   * Curvature and generalisation (issue 6): an experiment on the worker's side device. `spec`: the
+   * dashboard's settings (model, base training, dataset; `files` for IDX data), which the sweep and
+   * AWD train on; the Hessian is of the run being trained.
+   */
+  | { type: 'experiment'; id: number; request: ExperimentRequest; spec: RunSpec; files?: File[] }
+  /** The CLI's run folder of the last result of this experiment, as a .zip ('export' reply). */
+  | { type: 'experiment-export'; kind: ExperimentKind };
 
 export interface EvalPoint {
   step: number;
@@ -147,4 +157,7 @@ export type FromWorker =
       agrees: { q: boolean; c: boolean };
       inputs: string[];
     }
-  | { type: 'propagation-error'; id: number; message: string };
+  | { type: 'propagation-error'; id: number; message: string }
+  | { type: 'experiment-progress'; id: number; kind: ExperimentKind; text: string }
+  | { type: 'experiment'; id: number; outcome: ExperimentOutcome }
+  | { type: 'experiment-error'; id: number; kind: ExperimentKind; message: string };

@@ -13,46 +13,12 @@
  * and GpuPropagation.run() (works in the browser: shaders come from Vite's glob) with
  * propagationTheory() → comparePropagation() → propagationCharts() gives the live curves.
  */
-import { mergeSeries, type ChartData, type ChartSeries } from '../report/chart-data.ts';
+import { mergeSeries, type ChartData, type ChartSeries, type HeatmapData, type HeatmapOverlay } from '../report/chart-data.ts';
 import type { PhaseDiagram } from '../meanfield/phase-diagram.ts';
 import type { PropagationComparison } from './compare.ts';
 import type { TrainabilityResult } from './trainability.ts';
 
-export interface HeatmapOverlay {
-  label: string;
-  /** A polyline in data coordinates; a non-finite y breaks it. */
-  x: number[];
-  y: number[];
-  color: string;
-  /** Canvas line dash, e.g. [6, 4]. */
-  dash?: number[];
-}
-
-export interface HeatmapData {
-  id: string;
-  title: string;
-  xLabel: string;
-  yLabel: string;
-  /** What the colour means, with units. */
-  zLabel: string;
-  /** Cell centres, strictly ascending; cell edges are the midpoints (geometric on a log axis). */
-  x: number[];
-  y: number[];
-  /** z[iy][ix]; null = no value (drawn grey: diverged run, divergent length map). Infinity = top colour. */
-  z: (number | null)[][];
-  zRange: [number, number];
-  zLog: boolean;
-  /** 'sequential' (viridis) or 'diverging' (blue–white–red around the middle of zRange). */
-  palette: 'sequential' | 'diverging';
-  xLog: boolean;
-  yLog: boolean;
-  overlays: HeatmapOverlay[];
-  /** Print each cell's value (small grids): the factor applied before rounding, e.g. 100 for %. */
-  cellText: { scale: number; digits: number } | null;
-  /** What null cells mean, for the legend. */
-  nullLabel: string;
-  note?: string;
-}
+export type { HeatmapData, HeatmapOverlay } from '../report/chart-data.ts';
 
 const finite = (v: number): v is number => Number.isFinite(v);
 

@@ -26,6 +26,46 @@ export interface ChartData {
   note?: string;
 }
 
+/**
+ * A heat map: z over a grid of cell centres (x, y), drawn by
+ * src/analysis/propagation/heatmap-plot.js (uPlot axes + a canvas hook; dashboard and report.html).
+ */
+export interface HeatmapOverlay {
+  label: string;
+  /** A polyline in data coordinates; a non-finite y breaks it. */
+  x: number[];
+  y: number[];
+  color: string;
+  /** Canvas line dash, e.g. [6, 4]. */
+  dash?: number[];
+}
+
+export interface HeatmapData {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** What the colour means, with units. */
+  zLabel: string;
+  /** Cell centres, strictly ascending; cell edges are the midpoints (geometric on a log axis). */
+  x: number[];
+  y: number[];
+  /** z[iy][ix]; null = no value (drawn grey: diverged run, divergent length map). Infinity = top colour. */
+  z: (number | null)[][];
+  zRange: [number, number];
+  zLog: boolean;
+  /** 'sequential' (viridis) or 'diverging' (blue–white–red around the middle of zRange). */
+  palette: 'sequential' | 'diverging';
+  xLog: boolean;
+  yLog: boolean;
+  overlays: HeatmapOverlay[];
+  /** Print each cell's value (small grids): the factor applied before rounding, e.g. 100 for %. */
+  cellText: { scale: number; digits: number } | null;
+  /** What null cells mean, for the legend. */
+  nullLabel: string;
+  note?: string;
+}
+
 /** Points (x, y) of several series on a common sorted x column (nulls where a series has no point). */
 export function mergeSeries(parts: { label: string; style: SeriesStyle; points: { x: number; y: number | null }[] }[]): { x: number[]; series: ChartSeries[] } {
   const xs = [...new Set(parts.flatMap((p) => p.points.map((q) => q.x)).filter((v) => Number.isFinite(v)))].sort((a, b) => a - b);

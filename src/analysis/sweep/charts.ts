@@ -9,9 +9,10 @@
  *                         late-time performance depends on lr and B only through g (Smith & Le),
  *                         the series fall on one curve.
  *   phaseDiagram          the (lr, B) grid: test accuracy or "diverged at step N" per cell, and
- *                         the divergence boundary (largest stable / smallest diverged lr per B).
+ *                         the divergence boundary (largest stable / smallest diverged lr per B);
+ *   phaseHeatmap          the same grid as a heat map (test accuracy, grey where a run failed).
  */
-import { finiteMean, mergeSeries, positiveOrNull, type ChartData } from '../report/chart-data.ts';
+import { finiteMean, mergeSeries, positiveOrNull, type ChartData, type HeatmapData } from '../report/chart-data.ts';
 import type { SweepRun } from './runner.ts';
 
 export interface RunFilter {
@@ -179,4 +180,43 @@ export function sizeVs(runs: SweepRun[], axis: 'weightDecay' | 'dropout' | 'lr' 
     { label: '‖w‖', style: 'line+points', points: xs.map((v) => ({ x: v, y: finiteMean(sel.filter((r) => r.point[axis] === v).map((r) => r.weightNorm)) })) },
   ]);
   return { id: `norm-vs-${axis}`, title: `Solution size ‖w‖ vs ${axis}`, xLabel: axis, yLabel: '‖w‖', xLog: false, yLog: false, x, series };
+}
+
+/**
+ * The (lr, B) phase diagram as a heat map: test accuracy per cell (mean over the seeds that did
+ * not diverge), grey where any seed diverged or collapsed, with the two boundary lines of
+ * phaseDiagram() drawn over it. x = lr, y = B, both on log axes.
+ */
+export function phaseHeatmap(p: PhaseDiagram): HeatmapData {
+  const failed = (c: PhaseCell | null): boolean => c !== null && c.diverged + c.collapsed > 0;
+  const z = p.cells.map((row) => row.map((c) => (c === null || failed(c) ? null : c.testAccuracy)));
+  const acc = z.flat().filter((v): v is number => v !== null);
+  const lo = acc.length ? Math.min(...acc) : 0;
+  const hi = acc.length ? Math.max(...acc) : 1;
+  const edge = (key: 'maxStableLr' | 'minDivergedLr'): { x: number[]; y: number[] } => {
+    const pts = p.boundary.filter((b) => b[key] !== null);
+    return { x: pts.map((b) => b[key]!), y: pts.map((b) => b.batchSize) };
+  };
+  return {
+    id: 'phase-heatmap',
+    title: 'Test accuracy over (lr, B); grey: diverged or collapsed',
+    xLabel: 'learning rate',
+    yLabel: 'batch size B',
+    zLabel: 'test accuracy (%)',
+    x: p.lrs,
+    y: p.batches,
+    z,
+    zRange: [lo, hi > lo ? hi : lo + 1e-3],
+    zLog: false,
+    palette: 'sequential',
+    xLog: true,
+    yLog: true,
+    overlays: [
+      { label: 'largest lr that trained', ...edge('maxStableLr'), color: '#000', dash: [] },
+      { label: 'smallest lr that failed', ...edge('minDivergedLr'), color: '#c0392b', dash: [6, 4] },
+    ],
+    cellText: { scale: 100, digits: 1 },
+    nullLabel: 'diverged or collapsed',
+    note: 'Each cell is one (lr, B) of the grid; the stability edge runs between the black and the red line.',
+  };
 }

@@ -26,8 +26,24 @@ import { SharpnessProbe } from './sharpness.ts';
  */
 export type SweepOutcome = 'trained' | 'collapsed' | 'diverged';
 
-/** Fraction of ln C above which a finished run counts as collapsed. */
+/** Fraction of ln C above which a finished run that had learned (or spiked) counts as collapsed. */
 export const COLLAPSE_FRACTION = 0.9;
+
+/**
+ * How a run ended. Collapsed: it finished at the untrained loss (≥ COLLAPSE_FRACTION·ln C) after it
+ * had learned (a minibatch loss below ln C / 2) or after a loss spike above 2·ln C — every hidden
+ * ReLU dead. A run merely slow to leave the initial plateau (small lr, few epochs) has neither and
+ * stays 'trained', with its poor accuracy. spikeStep: the first such spike (1-based), or null.
+ */
+export function classifyRun(diverged: boolean, finalTrainLoss: number | null, minibatchLoss: number[], lnC: number): { outcome: SweepOutcome; spikeStep: number | null } {
+  const spike = minibatchLoss.findIndex((l) => !(l <= 2 * lnC));
+  const spikeStep = spike >= 0 ? spike + 1 : null;
+  if (diverged) return { outcome: 'diverged', spikeStep };
+  let minLoss = Infinity;
+  for (const l of minibatchLoss) if (l < minLoss) minLoss = l;
+  const atUntrained = finalTrainLoss !== null && finalTrainLoss >= COLLAPSE_FRACTION * lnC;
+  return { outcome: atUntrained && (spikeStep !== null || minLoss < lnC / 2) ? 'collapsed' : 'trained', spikeStep };
+}
 
 export interface SweepRun {
   point: SweepPoint;
@@ -115,8 +131,9 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
     let rel: number[] | null = null;
     let conv: boolean | null = null;
     let shSeconds = 0;
-    const lnC0 = Math.log(spec.model.widths[spec.model.widths.length - 1]);
-    const dead = !diverged && finalEval !== null && finalEval.train.loss >= COLLAPSE_FRACTION * lnC0;
+    const lnC = Math.log(spec.model.widths[spec.model.widths.length - 1]);
+    const { outcome, spikeStep } = classifyRun(diverged, finalEval?.train.loss ?? null, trainer.history.loss, lnC);
+    const dead = outcome === 'collapsed';
     if (!diverged && !dead && probe && spec.sharpness.k > 0) {
       const s = await probe.measure(params, {
         k: spec.sharpness.k,
@@ -131,12 +148,8 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
     }
     const tr = finalEval?.train ?? null;
     const te = finalEval?.test ?? null;
-    const lnC = Math.log(spec.model.widths[spec.model.widths.length - 1]);
-    const spike = trainer.history.loss.findIndex((l) => !(l <= 2 * lnC));
-    const collapsed = !diverged && tr !== null && tr.loss >= COLLAPSE_FRACTION * lnC;
-    const outcome: SweepOutcome = diverged ? 'diverged' : collapsed ? 'collapsed' : 'trained';
-    const message = collapsed
-      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} (dead hidden units)${spike >= 0 ? ` after a loss spike at step ${spike + 1}` : ''}`
+    const message = dead
+      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} (dead hidden units)${spikeStep !== null ? ` after a loss spike at step ${spikeStep}` : ''}`
       : result.message;
     return {
       point: p,
@@ -144,7 +157,7 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
       outcome,
       message,
       divergedStep: diverged ? result.steps : null,
-      spikeStep: spike >= 0 ? spike + 1 : diverged ? result.steps : null,
+      spikeStep: spikeStep ?? (diverged ? result.steps : null),
       steps: result.steps,
       epochs: result.steps / trainer.stepsPerEpoch,
       seconds: result.seconds,

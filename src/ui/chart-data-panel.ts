@@ -1,0 +1,55 @@
+/**
+ * A ChartData (src/analysis/report/chart-data.ts: the pure figures behind every report.html) as a
+ * dashboard panel: log axes where the figure asks for them, the series styles (points, line,
+ * dashed, line+points), hover values, and the figure's note under the chart. The same numbers
+ * the CLI writes to charts.json and draws in report.html.
+ */
+import type uPlot from 'uplot';
+import type { ChartData } from '../analysis/report/chart-data.ts';
+import { COLORS, fmt, line, points, valueFmt, type Data, type PanelSpec } from './charts.ts';
+
+const ticks = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === null ? '' : fmt(v, 2)));
+
+/** A log axis without snapping to whole decades (uPlot's default log range can be 10× too wide). */
+function logRange(_u: uPlot, min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !(min > 0) || !(max > 0)) return [1, 10];
+  return min === max ? [min / 2, max * 2] : [min / 1.25, max * 1.25];
+}
+
+function seriesOf(s: ChartData['series'][number], j: number): Partial<uPlot.Series> {
+  const color = COLORS[j % COLORS.length];
+  if (s.style === 'points') return { label: s.label, ...points(color, 5) };
+  if (s.style === 'dashed') return { label: s.label, ...line('#555', 1.5, [6, 4]) };
+  if (s.style === 'line+points') return { label: s.label, ...line(color, 1.5), points: { show: true, size: 5, fill: color, stroke: color }, value: valueFmt };
+  return { label: s.label, ...line(color, 1.5) };
+}
+
+export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? ''): PanelSpec {
+  return {
+    id,
+    title: c.title,
+    caption,
+    empty: [[]],
+    opts: () => ({
+      scales: { x: c.xLog ? { time: false, distr: 3, range: logRange } : { time: false }, y: c.yLog ? { distr: 3, range: logRange } : {} },
+      axes: [
+        { label: c.xLabel, labelSize: 18, space: 60, values: ticks },
+        { label: c.yLabel, labelSize: 18, size: 56, values: ticks },
+      ],
+      series: [{ label: c.xLabel, value: valueFmt }, ...c.series.map(seriesOf)],
+    }),
+  };
+}
+
+/** uPlot's columns; values a log axis cannot show (≤ 0, non-finite) become gaps. */
+export function chartDataColumns(c: ChartData): Data {
+  const keep = (v: number | null, log: boolean): number | null => (v === null || !Number.isFinite(v) || (log && v <= 0) ? null : v);
+  const rows = c.x.map((x, i) => i).filter((i) => !c.xLog || c.x[i] > 0);
+  return [rows.map((i) => c.x[i]), ...c.series.map((s) => rows.map((i) => keep(s.y[i], c.yLog)))] as Data;
+}
+
+/** Points actually drawn (non-null y values over all series). */
+export function chartDataPoints(c: ChartData): number {
+  const cols = chartDataColumns(c);
+  return cols.slice(1).reduce((n, s) => n + (s as (number | null)[]).filter((v) => v !== null).length, 0);
+}
