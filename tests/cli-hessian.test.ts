@@ -47,9 +47,12 @@ describe('sgdscope hessian', () => {
     expect(r.stdout).toMatch(/dense check: top 5 max relative error .* \(within 1e-3\)/);
     const files = readdirSync(out).sort();
     expect(files).toEqual([
-      'dense_check.csv', 'dense_spectrum.npy', 'diagonal.csv', 'eigenvalues.npy', 'eigenvectors.npy', 'fisher_vs_hessian.csv',
+      'charts.json', 'dense_check.csv', 'dense_spectrum.npy', 'diagonal.csv', 'eigenvalues.npy', 'eigenvectors.npy', 'fisher_vs_hessian.csv',
       'report.html', 'slq_density.csv', 'slq_nodes.csv', 'summary.json',
     ]);
+    const charts = JSON.parse(readFileSync(join(out, 'charts.json'), 'utf8')) as { id: string; x: number[] }[];
+    expect(charts.map((c) => c.id)).toEqual(['top', 'density', 'eig', 'diag', 'dense']);
+    expect(charts[0].x).toHaveLength(6);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(s.block).toMatchObject({ layers: [1], dim: 64 });
     expect(s.rows).toBe(300);

@@ -194,6 +194,7 @@ describe('sgdscope sweep', () => {
     expect(Array.from(sh.data).every((v) => v > 0)).toBe(true);
     const charts = JSON.parse(readFileSync(join(out, 'charts.json'), 'utf8'));
     expect(charts.map((c: { id: string }) => c.id)).toContain('sharpness-vs-lr-b20');
+    expect(charts.at(-1)).toMatchObject({ id: 'phase-heatmap', x: [0.1, 0.3], y: [20] });
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/phase diagram/);
   }, 240_000);
 

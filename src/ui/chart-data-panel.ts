@@ -10,10 +10,24 @@ import { COLORS, fmt, line, points, valueFmt, type Data, type PanelSpec } from '
 
 const ticks = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === null ? '' : fmt(v, 2)));
 
-/** A log axis without snapping to whole decades (uPlot's default log range can be 10× too wide). */
+/**
+ * A log axis without snapping to whole decades (uPlot's default log range can be 10× too wide),
+ * showing at most 12 decades below the top: uPlot's log ticks round to a fixed table of decimals
+ * and loop forever on ranges reaching ~1e-16 and below (float32 zero modes, 1e-39), and nothing
+ * that far down is readable next to the top anyway.
+ */
 function logRange(_u: uPlot, min: number | null, max: number | null): [number, number] {
   if (min === null || max === null || !(min > 0) || !(max > 0)) return [1, 10];
-  return min === max ? [min / 2, max * 2] : [min / 1.25, max * 1.25];
+  if (min === max) return [min / 2, max * 2];
+  return [Math.max(min, max * 1e-12) / 1.25, max * 1.25];
+}
+
+/** A linear x axis that survives a single x value (uPlot's x range does not pad; its tick loop then never ends). */
+function linearRange(_u: uPlot, min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (min !== max) return [min, max];
+  const pad = Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
+  return [min - pad, max + pad];
 }
 
 function seriesOf(s: ChartData['series'][number], j: number): Partial<uPlot.Series> {
@@ -31,7 +45,7 @@ export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? ''):
     caption,
     empty: [[]],
     opts: () => ({
-      scales: { x: c.xLog ? { time: false, distr: 3, range: logRange } : { time: false }, y: c.yLog ? { distr: 3, range: logRange } : {} },
+      scales: { x: c.xLog ? { time: false, distr: 3, range: logRange } : { time: false, range: linearRange }, y: c.yLog ? { distr: 3, range: logRange } : {} },
       axes: [
         { label: c.xLabel, labelSize: 18, space: 60, values: ticks },
         { label: c.yLabel, labelSize: 18, size: 56, values: ticks },

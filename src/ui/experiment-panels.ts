@@ -20,6 +20,7 @@ import {
   EXPERIMENT_KINDS,
   formatValue,
   parseExperimentField,
+  validateExperiment,
   type ExperimentContext,
   type ExperimentKind,
   type ExperimentValues,
@@ -229,6 +230,15 @@ class ExperimentCard {
       } catch (e) {
         err.textContent = (e as Error).message;
         input.setAttribute('aria-invalid', 'true');
+        ok = false;
+      }
+    }
+    if (ok) {
+      // The rules between fields (lr·λ_max < 2, B ≤ train-size), once each field is valid alone.
+      for (const [key, msg] of Object.entries(validateExperiment({ kind: this.kind, values }, ctx))) {
+        const err = this.errs.get(key);
+        if (err) err.textContent = msg;
+        this.inputs.get(key)?.setAttribute('aria-invalid', 'true');
         ok = false;
       }
     }

@@ -93,7 +93,9 @@ export function factorSpectra(runs: AwdRun[], spec: AwdExperimentSpec, axis: Axi
 
 export function fisherVsHessian(run: AwdRun): ChartData {
   const s = run.analysis!.stats;
-  const pts = Array.from(s.lambda, (l, n) => ({ x: l, y: s.sigmaD[n] ** 2 })).filter((p) => p.x > 0 && p.y > 0);
+  // Eigenvalues below 1e-7·λ_max are the float32 round-off of the block (zero modes), not curvature.
+  const floor = 1e-7 * Math.max(...Array.from(s.lambda));
+  const pts = Array.from(s.lambda, (l, n) => ({ x: l, y: s.sigmaD[n] ** 2 })).filter((p) => p.x > floor && p.y > 0);
   const { x, series } = mergeSeries([
     { label: 'σ_∇,n² (per-sample slope variance)', style: 'points', points: pts },
     { label: 'y = x', style: 'dashed', points: [Math.min(...pts.map((p) => p.x)), Math.max(...pts.map((p) => p.x))].map((v) => ({ x: v, y: v })) },
@@ -107,7 +109,7 @@ export function fisherVsHessian(run: AwdRun): ChartData {
     yLog: true,
     x,
     series,
-    note: 'Fisher ≈ Hessian near a minimum: σ_∇,n² ~ λ_n, the link that makes σ_g a sharpness factor.',
+    note: 'Fisher ≈ Hessian near a minimum: σ_∇,n² ~ λ_n, the link that makes σ_g a sharpness factor. Eigenvalues below 1e-7·λ_max (round-off: zero modes) are left out.',
   };
 }
 

@@ -22,7 +22,7 @@ import type { MlpConfig } from '../../nn/config.ts';
 import { paramLayout } from '../../nn/params.ts';
 import { median } from '../stats.ts';
 import type { HessianAnalysis } from './analysis.ts';
-import { hessianReportHtml, type ReportAssets } from './report-html.ts';
+import { hessianCharts, hessianReportHtml, type ReportAssets } from './report-html.ts';
 
 export interface HessianRunInfo {
   model: MlpConfig;
@@ -169,6 +169,7 @@ export function hessianRunFiles(r: HessianAnalysis, info: HessianRunInfo, assets
     files.set('dense_check.csv', toCsv(['i', 'dense', 'lanczos', 'rel_err'], Array.from(dn.dense, (v, i) => [i + 1, v, dn.lanczos[i], dn.relErr[i]])));
     files.set('dense_spectrum.npy', encodeNpy(Float64Array.from(dn.spectrum), [dn.spectrum.length]));
   }
+  files.set('charts.json', JSON.stringify(hessianCharts(r)) + '\n');
   files.set('report.html', hessianReportHtml(r, info, summary, assets));
   return files;
 }

@@ -8,7 +8,8 @@
  *                  loss and accuracy, gaps, ‖w‖ (total and per layer), g, λ_1..λ_k
  *   sharpness.npy  float64 (runs, k): top Hessian eigenvalues (NaN: diverged / not computed)
  *   curves.csv     evaluations along training: run, step, epoch, train/test loss and accuracy
- *   charts.json    every figure as chart-ready columns (src/analysis/report/chart-data.ts)
+ *   charts.json    every figure as chart-ready columns (src/analysis/report/chart-data.ts), the
+ *                  phase diagram also as a heat map (the dashboard's run-folder viewer draws both)
  *   report.html    the figures and tables, self-contained
  */
 import { encodeNpy } from '../../util/npy.ts';
@@ -17,7 +18,7 @@ import type { RunFiles } from '../../train/run-files.ts';
 import type { ReportAssets } from '../lab/report-html.ts';
 import type { ChartData } from '../report/chart-data.ts';
 import { esc, fmt, reportPage } from '../report/html.ts';
-import { accuracyVsNoiseScale, modalValue, phaseDiagram, sharpnessVsLr, sizeVs, type PhaseDiagram } from './charts.ts';
+import { accuracyVsNoiseScale, modalValue, phaseDiagram, phaseHeatmap, sharpnessVsLr, sizeVs, type PhaseDiagram } from './charts.ts';
 import type { SweepResult, SweepRun } from './runner.ts';
 
 export interface SweepFigures {
@@ -176,7 +177,7 @@ export function sweepFiles(r: SweepResult, assets: ReportAssets, meta: { data: u
     files.set('sharpness.npy', encodeNpy(sh, [r.runs.length, k]));
   }
   files.set('curves.csv', curvesCsv(r.runs));
-  files.set('charts.json', JSON.stringify(fig.charts) + '\n');
+  files.set('charts.json', JSON.stringify([...fig.charts, phaseHeatmap(fig.phase)]) + '\n');
   files.set('report.html', sweepReport(r, fig, assets, summary, `${meta.adapter.name} (${meta.adapter.runtime})`));
   return files;
 }
