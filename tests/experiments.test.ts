@@ -75,14 +75,15 @@ describe('charts.json of a run folder', () => {
 });
 
 describe('how a sweep run ended', () => {
-  const lnC = Math.log(10);
-  it('is collapsed only after it had learned or spiked', () => {
+  it('is collapsed only at the untrained loss with chance accuracy', () => {
+    // Slow to leave the plateau (lr 0.05, B 100, 3 epochs): loss near ln 10 but above chance.
     const slow = Array.from({ length: 60 }, () => 2.25);
-    expect(classifyRun(false, 2.2, slow, lnC)).toEqual({ outcome: 'trained', spikeStep: null });
-    expect(classifyRun(false, 2.3, [2.3, 0.8, 9, 2.3], lnC)).toEqual({ outcome: 'collapsed', spikeStep: 3 });
-    expect(classifyRun(false, 2.3, [2.3, 0.9, 2.3], lnC)).toEqual({ outcome: 'collapsed', spikeStep: null });
-    expect(classifyRun(false, 0.3, [2.3, 9, 0.3], lnC)).toEqual({ outcome: 'trained', spikeStep: 2 });
-    expect(classifyRun(true, null, [2.3, NaN], lnC)).toEqual({ outcome: 'diverged', spikeStep: 2 });
+    expect(classifyRun(false, { loss: 2.2, accuracy: 0.27 }, slow, 10)).toEqual({ outcome: 'trained', spikeStep: null });
+    // Past the edge (lr 1.6): a burst to 3.9 (below 2 ln C), then ln C at 10%.
+    expect(classifyRun(false, { loss: 2.302582, accuracy: 0.1 }, [2.3, 2.05, 3.86, 2.3026], 10)).toEqual({ outcome: 'collapsed', spikeStep: null });
+    expect(classifyRun(false, { loss: 2.3, accuracy: 0.12 }, [2.3, 0.8, 9, 2.3], 10)).toEqual({ outcome: 'collapsed', spikeStep: 3 });
+    expect(classifyRun(false, { loss: 0.3, accuracy: 0.9 }, [2.3, 9, 0.3], 10)).toEqual({ outcome: 'trained', spikeStep: 2 });
+    expect(classifyRun(true, null, [2.3, NaN], 10)).toEqual({ outcome: 'diverged', spikeStep: 2 });
   });
 });
 

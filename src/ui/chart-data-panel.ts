@@ -8,7 +8,7 @@ import type uPlot from 'uplot';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { COLORS, fmt, line, points, valueFmt, type Data, type PanelSpec } from './charts.ts';
 
-const ticks = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === null ? '' : fmt(v, 2)));
+const ticks = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === null ? '' : Number.isInteger(v) && Math.abs(v) < 1e5 ? String(v) : fmt(v, 2)));
 
 /**
  * A log axis without snapping to whole decades (uPlot's default log range can be 10× too wide),

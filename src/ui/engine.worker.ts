@@ -12,6 +12,11 @@
  *
  * Every `stepsPerEpoch` steps the weights are copied to the CPU (a snapshot): after a lost device
  * the run resumes from the last snapshot on a new device ('resume-snapshot').
+ *
+ * A side device, created on first use, serves what runs beside training without touching its
+ * queue: signal propagation at initialisation and the curvature-and-generalisation experiments
+ * (src/ui/experiment-queue.ts; the Hessian reads the run's last snapshot, or its weights when
+ * paused or done).
  */
 import { acquireGpu, type GpuContext } from '../gpu/device.ts';
 import { Profiler } from '../gpu/profiler.ts';

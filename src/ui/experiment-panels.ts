@@ -105,7 +105,8 @@ class HeatmapPanel {
   private draw(): void {
     this.plot?.destroy();
     this.body.textContent = '';
-    this.plot = heatmapPlot(uPlot, this.body, this.h, { width: this.width, height: 300 });
+    // The panel's heading carries the title; the plot's own would repeat it.
+    this.plot = heatmapPlot(uPlot, this.body, { ...this.h, title: '' }, { width: this.width, height: 300 });
   }
 
   private png(): void {

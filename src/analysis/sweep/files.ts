@@ -152,7 +152,7 @@ Adapter ${esc(adapter)}; ${r.seconds.toFixed(0)} s in total with ${s.concurrency
     sections: [
       {
         title: '(lr, B) phase diagram',
-        html: `<p class="note">Test accuracy per cell (mean over seeds); ✕ = diverged (minibatch loss NaN or above the divergence threshold; earliest step among seeds); collapsed = finished with a training loss within 10% of ln C (every hidden ReLU dead after a loss spike — how this network fails past the stability edge). ${esc(boundary)}.</p>${phaseTable(fig.phase)}`,
+        html: `<p class="note">Test accuracy per cell (mean over seeds); ✕ = diverged (minibatch loss NaN or above the divergence threshold; earliest step among seeds); collapsed = finished with a training loss within 10% of ln C at chance accuracy (the hidden ReLUs killed by a loss burst — how this network fails past the stability edge). ${esc(boundary)}.</p>${phaseTable(fig.phase)}`,
       },
       { title: 'Figures', html: '', charts: fig.charts },
       {

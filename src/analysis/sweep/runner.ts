@@ -20,29 +20,30 @@ import { SharpnessProbe } from './sharpness.ts';
 /**
  * 'diverged': the minibatch loss became NaN/Inf or exceeded divergenceLoss ("diverged at step N").
  * 'collapsed': training finished but the network learned nothing — final training loss within 10%
- * of ln C, the loss of a constant uniform output. Beyond the stability edge a ReLU network
- * usually ends this way rather than blowing up: a loss spike kills every hidden unit, the gradient
- * vanishes and the loss sits at ln C.
+ * of ln C (the loss of a constant uniform output) at chance accuracy. Beyond the stability edge a
+ * ReLU network usually ends this way rather than blowing up: a loss burst kills the hidden units,
+ * the gradient vanishes and the loss sits at ln C.
  */
 export type SweepOutcome = 'trained' | 'collapsed' | 'diverged';
 
-/** Fraction of ln C above which a finished run that had learned (or spiked) counts as collapsed. */
+/** Fraction of ln C above which a finished run at chance accuracy counts as collapsed. */
 export const COLLAPSE_FRACTION = 0.9;
+/** Train accuracy up to this many times chance (1/C) counts as chance. */
+export const CHANCE_FACTOR = 1.5;
 
 /**
- * How a run ended. Collapsed: it finished at the untrained loss (≥ COLLAPSE_FRACTION·ln C) after it
- * had learned (a minibatch loss below ln C / 2) or after a loss spike above 2·ln C — every hidden
- * ReLU dead. A run merely slow to leave the initial plateau (small lr, few epochs) has neither and
- * stays 'trained', with its poor accuracy. spikeStep: the first such spike (1-based), or null.
+ * How a run ended. Collapsed: it finished at the untrained loss (≥ COLLAPSE_FRACTION·ln C) with
+ * chance accuracy (≤ CHANCE_FACTOR/C): its output no longer tells the classes apart. A run merely
+ * slow to leave the initial plateau (small lr, few epochs) is above chance and stays 'trained',
+ * with its poor accuracy. spikeStep: the first minibatch loss above 2·ln C (1-based), or null.
  */
-export function classifyRun(diverged: boolean, finalTrainLoss: number | null, minibatchLoss: number[], lnC: number): { outcome: SweepOutcome; spikeStep: number | null } {
+export function classifyRun(diverged: boolean, finalTrain: { loss: number; accuracy: number } | null, minibatchLoss: number[], classes: number): { outcome: SweepOutcome; spikeStep: number | null } {
+  const lnC = Math.log(classes);
   const spike = minibatchLoss.findIndex((l) => !(l <= 2 * lnC));
   const spikeStep = spike >= 0 ? spike + 1 : null;
   if (diverged) return { outcome: 'diverged', spikeStep };
-  let minLoss = Infinity;
-  for (const l of minibatchLoss) if (l < minLoss) minLoss = l;
-  const atUntrained = finalTrainLoss !== null && finalTrainLoss >= COLLAPSE_FRACTION * lnC;
-  return { outcome: atUntrained && (spikeStep !== null || minLoss < lnC / 2) ? 'collapsed' : 'trained', spikeStep };
+  const collapsed = finalTrain !== null && finalTrain.loss >= COLLAPSE_FRACTION * lnC && finalTrain.accuracy <= CHANCE_FACTOR / classes;
+  return { outcome: collapsed ? 'collapsed' : 'trained', spikeStep };
 }
 
 export interface SweepRun {
@@ -132,7 +133,7 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
     let conv: boolean | null = null;
     let shSeconds = 0;
     const lnC = Math.log(spec.model.widths[spec.model.widths.length - 1]);
-    const { outcome, spikeStep } = classifyRun(diverged, finalEval?.train.loss ?? null, trainer.history.loss, lnC);
+    const { outcome, spikeStep } = classifyRun(diverged, finalEval?.train ?? null, trainer.history.loss, spec.model.widths[spec.model.widths.length - 1]);
     const dead = outcome === 'collapsed';
     if (!diverged && !dead && probe && spec.sharpness.k > 0) {
       const s = await probe.measure(params, {
@@ -149,7 +150,7 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
     const tr = finalEval?.train ?? null;
     const te = finalEval?.test ?? null;
     const message = dead
-      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} (dead hidden units)${spikeStep !== null ? ` after a loss spike at step ${spikeStep}` : ''}`
+      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} at chance accuracy ${(100 * tr!.accuracy).toFixed(1)}%${spikeStep !== null ? ` after a loss spike at step ${spikeStep}` : ''}`
       : result.message;
     return {
       point: p,
