@@ -99,13 +99,16 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
   }, 90_000);
 
   it('sweep: the same test accuracies as in Node, the phase heat map, and the run folder', async () => {
-    const values = { lrs: [0.1, 0.4], batches: [50], seeds: [1], epochs: 2, 'train-size': 500, 'sharpness-k': 2 };
+    // Dropout too: its mask comes from the counter-based RNG on the GPU, so page and Node agree.
+    const values = { lrs: [0.1, 0.4], batches: [50], 'weight-decays': [0], dropouts: [0, 0.2], seeds: [1], epochs: 2, 'train-size': 500, 'sharpness-k': 2 };
     const p = await runInPage('sweep', values, 90_000);
     const node = await runInNode('sweep', values);
     console.log(`sweep: page ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}; ${p.outcome!.summary.join(' | ')}`);
     expect(Object.keys(p.outcome!.numbers)).toEqual(Object.keys(node.outcome.numbers));
     // Chromium's Dawn and the npm package's may contract FMAs differently: a few of 2000 test samples.
     for (const [k, v] of Object.entries(node.outcome.numbers)) expect(Math.abs(p.outcome!.numbers[k]! - v!), k).toBeLessThanOrEqual(0.003);
+    expect(Object.keys(p.outcome!.numbers)).toContain('test@lr=0.4,B=50,dropout=0.2,seed=1');
+    expect(p.figures['norm-vs-dropout']).toBeGreaterThan(0);
     expect(p.figures['phase-heatmap']).toBe(2);
     const [zip] = await Promise.all([page.waitForEvent('download'), page.click('#exp-sweep-export')]);
     expect(zip.suggestedFilename()).toMatch(/-sweep\.zip$/);
@@ -140,7 +143,7 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
   }, 180_000);
 
   it('draws a charts.json from a CLI run folder', async () => {
-    const run = await runInNode('sweep', { lrs: [0.2], batches: [50], seeds: [1], epochs: 1, 'train-size': 200, 'sharpness-k': 1 });
+    const run = await runInNode('sweep', { lrs: [0.2], batches: [50], 'weight-decays': [0], dropouts: [0], seeds: [1], epochs: 1, 'train-size': 200, 'sharpness-k': 1 });
     const files = run.files({ uplotJs: '', uplotCss: '' }, { name: 'node', description: '', runtime: 'node' });
     const dir = join(tmpdir(), `sgdscope-charts-${process.pid}`);
     mkdirSync(dir, { recursive: true });

@@ -56,6 +56,8 @@ describe('experiment forms', () => {
     const sweep = { kind: 'sweep' as const, values: { ...defaultValues('sweep'), batches: [50, 2000], 'train-size': 1000 } };
     expect(validateExperiment(sweep, SEED_CTX).batches).toBe('sweep.batches must each be at most train-size = 1000, got 2000');
     expect(validateExperiment({ kind: 'awd', values: { ...defaultValues('awd'), extra: 1 } }, SEED_CTX).extra).toMatch(/unknown field 'extra'/);
+    const big = { kind: 'sweep' as const, values: { ...defaultValues('sweep'), lrs: [0.1, 0.2, 0.4, 0.8], batches: [25, 50], dropouts: [0, 0.1, 0.2], seeds: [1, 2, 3] } };
+    expect(validateExperiment(big, SEED_CTX).lrs).toMatch(/^sweep: the grid has 72 runs .*; at most 64 here/);
   });
 });
 

@@ -8,7 +8,8 @@
  *   hessian  `sgdscope hessian` on the network being trained (its last snapshot, or its current
  *            weights when paused or done): top-k Lanczos, SLQ density, Hutchinson trace,
  *            gradient-noise covariance against H in H's eigenbasis and C_ii ∝ H_ii^γ
- *   sweep    `sgdscope sweep` over lrs × batch sizes × seeds with the dashboard's model
+ *   sweep    `sgdscope sweep` over lrs × batch sizes × weight decays × dropouts × seeds with the
+ *            dashboard's model
  *   awd      `sgdscope reproduce awd` (784-30-30-10, the authors' setting) on a scaled grid
  *   toy      `sgdscope reproduce toy-landscape` with the form's valley and noise
  *
@@ -141,7 +142,7 @@ async function sweep(req: ExperimentRequest, env: ExperimentEnv): Promise<Experi
       model: env.model,
       train: { ...env.train, epochs: v.epochs as number },
       data: dataSpec,
-      grid: { lr: v.lrs as number[], batchSize: v.batches as number[], weightDecay: [env.train.weightDecay ?? 0], dropout: [0], seed: v.seeds as number[] },
+      grid: { lr: v.lrs as number[], batchSize: v.batches as number[], weightDecay: v['weight-decays'] as number[], dropout: v.dropouts as number[], seed: v.seeds as number[] },
       sharpness: { ...DEFAULT_SHARPNESS, k: v['sharpness-k'] as number, samples: Math.min(DEFAULT_SHARPNESS.samples ?? train.n, train.n) },
       concurrency: 1,
     },
@@ -162,9 +163,10 @@ async function sweep(req: ExperimentRequest, env: ExperimentEnv): Promise<Experi
     summary.push(`λ_max (mean over B and seeds) by lr: ${byLr.map((lr, i) => `${lr}: ${p4(lam[i])}`).join(', ')}`);
   }
   const numbers: Record<string, number | null> = {};
-  for (const x of r.runs) numbers[`test@lr=${x.point.lr},B=${x.point.batchSize},seed=${x.point.seed}`] = x.testAccuracy;
+  const extra = (x: (typeof r.runs)[number]): string => `${(v['weight-decays'] as number[]).length > 1 ? `,wd=${x.point.weightDecay}` : ''}${(v.dropouts as number[]).length > 1 ? `,dropout=${x.point.dropout}` : ''}`;
+  for (const x of r.runs) numbers[`test@lr=${x.point.lr},B=${x.point.batchSize}${extra(x)},seed=${x.point.seed}`] = x.testAccuracy;
   return {
-    outcome: { kind: 'sweep', title: `Sweep: ${v.lrs.toString()} × B ${v.batches.toString()}`, charts: fig.charts, heatmaps: [phaseHeatmap(fig.phase)], summary, numbers, seconds: 0 },
+    outcome: { kind: 'sweep', title: `Sweep: lr ${v.lrs.toString()} × B ${v.batches.toString()}`, charts: fig.charts, heatmaps: [phaseHeatmap(fig.phase)], summary, numbers, seconds: 0 },
     files: (assets, adapter) => sweepFiles(r, assets, { data: dataSpec, adapter }),
   };
 }

@@ -42,8 +42,10 @@ export const EXPERIMENT_FIELDS: Record<ExperimentKind, ExperimentField[]> = {
     { key: 'noise', label: 'noise vs Hessian', type: 'bool', min: 0, max: 1, default: true, hint: 'gradient-noise covariance C against H (one pass of per-sample gradients)' },
   ],
   sweep: [
-    { key: 'lrs', label: 'learning rates', type: 'numbers', min: 0, minExclusive: true, max: 10, maxItems: 10, default: [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], hint: 'the grid is lrs × batch sizes × seeds; past ~1 the no-bias ReLU net fails' },
+    { key: 'lrs', label: 'learning rates', type: 'numbers', min: 0, minExclusive: true, max: 10, maxItems: 10, default: [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], hint: 'the grid is lrs × batch sizes × weight decays × dropouts × seeds; past ~1 the no-bias ReLU net fails' },
     { key: 'batches', label: 'batch sizes', type: 'ints', min: 1, max: 1e7, maxItems: 6, default: [25, 50, 100], hint: 'Smith–Le: g = lr(N/B − 1)' },
+    { key: 'weight-decays', label: 'weight decays', type: 'numbers', min: 0, max: 10, maxItems: 4, default: [0], hint: 'L2 decay; ‖w‖ and the gap against it when more than one' },
+    { key: 'dropouts', label: 'dropout rates', type: 'numbers', min: 0, max: 0.95, maxItems: 4, default: [0], hint: 'inverted dropout on every hidden activation (counter-based GPU RNG)' },
     { key: 'seeds', label: 'seeds', type: 'ints', min: 0, max: 4294967295, maxItems: 4, default: [1], hint: 'init and minibatch order' },
     { key: 'epochs', label: 'epochs per run', type: 'int', min: 1, max: 1000, default: 10, hint: 'every run trains this long (the CLI sweep: 10 epochs on 2,000 samples)' },
     { key: 'train-size', label: 'training samples', type: 'int', min: 100, max: 1e7, default: 1000, hint: 'stratified subsample of the training set' },
@@ -65,6 +67,9 @@ export const EXPERIMENT_FIELDS: Record<ExperimentKind, ExperimentField[]> = {
     { key: 'steps', label: 'steps', type: 'int', min: 200, max: 1e7, default: 6000, hint: 'density run (a quarter is burn-in); drift runs a third of this' },
   ],
 };
+
+/** Runs of one dashboard sweep (each trains for the chosen epochs, one after the other). */
+export const MAX_SWEEP_RUNS = 64;
 
 export type ExperimentValues = Record<string, number | number[] | boolean>;
 
@@ -145,6 +150,10 @@ export function validateExperiment(req: ExperimentRequest, ctx: ExperimentContex
     const lr = req.values.lr as number;
     const lamMax = req.values['lam-max'] as number;
     if (lr * lamMax >= 2) errors.lr = `toy.lr must be below 2/λ_max = ${(2 / lamMax).toPrecision(3)} (the sharp end of the valley is unstable otherwise), got ${lr}`;
+  }
+  if (req.kind === 'sweep' && Object.keys(errors).length === 0) {
+    const runs = ['lrs', 'batches', 'weight-decays', 'dropouts', 'seeds'].reduce((n, k) => n * (req.values[k] as number[]).length, 1);
+    if (runs > MAX_SWEEP_RUNS) errors.lrs = `sweep: the grid has ${runs} runs (lrs × batches × weight decays × dropouts × seeds); at most ${MAX_SWEEP_RUNS} here — run bigger grids with \`sgdscope sweep\` and open its charts.json`;
   }
   if ((req.kind === 'sweep' || req.kind === 'awd') && !errors.batches && !errors['train-size']) {
     const n = req.values['train-size'] as number;
