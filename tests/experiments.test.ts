@@ -77,10 +77,15 @@ describe('charts.json of a run folder', () => {
 });
 
 describe('how a sweep run ended', () => {
-  it('is collapsed only at the untrained loss with chance accuracy', () => {
-    // Slow to leave the plateau (lr 0.05, B 100, 3 epochs): loss near ln 10 but above chance.
+  it('is collapsed only near the untrained loss at chance accuracy or after a loss spike', () => {
+    // Slow to leave the plateau (lr 0.05, B 100, 3 epochs): loss near ln 10, no spike, above chance.
     const slow = Array.from({ length: 60 }, () => 2.25);
     expect(classifyRun(false, { loss: 2.2, accuracy: 0.27 }, slow, 10)).toEqual({ outcome: 'trained', spikeStep: null });
+    expect(classifyRun(false, { loss: 2.1, accuracy: 0.19 }, slow, 10)).toEqual({ outcome: 'trained', spikeStep: null });
+    // lr 0.8, B 20 of the CLI's default sweep: a spike at step 32, then 2.094 at 19% accuracy.
+    expect(classifyRun(false, { loss: 2.094, accuracy: 0.192 }, [2.3, ...Array(30).fill(1.5), 5.1, 2.2], 10)).toEqual({ outcome: 'collapsed', spikeStep: 32 });
+    // lr 1.6, B 100: a spike, but it recovered to 1.61 (31%): damaged, not collapsed.
+    expect(classifyRun(false, { loss: 1.61, accuracy: 0.31 }, [2.3, 9, 1.6], 10)).toEqual({ outcome: 'trained', spikeStep: 2 });
     // Past the edge (lr 1.6): a burst to 3.9 (below 2 ln C), then ln C at 10%.
     expect(classifyRun(false, { loss: 2.302582, accuracy: 0.1 }, [2.3, 2.05, 3.86, 2.3026], 10)).toEqual({ outcome: 'collapsed', spikeStep: null });
     expect(classifyRun(false, { loss: 2.3, accuracy: 0.12 }, [2.3, 0.8, 9, 2.3], 10)).toEqual({ outcome: 'collapsed', spikeStep: 3 });

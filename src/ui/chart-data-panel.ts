@@ -30,18 +30,24 @@ function linearRange(_u: uPlot, min: number | null, max: number | null): [number
   return [min - pad, max + pad];
 }
 
-function seriesOf(s: ChartData['series'][number], j: number): Partial<uPlot.Series> {
-  const color = COLORS[j % COLORS.length];
+function seriesOf(s: ChartData['series'][number], j: number, pairs: number): Partial<uPlot.Series> {
+  const color = COLORS[(pairs > 0 ? j % pairs : j) % COLORS.length];
   if (s.style === 'points') return { label: s.label, ...points(color, 5) };
-  if (s.style === 'dashed') return { label: s.label, ...line('#555', 1.5, [6, 4]) };
+  if (s.style === 'dashed') return { label: s.label, ...line(pairs > 0 ? color : '#555', 1.5, [6, 4]) };
   if (s.style === 'line+points') return { label: s.label, ...line(color, 1.5), points: { show: true, size: 5, fill: color, stroke: color }, value: valueFmt };
   return { label: s.label, ...line(color, 1.5) };
 }
 
-export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? ''): PanelSpec {
+/**
+ * pairedSeries: the first half of the series are measurements and the second half their
+ * predictions, in the same order — series j and j + n/2 share a colour (measured points, dashed
+ * theory), as the signal-propagation charts are built.
+ */
+export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? '', opts: { pairedSeries?: boolean; title?: string } = {}): PanelSpec {
+  const pairs = opts.pairedSeries ? Math.max(1, Math.floor(c.series.length / 2)) : 0;
   return {
     id,
-    title: c.title,
+    title: opts.title ?? c.title,
     caption,
     empty: [[]],
     opts: () => ({
@@ -50,7 +56,7 @@ export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? ''):
         { label: c.xLabel, labelSize: 18, space: 60, values: ticks },
         { label: c.yLabel, labelSize: 18, size: 56, values: ticks },
       ],
-      series: [{ label: c.xLabel, value: valueFmt }, ...c.series.map(seriesOf)],
+      series: [{ label: c.xLabel, value: valueFmt }, ...c.series.map((x, j) => seriesOf(x, j, pairs))],
     }),
   };
 }

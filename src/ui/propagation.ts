@@ -11,7 +11,8 @@ import type { HeatmapData } from '../analysis/propagation/charts.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth-scales.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
-import { COLORS, Panel, fmt, line, points, type Data, type PanelSpec } from './charts.ts';
+import { Panel, fmt } from './charts.ts';
+import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
 import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
 
 /** Small enough for a few seconds on SwiftShader. */
@@ -32,26 +33,9 @@ export interface PropagationProbe {
 
 const inf = (v: number, digits = 4): string => (v === Infinity ? '∞' : fmt(v, digits));
 
-function chartSpec(id: string, c: ChartData | null, fallbackTitle: string, caption: string): PanelSpec {
-  const series = c?.series ?? [];
-  const half = Math.max(1, Math.floor(series.length / 2));
-  return {
-    id,
-    title: fallbackTitle,
-    caption,
-    empty: [[]],
-    opts: () => ({
-      scales: { x: { time: false } },
-      axes: [
-        { label: c?.xLabel ?? 'layer l', labelSize: 18, space: 60 },
-        { label: c?.yLabel ?? '', labelSize: 18, size: 56, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 2)) },
-      ],
-      series: [
-        { label: c?.xLabel ?? 'layer l' },
-        ...series.map((s, j) => ({ label: s.label, ...(s.style === 'points' ? points(COLORS[j % half], 5) : line(COLORS[j % half], 1.5, s.style === 'dashed' ? [6, 4] : undefined)) })),
-      ],
-    }),
-  };
+/** Before the first measurement: an empty chart with the panel's own title and axes. */
+function emptyChart(title: string, yLabel: string): ChartData {
+  return { id: '', title, xLabel: 'layer l', yLabel, xLog: false, yLog: false, x: [], series: [] };
 }
 
 export class PropagationPanels {
@@ -103,8 +87,8 @@ export class PropagationPanels {
     container.append(this.root);
     const cap2 = `measured (points: mean over ${LIVE_PROPAGATION.nets} networks) vs mean-field theory (dashed) at the clicked point`;
     this.lines = [
-      new Panel(chartSpec('propagation-q', null, 'Propagation: length q^l', cap2), container, width, 230),
-      new Panel(chartSpec('propagation-c', null, 'Propagation: correlation c^l', cap2), container, width, 230),
+      new Panel(chartDataSpec(emptyChart('Propagation: length q^l', 'q^l'), 'propagation-q', cap2), container, width, 230),
+      new Panel(chartDataSpec(emptyChart('Propagation: correlation c^l', 'c^l'), 'propagation-c', cap2), container, width, 230),
     ];
     for (const p of this.lines) p.note.textContent = 'click a point of the phase diagram';
     send({ type: 'phase-diagram', activation: 'tanh' });
@@ -168,8 +152,8 @@ export class PropagationPanels {
     [q, c].forEach((cd, i) => {
       if (!cd) return;
       const panel = this.lines[i];
-      const data = [cd.x, ...cd.series.map((s) => s.y)] as Data;
-      panel.rebuild(chartSpec(panel.spec.id, cd, panel.spec.title, panel.spec.caption), data);
+      const data = chartDataColumns(cd);
+      panel.rebuild(chartDataSpec(cd, panel.spec.id, panel.spec.caption, { pairedSeries: true, title: panel.spec.title }), data);
       const ok = i === 0 ? m.agrees.q : m.agrees.c;
       panel.set(data, `${cd.title}: ${m.seconds.toFixed(2)} s on the GPU; agreement with the theory (≥ 95% of points within 4 SE + finite-width allowance): ${ok ? 'yes' : 'no'}. ${cd.note ?? ''}`);
     });

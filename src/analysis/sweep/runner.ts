@@ -20,29 +20,31 @@ import { SharpnessProbe } from './sharpness.ts';
 /**
  * 'diverged': the minibatch loss became NaN/Inf or exceeded divergenceLoss ("diverged at step N").
  * 'collapsed': training finished but the network learned nothing — final training loss within 10%
- * of ln C (the loss of a constant uniform output) at chance accuracy. Beyond the stability edge a
+ * of ln C (the loss of a constant uniform output) at chance accuracy or after a loss spike. Beyond the stability edge a
  * ReLU network usually ends this way rather than blowing up: a loss burst kills the hidden units,
  * the gradient vanishes and the loss sits at ln C.
  */
 export type SweepOutcome = 'trained' | 'collapsed' | 'diverged';
 
-/** Fraction of ln C above which a finished run at chance accuracy counts as collapsed. */
+/** Fraction of ln C above which a finished run at chance accuracy, or after a loss spike, counts as collapsed. */
 export const COLLAPSE_FRACTION = 0.9;
 /** Train accuracy up to this many times chance (1/C) counts as chance. */
 export const CHANCE_FACTOR = 1.5;
 
 /**
- * How a run ended. Collapsed: it finished at the untrained loss (≥ COLLAPSE_FRACTION·ln C) with
- * chance accuracy (≤ CHANCE_FACTOR/C): its output no longer tells the classes apart. A run merely
- * slow to leave the initial plateau (small lr, few epochs) is above chance and stays 'trained',
- * with its poor accuracy. spikeStep: the first minibatch loss above 2·ln C (1-based), or null.
+ * How a run ended. Collapsed: it finished near the untrained loss (≥ COLLAPSE_FRACTION·ln C)
+ * either at chance accuracy (≤ CHANCE_FACTOR/C: its output no longer tells the classes apart) or
+ * after a loss spike above 2·ln C (the burst that kills the hidden units past the stability edge).
+ * A run merely slow to leave the initial plateau (small lr, few epochs) has no spike — its loss
+ * starts at ln C and only falls — and is above chance: it stays 'trained', with its poor accuracy.
+ * spikeStep: the first minibatch loss above 2·ln C (1-based), or null.
  */
 export function classifyRun(diverged: boolean, finalTrain: { loss: number; accuracy: number } | null, minibatchLoss: number[], classes: number): { outcome: SweepOutcome; spikeStep: number | null } {
   const lnC = Math.log(classes);
   const spike = minibatchLoss.findIndex((l) => !(l <= 2 * lnC));
   const spikeStep = spike >= 0 ? spike + 1 : null;
   if (diverged) return { outcome: 'diverged', spikeStep };
-  const collapsed = finalTrain !== null && finalTrain.loss >= COLLAPSE_FRACTION * lnC && finalTrain.accuracy <= CHANCE_FACTOR / classes;
+  const collapsed = finalTrain !== null && finalTrain.loss >= COLLAPSE_FRACTION * lnC && (finalTrain.accuracy <= CHANCE_FACTOR / classes || spikeStep !== null);
   return { outcome: collapsed ? 'collapsed' : 'trained', spikeStep };
 }
 
@@ -150,7 +152,7 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
     const tr = finalEval?.train ?? null;
     const te = finalEval?.test ?? null;
     const message = dead
-      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} at chance accuracy ${(100 * tr!.accuracy).toFixed(1)}%${spikeStep !== null ? ` after a loss spike at step ${spikeStep}` : ''}`
+      ? `${result.message}; collapsed: train loss ${tr!.loss.toFixed(4)} ≈ ln C = ${lnC.toFixed(4)} (train accuracy ${(100 * tr!.accuracy).toFixed(1)}%)${spikeStep !== null ? ` after a loss spike at step ${spikeStep}` : ''}`
       : result.message;
     return {
       point: p,
