@@ -427,6 +427,7 @@ function setup(): void {
   );
   probe.experiments = experiments.probe;
   revalidateExperiments = () => experiments.validate();
+  revalidateExperiments();
   let expResizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(expResizeTimer);
