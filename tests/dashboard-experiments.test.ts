@@ -152,7 +152,8 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
     await page.waitForFunction(() => Object.keys((window as unknown as { sgdscope: { experiments: { open: { figures: object } } } }).sgdscope.experiments.open.figures).length > 0, undefined, { timeout: 10_000 });
     const open = await page.evaluate(() => (window as unknown as { sgdscope: { experiments: { open: { figures: Record<string, number>; error: string | null } } } }).sgdscope.experiments.open);
     expect(open.error).toBeNull();
-    expect(open.figures['phase-heatmap']).toBe(1);
+    expect(open.figures['f0-phase-heatmap']).toBe(1);
+    expect(Object.keys(open.figures)).toEqual(expect.arrayContaining(['f0-testAccuracy-vs-g', 'f0-gapLoss-vs-g']));
     await page.screenshot({ path: 'test-results/dashboard-experiments.png', fullPage: true });
     expect(problems).toEqual([]);
   }, 60_000);

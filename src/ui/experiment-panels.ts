@@ -317,9 +317,11 @@ class RunFolderViewer {
     const maps: HeatmapData[] = [];
     try {
       for (const f of files) {
+        // Figures of several files may share ids: prefix each file's with its position.
         const parsed = parseChartsJson(await f.text(), f.name);
-        charts.push(...parsed.charts.map((c) => ({ ...c, id: `${charts.length}-${c.id}` })));
-        maps.push(...parsed.heatmaps);
+        const prefix = `f${files.indexOf(f)}`;
+        charts.push(...parsed.charts.map((c) => ({ ...c, id: `${prefix}-${c.id}` })));
+        maps.push(...parsed.heatmaps.map((h) => ({ ...h, id: `${prefix}-${h.id}` })));
       }
       this.probe.files = files.map((f) => f.name);
       this.probe.figures = this.figures.show(charts, maps);
