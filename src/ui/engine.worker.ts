@@ -637,13 +637,13 @@ async function servePropagation(): Promise<void> {
 /** The network being trained, for the Hessian: its current weights when paused or done, else its last snapshot. */
 async function currentNetwork(): Promise<NetworkState> {
   const s = session;
-  if (!s) throw new Error('the Hessian is of the network being trained: start a run first (pause it, or wait for its first epoch)');
+  if (!s) throw new Error('the Hessian is of the network being trained: start a run first (it uses the current weights when paused or done, else the last snapshot — one per epoch, from step 0)');
   const still = s.state === 'paused' || s.state === 'done';
   if (still && alive(s)) {
     return { model: s.spec.model, params: await s.trainer.mlp.readParams(), step: s.trainer.step, train: s.data.train, data: s.data.spec };
   }
   const snap = s.snapshots.at(-1);
-  if (!snap) throw new Error(`no snapshot of the weights yet: the first is taken after one epoch (${s.trainer.stepsPerEpoch} steps) — wait for it, or pause the run`);
+  if (!snap) throw new Error('no snapshot of the weights yet (they are copied once per epoch, the first at step 0): try again in a moment, or pause the run');
   return { model: s.spec.model, params: snap.params, step: snap.step, train: s.data.train, data: s.data.spec };
 }
 
