@@ -20,9 +20,9 @@ import { SharpnessProbe } from './sharpness.ts';
 /**
  * 'diverged': the minibatch loss became NaN/Inf or exceeded divergenceLoss ("diverged at step N").
  * 'collapsed': training finished but the network learned nothing — final training loss within 10%
- * of ln C (the loss of a constant uniform output) at chance accuracy or after a loss spike. Beyond the stability edge a
- * ReLU network usually ends this way rather than blowing up: a loss burst kills the hidden units,
- * the gradient vanishes and the loss sits at ln C.
+ * of ln C (the loss of a constant uniform output), at chance accuracy or after a loss spike
+ * (classifyRun). Beyond the stability edge a ReLU network usually ends this way rather than
+ * blowing up: a loss burst kills the hidden units, the gradient vanishes, the loss sits at ln C.
  */
 export type SweepOutcome = 'trained' | 'collapsed' | 'diverged';
 
