@@ -26,29 +26,32 @@ export interface SharpnessResult {
   seconds: number;
 }
 
-export async function topHessianEigen(
-  mlp: MlpGpu,
-  data: GpuDataset,
-  o: { k: number; layers?: number[] | null; residualTol?: number; maxIter?: number; vectors?: boolean; seed?: number },
-): Promise<SharpnessResult> {
+type SharpnessOptions = { k: number; residualTol?: number; maxIter?: number; vectors?: boolean; seed?: number };
+
+/** Lanczos on a ready engine (weights already in its MlpGpu), packed as a SharpnessResult; t0: when the measurement began. */
+async function lanczosSharpness(engine: HvpEngine, o: SharpnessOptions, t0: number): Promise<SharpnessResult> {
+  const n = engine.dim;
+  const k = Math.min(o.k, n);
+  const maxIter = Math.min(n, Math.max(o.maxIter ?? 80, k + 5));
+  const r = await lanczosTopK(engine.operator, { n, k, maxIter, residualTol: o.residualTol ?? 1e-4, seed: o.seed ?? 1 });
+  const top = Math.abs(r.values[0]) || 1;
+  return {
+    values: Array.from(r.values),
+    vectors: o.vectors ? r.vectors : null,
+    dim: n,
+    relResiduals: Array.from(r.residualEstimates, (v) => v / top),
+    converged: r.converged,
+    iterations: r.iterations,
+    loss: engine.loss,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export async function topHessianEigen(mlp: MlpGpu, data: GpuDataset, o: SharpnessOptions & { layers?: number[] | null }): Promise<SharpnessResult> {
   const t0 = performance.now();
   const engine = await HvpEngine.create(mlp, data, { layers: o.layers ?? undefined, label: 'sharpness.hvp' });
   try {
-    const n = engine.dim;
-    const k = Math.min(o.k, n);
-    const maxIter = Math.min(n, Math.max(o.maxIter ?? 80, k + 5));
-    const r = await lanczosTopK(engine.operator, { n, k, maxIter, residualTol: o.residualTol ?? 1e-4, seed: o.seed ?? 1 });
-    const top = Math.abs(r.values[0]) || 1;
-    return {
-      values: Array.from(r.values),
-      vectors: o.vectors ? r.vectors : null,
-      dim: n,
-      relResiduals: Array.from(r.residualEstimates, (v) => v / top),
-      converged: r.converged,
-      iterations: r.iterations,
-      loss: engine.loss,
-      seconds: (performance.now() - t0) / 1000,
-    };
+    return await lanczosSharpness(engine, o, t0);
   } finally {
     engine.destroy();
   }
@@ -71,26 +74,12 @@ export class SharpnessProbe {
   }
 
   /** Top-k eigenpairs of the Hessian at `params` (flat layout). */
-  measure(params: Float32Array, o: { k: number; residualTol?: number; maxIter?: number; vectors?: boolean; seed?: number }): Promise<SharpnessResult> {
+  measure(params: Float32Array, o: SharpnessOptions): Promise<SharpnessResult> {
     const run = async (): Promise<SharpnessResult> => {
       const t0 = performance.now();
       this.mlp.uploadParams(params);
       await this.engine.refresh();
-      const n = this.engine.dim;
-      const k = Math.min(o.k, n);
-      const maxIter = Math.min(n, Math.max(o.maxIter ?? 80, k + 5));
-      const r = await lanczosTopK(this.engine.operator, { n, k, maxIter, residualTol: o.residualTol ?? 1e-4, seed: o.seed ?? 1 });
-      const top = Math.abs(r.values[0]) || 1;
-      return {
-        values: Array.from(r.values),
-        vectors: o.vectors ? r.vectors : null,
-        dim: n,
-        relResiduals: Array.from(r.residualEstimates, (v) => v / top),
-        converged: r.converged,
-        iterations: r.iterations,
-        loss: this.engine.loss,
-        seconds: (performance.now() - t0) / 1000,
-      };
+      return lanczosSharpness(this.engine, o, t0);
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
