@@ -5,7 +5,7 @@
  * (src/analysis/awd/files.ts). Default: a scaled design that runs here in minutes; --full is the
  * authors' grid (hours on a real GPU).
  */
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { validateMlpConfig } from '../nn/config.ts';
@@ -108,7 +108,7 @@ export async function awdCommand(argv: string[]): Promise<number> {
       );
     },
   });
-  writeRunFiles(outDir, awdFiles(result, assets, { data: loaded.spec, adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime } }));
+  writeRunFiles(outDir, awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
   const lines = trends(result).map((t) => `  ${t.factor} factor vs ${t.axis}: ${t.expected ? `expected ${t.expected}, ` : ''}observed ${t.observed}${t.expected && t.observed !== 'n/a' ? (t.holds ? ' ✓' : ' ✗') : ''} (${t.values.map((v) => `${v.x}: ${v.y.toPrecision(4)}`).join(' → ')})`);
   process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${outDir} (report.html)\n`);
   ctx.destroy();

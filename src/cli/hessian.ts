@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import { SEED_MLP, type MlpConfig } from '../nn/config.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
@@ -132,7 +132,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
         model,
         train,
         data: loaded.spec,
-        adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime },
+        adapter: adapterRecord(ctx),
         result,
         finalEval: ev,
         history: trainer.history,
@@ -183,7 +183,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
     outDir,
     hessianRunFiles(
       analysis,
-      { model, source, train: trainCfg, data: dataSpec, options: recorded as Record<string, unknown>, adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime }, finalEval },
+      { model, source, train: trainCfg, data: dataSpec, options: recorded as Record<string, unknown>, adapter: adapterRecord(ctx), finalEval },
       assets,
     ),
   );

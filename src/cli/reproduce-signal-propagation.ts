@@ -9,7 +9,7 @@
  * --paper: Schoenholz et al.'s scale (width 300, depths 10–300, 13 σ_w² in [1, 4], 2000 steps;
  * wide, deep propagation runs), for a real GPU — hours on SwiftShader.
  */
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import {
   DEFAULT_SIGNAL_PROPAGATION, linspace, runSignalPropagation, type SignalPropagationOptions,
@@ -199,7 +199,7 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
         if (done === total) bar?.done();
       },
     });
-    const adapter = ctx ? { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime } : { name: 'none', description: 'theory only', runtime: 'node' };
+    const adapter = ctx ? adapterRecord(ctx) : { name: 'none', description: 'theory only', runtime: 'node' };
     const tr = performance.now();
     const summary = signalPropagationSummary(result, { adapter, seconds: (tr - t0) / 1000, outDir });
     const files = signalPropagationFiles(result, summary, { assets, heatmapScript, adapter });

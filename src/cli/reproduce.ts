@@ -5,7 +5,7 @@
  * mini-loss-function ensemble; writes a run folder (src/analysis/lab/feng-tu-files.ts) with a
  * self-contained report.html.
  */
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import { runFengTu, DEFAULT_FENG_TU, type FengTuOptions, type Stage } from '../analysis/lab/feng-tu.ts';
 import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
@@ -141,7 +141,7 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
 
   const files = fengTuFiles(result, assets, {
     data: loaded.spec,
-    adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime },
+    adapter: adapterRecord(ctx),
   });
   writeRunFiles(outDir, files);
   const s = result.summary;

@@ -10,7 +10,7 @@
  * flags winning. Defaults are a grid scaled to finish in a few minutes on a CPU-emulated GPU.
  */
 import { readFileSync } from 'node:fs';
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../analysis/sweep/grid.ts';
@@ -129,7 +129,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / done) * (n - done))}`);
     },
   });
-  writeRunFiles(outDir, sweepFiles(result, assets, { data: loaded.spec, adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime } }));
+  writeRunFiles(outDir, sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
   const diverged = result.runs.filter((r) => r.outcome === 'diverged').length;
   const collapsed = result.runs.filter((r) => r.outcome === 'collapsed').length;
   process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${outDir} (report.html)\n`);

@@ -4,7 +4,7 @@
  * escape beyond a noise level (src/analysis/toy/experiment.ts); writes a run folder with
  * report.html (src/analysis/toy/files.ts).
  */
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { TOY_DEFAULT, runToyExperiment, validateToySpec, type ToyExperimentSpec } from '../analysis/toy/experiment.ts';
 import { toyFiles } from '../analysis/toy/files.ts';
@@ -78,7 +78,7 @@ export async function toyLandscapeCommand(argv: string[]): Promise<number> {
   const ctx = await acquireGpu();
   log(`sgdscope reproduce toy-landscape on ${ctx.adapterName} (${ctx.runtime})`);
   const r = await runToyExperiment(ctx, spec, { onStage: (s) => log(s) });
-  writeRunFiles(outDir, toyFiles(r, assets, { adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime } }));
+  writeRunFiles(outDir, toyFiles(r, assets, { adapter: adapterRecord(ctx) }));
   const lines = [
     ...r.densities.map((d) => `density (${d.noise} noise): ⟨x⟩ ${d.meanX.toFixed(3)}; exp(−L_eff/Δ) predicts ${d.meanXPredicted.effectiveLoss.toFixed(3)}, adiabatic+ ${d.meanXPredicted.adiabaticPlus.toFixed(3)}, Boltzmann ${d.meanXPredicted.boltzmann.toFixed(3)}; max bin deviation: L_eff ${d.deviation.effectiveLoss.toFixed(3)}, adiabatic+ ${d.deviation.adiabaticPlus.toFixed(3)}`),
     `drift: ${r.drifts.map((d) => `Δ ${d.delta} κ ${d.kappa}: ⟨x⟩ → ${d.trace.at(-1)!.meanX.toFixed(3)} (pred. ${d.meanXPredicted.toFixed(3)}) in ${d.relaxationSteps ?? `> ${spec.drift.steps}`} steps`).join('; ')}`,

@@ -6,7 +6,7 @@
  * metrics.csv, the final weights as .npy and the train/test indices (src/train/run-files.ts).
  */
 import { readFileSync } from 'node:fs';
-import { acquireGpu } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
 import { SEED_MLP, validateMlpConfig, type MlpConfig } from '../nn/config.ts';
 import { validateTrainConfig, type TrainConfig } from '../train/config.ts';
@@ -187,7 +187,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       model: run.model,
       train: run.train,
       data: loaded.spec,
-      adapter: { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime },
+      adapter: adapterRecord(ctx),
       result,
       finalEval,
       history: trainer.history,

@@ -38,6 +38,17 @@ export interface GpuContext {
   destroy(): void;
 }
 
+/** What run folders record about the adapter a result was computed on. */
+export interface AdapterRecord {
+  name: string;
+  description: string;
+  runtime: Runtime;
+}
+
+export function adapterRecord(ctx: GpuContext): AdapterRecord {
+  return { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime };
+}
+
 export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
   /** Extra limits to require; the defaults below cover every kernel in shaders/. */

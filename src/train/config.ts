@@ -68,14 +68,13 @@ export function describeRange(r: Range): string {
   return `${r.integer ? 'an integer in ' : ''}${lo}, ${r.max}]`;
 }
 
+/** v is a finite number inside r (and an integer when r asks for one). */
+export function inRange(v: unknown, r: Range): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && (r.minExclusive ? v > r.min : v >= r.min) && v <= r.max && (!r.integer || Number.isInteger(v));
+}
+
 export function checkNumber(where: string, name: string, v: unknown, r: Range): void {
-  const ok =
-    typeof v === 'number' &&
-    Number.isFinite(v) &&
-    (r.minExclusive ? v > r.min : v >= r.min) &&
-    v <= r.max &&
-    (!r.integer || Number.isInteger(v));
-  if (!ok) throw new Error(`${where}.${name} must be ${describeRange(r)}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+  if (!inRange(v, r)) throw new Error(`${where}.${name} must be ${describeRange(r)}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
 }
 
 export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: number | null = null, where = 'train'): TrainConfig {

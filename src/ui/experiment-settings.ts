@@ -6,6 +6,7 @@
  * the field and the allowed range, as the CLI's flags do. DOM-free: used by the page
  * (src/ui/experiment-panels.ts), the worker (src/ui/experiment-runner.ts) and tests.
  */
+import { inRange } from '../train/config.ts';
 
 export type ExperimentKind = 'hessian' | 'sweep' | 'awd' | 'toy';
 export const EXPERIMENT_KINDS: ExperimentKind[] = ['hessian', 'sweep', 'awd', 'toy'];
@@ -114,7 +115,7 @@ export function parseExperimentField(kind: ExperimentKind, key: string, raw: str
   if (f.type === 'bool') return raw === 'true' || raw === 'on' || raw === '1';
   const r = rangeOf(kind, f, ctx);
   const integer = f.type === 'int' || f.type === 'ints';
-  const ok = (v: number): boolean => Number.isFinite(v) && (f.minExclusive ? v > r.min : v >= r.min) && v <= r.max && (!integer || Number.isInteger(v));
+  const ok = (v: number): boolean => inRange(v, { ...r, minExclusive: f.minExclusive, integer });
   const parts = raw.split(/[\s,]+/).filter((p) => p !== '');
   const list = f.type === 'numbers' || f.type === 'ints';
   const bad = (why: string): Error => new Error(`${describe(kind, f, r)}, ${why}`);
