@@ -68,8 +68,7 @@ export function chartDataColumns(c: ChartData): Data {
   return [rows.map((i) => c.x[i]), ...c.series.map((s) => rows.map((i) => keep(s.y[i], c.yLog)))] as Data;
 }
 
-/** Points actually drawn (non-null y values over all series). */
-export function chartDataPoints(c: ChartData): number {
-  const cols = chartDataColumns(c);
+/** Points actually drawn from these columns (non-null y values over all series). */
+export function pointsDrawn(cols: Data): number {
   return cols.slice(1).reduce((n, s) => n + (s as (number | null)[]).filter((v) => v !== null).length, 0);
 }

@@ -138,13 +138,22 @@ export function downloadPng(p: Panel): void {
     g.fillText(s.label, x + 16, y);
     x += 24 + g.measureText(s.label).width;
   });
-  c.toBlob((blob) => {
-    if (!blob) return;
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `sgdscope-${p.spec.id}.png`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  downloadCanvas(c, `sgdscope-${p.spec.id}.png`);
+}
+
+/** Saves a blob as a download named `name` (the object URL is released once the browser has it). */
+export function downloadBlob(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 30_000);
+}
+
+/** A canvas as a PNG download. */
+export function downloadCanvas(canvas: HTMLCanvasElement, name: string): void {
+  canvas.toBlob((blob) => {
+    if (blob) downloadBlob(blob, name);
   }, 'image/png');
 }
 

@@ -18,7 +18,7 @@
  * (src/ui/experiment-queue.ts; the Hessian reads the run's last snapshot, or its weights when
  * paused or done).
  */
-import { acquireGpu, type GpuContext } from '../gpu/device.ts';
+import { adapterRecord, acquireGpu, type GpuContext } from '../gpu/device.ts';
 import { Profiler } from '../gpu/profiler.ts';
 import { writeBuffer } from '../gpu/buffers.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
@@ -27,7 +27,7 @@ import { Trainer, type ChunkProgress, type RunResult, type TrainHooks } from '..
 import { runFiles } from '../train/run-files.ts';
 import { analyseFengTu, prepareFengTu, type FengTuResult, type FengTuSession } from '../analysis/lab/feng-tu.ts';
 import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
-import { zipFiles } from '../util/zip.ts';
+import { browserReportAssets, exportMessage } from './run-folder-export.ts';
 import { DEFAULT_LIVE, LiveLab, frameFromFengTu } from './live-lab.ts';
 import type { FromWorker, PropagationRequest, RunState, ToWorker } from './protocol.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
@@ -490,17 +490,13 @@ async function resumeFromSnapshot(old: Session): Promise<void> {
 
 async function exportRun(s: Session): Promise<void> {
   const ctx = s.ctx;
-  const adapter = { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime };
-  let files: Map<string, Uint8Array | string>;
-  let name: string;
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const adapter = adapterRecord(ctx);
+  let m: Extract<FromWorker, { type: 'export' }>;
   if (s.final) {
-    const [js, css] = await Promise.all([import('uplot/dist/uPlot.iife.min.js?raw'), import('uplot/dist/uPlot.min.css?raw')]);
-    files = fengTuFiles(s.final, { uplotJs: js.default, uplotCss: css.default }, { data: s.data.spec, adapter, dashboard: { settings: s.spec.lab } });
-    name = `${stamp}-feng-tu`;
+    m = exportMessage(fengTuFiles(s.final, await browserReportAssets(), { data: s.data.spec, adapter, dashboard: { settings: s.spec.lab } }), 'feng-tu');
   } else {
     const last = s.runs[s.runs.length - 1] ?? { status: 'stopped', message: `stopped at step ${s.trainer.step}`, steps: s.trainer.step, seconds: 0, stepsPerSecond: 0 };
-    files = runFiles({
+    const files = runFiles({
       model: s.trainer.model,
       train: s.trainer.config,
       data: s.data.spec,
@@ -514,10 +510,9 @@ async function exportRun(s: Session): Promise<void> {
       trainIndices: s.data.trainIndices,
       testIndices: s.data.testIndices,
     });
-    name = `${stamp}-train`;
+    m = exportMessage(files, 'train');
   }
-  const zip = zipFiles(files, name);
-  post({ type: 'export', name: `${name}.zip`, zip, files: [...files.keys()] }, [zip.buffer]);
+  post(m, [m.zip.buffer]);
 }
 
 // ---------------- signal propagation at initialisation (issue 7) ----------------
@@ -590,7 +585,8 @@ async function propagate(req: PropagationRequest): Promise<FromWorker> {
   const ctx = await sideDevice();
   const inputs = propagationInputs();
   const m = inputs.x.length / inputs.d;
-  let gpu = prop.gpu.get(req.activation)?.ctx === ctx ? prop.gpu.get(req.activation)!.gpu : null;
+  const cached = prop.gpu.get(req.activation);
+  let gpu = cached?.ctx === ctx ? cached.gpu : null;
   if (!gpu) {
     gpu = await GpuPropagation.create(ctx, { activation: req.activation, inputs: m });
     prop.gpu.set(req.activation, { ctx, gpu });

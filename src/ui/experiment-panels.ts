@@ -13,8 +13,8 @@
 import uPlot from 'uplot';
 import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
 import type { ChartData, HeatmapData } from '../analysis/report/chart-data.ts';
-import { Panel } from './charts.ts';
-import { chartDataColumns, chartDataPoints, chartDataSpec } from './chart-data-panel.ts';
+import { Panel, downloadCanvas } from './charts.ts';
+import { chartDataColumns, chartDataSpec, pointsDrawn } from './chart-data-panel.ts';
 import {
   EXPERIMENT_FIELDS,
   EXPERIMENT_KINDS,
@@ -80,6 +80,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 /** A heat map in a panel of its own (title, colour legend from heatmap-plot.js, PNG). */
 class HeatmapPanel {
   readonly root: HTMLElement;
+  /** Cells with a value. */
+  readonly points: number;
   private plot: uPlot | null = null;
   private readonly body: HTMLElement;
 
@@ -92,7 +94,8 @@ class HeatmapPanel {
     png.onclick = () => this.png();
     this.body = el('div');
     this.root = el('section', { className: 'panel', id: `panel-${h.id}` }, el('div', { className: 'panel-head' }, el('h3', { textContent: h.title }), png), el('div', { className: 'caption', textContent: h.zLabel }), this.body, el('div', { className: 'note', textContent: h.note ?? '' }));
-    this.root.dataset.points = String(h.z.flat().filter((v) => v !== null).length);
+    this.points = h.z.flat().filter((v) => v !== null).length;
+    this.root.dataset.points = String(this.points);
     parent.append(this.root);
     this.draw();
   }
@@ -110,12 +113,7 @@ class HeatmapPanel {
   }
 
   private png(): void {
-    this.plot?.ctx.canvas.toBlob((blob) => {
-      if (!blob) return;
-      const a = el('a', { href: URL.createObjectURL(blob), download: `sgdscope-${this.h.id}.png` });
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    }, 'image/png');
+    if (this.plot) downloadCanvas(this.plot.ctx.canvas, `sgdscope-${this.h.id}.png`);
   }
 
   destroy(): void {
@@ -140,14 +138,16 @@ class FigureGroup {
     this.clear();
     const figures: Record<string, number> = {};
     for (const h of heatmaps) {
-      this.maps.push(new HeatmapPanel({ ...h, id: `${this.prefix}-${h.id}` }, this.root, this.width));
-      figures[h.id] = h.z.flat().filter((v) => v !== null).length;
+      const m = new HeatmapPanel({ ...h, id: `${this.prefix}-${h.id}` }, this.root, this.width);
+      this.maps.push(m);
+      figures[h.id] = m.points;
     }
     for (const c of charts) {
       const p = new Panel(chartDataSpec(c, `${this.prefix}-${c.id}`), this.root, this.width, 240);
-      p.set(chartDataColumns(c), c.note ?? '');
+      const cols = chartDataColumns(c);
+      p.set(cols, c.note ?? '');
       this.charts.push(p);
-      figures[c.id] = chartDataPoints(c);
+      figures[c.id] = pointsDrawn(cols);
     }
     return figures;
   }

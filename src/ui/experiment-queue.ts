@@ -5,9 +5,9 @@
  * as small messages; the raw result of the last run of each kind stays here until the user exports
  * its run folder (the CLI's: npy, CSV, JSON, report.html), zipped.
  */
-import type { GpuContext } from '../gpu/device.ts';
+import { adapterRecord, type GpuContext } from '../gpu/device.ts';
 import type { LoadedData } from '../data/index.ts';
-import { zipFiles } from '../util/zip.ts';
+import { browserReportAssets, exportMessage } from './run-folder-export.ts';
 import { runExperiment, type ExperimentRun, type NetworkState } from './experiment-runner.ts';
 import type { ExperimentKind } from './experiment-settings.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -78,11 +78,8 @@ export class ExperimentQueue {
     const run = this.last.get(kind);
     if (!run) throw new Error(`no ${kind} result to export yet: run it first`);
     const ctx = await this.deps.device();
-    const [js, css] = await Promise.all([import('uplot/dist/uPlot.iife.min.js?raw'), import('uplot/dist/uPlot.min.css?raw')]);
-    const files = run.files({ uplotJs: js.default, uplotCss: css.default }, { name: ctx.adapterName, description: ctx.adapterInfo.description, runtime: ctx.runtime });
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-    const name = `${stamp}-${kind}`;
-    const zip = zipFiles(files, name);
-    this.deps.post({ type: 'export', name: `${name}.zip`, zip, files: [...files.keys()] }, [zip.buffer]);
+    const files = run.files(await browserReportAssets(), adapterRecord(ctx));
+    const m = exportMessage(files, kind);
+    this.deps.post(m, [m.zip.buffer]);
   }
 }

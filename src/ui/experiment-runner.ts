@@ -20,10 +20,11 @@ import { stratifiedSample, subset, type Dataset, type DatasetSpec } from '../dat
 import type { MlpConfig } from '../nn/config.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
+import { paramLayout } from '../nn/params.ts';
 import { uploadDataset } from '../train/gpu-dataset.ts';
 import type { RunFiles } from '../train/run-files.ts';
 import type { ReportAssets } from '../analysis/lab/report-html.ts';
-import type { ChartData, HeatmapData } from '../analysis/report/chart-data.ts';
+import { finiteMean, type ChartData, type HeatmapData } from '../analysis/report/chart-data.ts';
 import { analyseHessian } from '../analysis/curvature/analysis.ts';
 import { hessianCharts } from '../analysis/curvature/report-html.ts';
 import { hessianRunFiles } from '../analysis/curvature/files.ts';
@@ -99,7 +100,8 @@ async function hessian(req: ExperimentRequest, env: ExperimentEnv): Promise<Expe
   const mlp = await MlpGpu.create(env.ctx, net.model, { momentum: false });
   mlp.uploadParams(net.params);
   const data = uploadDataset(env.ctx, 'dashboard.hessian', ds.x, ds.y, ds.d, classes);
-  const dim = layers.reduce((s, l) => s + net.model.widths[l] * net.model.widths[l + 1] + (net.model.bias ? net.model.widths[l + 1] : 0), 0);
+  const sizes = paramLayout(net.model).layers;
+  const dim = layers.reduce((s, l) => s + sizes[l].size, 0);
   const options = { layers, k: Math.min(v.k as number, dim), slqProbes: v.probes as number, slqSteps: Math.min(v.steps as number, dim), noise: v.noise as boolean, seed: 1 };
   try {
     const a = await analyseHessian(mlp, data, { params: net.params, x: ds.x, y: ds.y }, { ...options, onStage: (stage, detail) => env.progress(`${stage}: ${detail}`) });
@@ -159,7 +161,7 @@ async function sweep(req: ExperimentRequest, env: ExperimentEnv): Promise<Experi
   const trained = r.runs.filter((x) => x.outcome === 'trained' && x.sharpness);
   if (trained.length) {
     const byLr = [...new Set(trained.map((x) => x.point.lr))].sort((a, b) => a - b);
-    const lam = byLr.map((lr) => trained.filter((x) => x.point.lr === lr).reduce((s, x) => s + x.sharpness![0], 0) / trained.filter((x) => x.point.lr === lr).length);
+    const lam = byLr.map((lr) => finiteMean(trained.filter((x) => x.point.lr === lr).map((x) => x.sharpness![0])));
     summary.push(`λ_max (mean over B and seeds) by lr: ${byLr.map((lr, i) => `${lr}: ${p4(lam[i])}`).join(', ')}`);
   }
   const numbers: Record<string, number | null> = {};

@@ -6,7 +6,7 @@
  * delays the worker.
  */
 import 'uplot/dist/uPlot.min.css';
-import { Panel, panelSpecs, COLORS, fmt, line, points, type Data, type DashboardMarks, type PanelSpec } from './charts.ts';
+import { Panel, panelSpecs, COLORS, downloadBlob, fmt, line, points, type Data, type DashboardMarks, type PanelSpec } from './charts.ts';
 import {
   DEFAULT_SETTINGS,
   KNOWN_TRAIN_SIZE,
@@ -163,11 +163,6 @@ function setup(): void {
   const panels = new Map<string, Panel>();
   for (const spec of specs) panels.set(spec.id, new Panel(spec, container, widthOf(), 230));
   const P = (id: string): Panel => panels.get(id)!;
-  let resizeTimer = 0;
-  window.addEventListener('resize', () => {
-    clearTimeout(resizeTimer);
-    resizeTimer = window.setTimeout(() => panels.forEach((p) => p.resize(widthOf())), 150);
-  });
 
   // Choosing the MLF direction: a click on a spectrum point.
   const select = (pc: number): void => {
@@ -405,11 +400,6 @@ function setup(): void {
   // Signal propagation at initialisation: after the training panels, on its own GPU device in the worker.
   const propagation = new PropagationPanels(container, (m) => worker.postMessage(m), widthOf());
   probe.propagation = propagation.probe;
-  let propResizeTimer = 0;
-  window.addEventListener('resize', () => {
-    clearTimeout(propResizeTimer);
-    propResizeTimer = window.setTimeout(() => propagation.resize(widthOf()), 150);
-  });
   // Curvature and generalisation (issue 6): experiments on the worker's side device, after propagation.
   let readyTrainN: number | null = null;
   const experiments = new ExperimentPanels(
@@ -428,10 +418,16 @@ function setup(): void {
   probe.experiments = experiments.probe;
   revalidateExperiments = () => experiments.validate();
   revalidateExperiments();
-  let expResizeTimer = 0;
+  // Every chart follows the window's width, once the resizing has settled.
+  let resizeTimer = 0;
   window.addEventListener('resize', () => {
-    clearTimeout(expResizeTimer);
-    expResizeTimer = window.setTimeout(() => experiments.resize(widthOf()), 150);
+    clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(() => {
+      const w = widthOf();
+      panels.forEach((p) => p.resize(w));
+      propagation.resize(w);
+      experiments.resize(w);
+    }, 150);
   });
   let state: RunState = 'idle';
   let finalAvailable = false;
@@ -500,12 +496,7 @@ function setup(): void {
         status.textContent = `resumed from the snapshot at step ${m.step} on a new device`;
         break;
       case 'export': {
-        const blob = new Blob([m.zip], { type: 'application/zip' });
-        const a = document.createElement('a');
-        a.href = URL.createObjectURL(blob);
-        a.download = m.name;
-        a.click();
-        setTimeout(() => URL.revokeObjectURL(a.href), 30_000);
+        downloadBlob(new Blob([m.zip], { type: 'application/zip' }), m.name);
         status.textContent = `exported ${m.name}: ${m.files.join(', ')}`;
         break;
       }

@@ -11,7 +11,7 @@ import type { HeatmapData } from '../analysis/propagation/charts.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth-scales.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
-import { Panel, fmt } from './charts.ts';
+import { Panel, downloadCanvas, fmt } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
 import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
 
@@ -165,15 +165,6 @@ export class PropagationPanels {
   }
 
   private png(): void {
-    if (!this.plot) return;
-    const src = this.plot.ctx.canvas;
-    src.toBlob((blob) => {
-      if (!blob) return;
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(blob);
-      a.download = 'sgdscope-phase.png';
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    }, 'image/png');
+    if (this.plot) downloadCanvas(this.plot.ctx.canvas, 'sgdscope-phase.png');
   }
 }
