@@ -139,10 +139,22 @@ describe('the dashboard in headless Chromium', () => {
     await waitState(page, ['running'], 30_000);
     // Pause before the analysed window (steps 641–800), then lose the device (as a driver reset
     // would). Snapshots are taken every epoch (160 steps).
-    await page.waitForFunction(() => Number(document.getElementById('step')!.textContent) >= 170, null, { timeout: 60_000, polling: 50 });
-    await page.click('#pause');
+    // The page itself watches the step counter and clicks pause: a round trip through Playwright
+    // per poll (and its actionability checks) can take seconds when SwiftShader holds both cores.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            if (Number(document.getElementById('step')!.textContent) < 170) return;
+            clearInterval(timer);
+            document.getElementById('pause')!.click();
+            resolve();
+          }, 10);
+        }),
+    );
     await waitState(page, ['paused'], 30_000);
     const pausedAt = Number(await page.textContent('#step'));
+    console.log(`paused at step ${pausedAt} (pause clicked at ≥ 170)`);
     expect(pausedAt).toBeLessThan(640);
     const snapshot = 160 * Math.floor(pausedAt / 160);
     await page.evaluate(() => (window as unknown as { sgdscopeLoseDevice: () => void }).sgdscopeLoseDevice());
