@@ -97,7 +97,9 @@ describe('loadDataset', () => {
       [{ kind: 'idx' }, /dataset\.dir must be a non-empty string/],
       [{ kind: 'idx', dir: '/nonexistent-sgdscope' }, /IDX directory \/nonexistent-sgdscope: does not exist/],
       [{ kind: 'fashion', dir: '/nonexistent-sgdscope' }, /apt-get install dataset-fashion-mnist/],
+      // Checked before the files are read: the same message with or without dataset-fashion-mnist.
       [{ kind: 'fashion', trainSize: 70_000 }, /dataset\.trainSize must be an integer in \[1, 60000\], got 70000/],
+      [{ kind: 'fashion', dir: '/nonexistent-sgdscope', testSize: 0 }, /dataset\.testSize must be an integer in \[1, 10000\], got 0/],
       [{ kind: 'synthetic', generator: 'spiral', classes: 2, d: 2, n: 10, seed: 0 }, /dataset\.generator must be "mixture" or "teacher"/],
       [{ kind: 'synthetic', generator: 'mixture', classes: 1, d: 2, n: 10, seed: 0 }, /mixture\.classes must be an integer in \[2, 256\], got 1/],
       [{ kind: 'synthetic', generator: 'mixture', classes: 2, d: 2, n: 10, seed: 0, hidden: 3 }, /dataset\.hidden only applies to generator "teacher"/],

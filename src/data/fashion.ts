@@ -8,6 +8,9 @@ import { isNode } from './platform.ts';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
+/** The dataset's fixed split (Xiao et al. 2017), known before any file is read. */
+export const FASHION_SIZES = { train: 60_000, test: 10_000 } as const;
+
 export const FASHION_CLASS_NAMES = [
   'T-shirt/top',
   'Trouser',

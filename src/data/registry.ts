@@ -10,7 +10,7 @@
  * The returned spec has every default filled in (store that one with a run).
  */
 import { subset, type Dataset } from './dataset.ts';
-import { FASHION_DIR, loadFashion } from './fashion.ts';
+import { FASHION_DIR, FASHION_SIZES, loadFashion } from './fashion.ts';
 import { loadIdxDir, type TrainTest } from './idx-dir.ts';
 import { loadMnist10k } from './mnist10k.ts';
 import { stratifiedSample, stratifiedSplit, type SplitOptions } from './split.ts';
@@ -112,6 +112,9 @@ export async function loadDataset(spec: DatasetSpec, source: { files?: File[] } 
       const full: FashionSpec = { ...spec, dir: spec.dir ?? FASHION_DIR, seed: spec.seed ?? 0 };
       checkString(full.dir, 'dataset.dir');
       checkSeed(full.seed!, 'dataset.seed');
+      // Sizes are fixed by the dataset: a bad one is reported before (and whether or not) the files are read.
+      if (full.trainSize !== undefined) checkInt(full.trainSize, 1, FASHION_SIZES.train, 'dataset.trainSize');
+      if (full.testSize !== undefined) checkInt(full.testSize, 1, FASHION_SIZES.test, 'dataset.testSize');
       return subsampleFiles(full, await loadFashion(source.files ?? full.dir));
     }
     case 'idx': {
