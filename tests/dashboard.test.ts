@@ -14,7 +14,7 @@ import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
 import { acquireGpu } from '../src/gpu/device.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { Trainer } from '../src/train/trainer.ts';
-import { runFengTu } from '../src/analysis/lab/feng-tu.ts';
+import { runFengTu } from '../src/experiments/feng-tu/run.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
 import type { Page } from 'playwright-core';
 

@@ -1,5 +1,5 @@
 /**
- * The sweep runner (src/analysis/sweep/) and `sgdscope sweep`:
+ * The sweep runner (src/experiments/sweep/) and `sgdscope sweep`:
  *  - grid expansion, validation naming the axis and value, the noise scale g = lr(N/B − 1);
  *  - chart functions on hand-made run records (2/lr reference, one series per B, the divergence
  *    boundary of the phase diagram);
@@ -20,12 +20,12 @@ import { mlpGradCpu } from '../src/nn/mlp-cpu.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { initParams } from '../src/nn/init.ts';
 import { Rng } from '../src/util/rng.ts';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
 import { decodeNpy } from '../src/util/npy.ts';
-import { DEFAULT_SHARPNESS, expandGrid, noiseScale, validateSweepSpec, type SweepSpec } from '../src/analysis/sweep/grid.ts';
-import { runSweep, type SweepRun } from '../src/analysis/sweep/runner.ts';
-import { accuracyVsNoiseScale, phaseDiagram, sharpnessVsLr } from '../src/analysis/sweep/charts.ts';
-import { SharpnessProbe } from '../src/analysis/sweep/sharpness.ts';
+import { DEFAULT_SHARPNESS, expandGrid, noiseScale, validateSweepSpec, type SweepSpec } from '../src/experiments/sweep/grid.ts';
+import { runSweep, type SweepRun } from '../src/experiments/sweep/run.ts';
+import { accuracyVsNoiseScale, phaseDiagram, sharpnessVsLr } from '../src/experiments/sweep/charts.ts';
+import { SharpnessProbe } from '../src/experiments/sweep/sharpness.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 
 const ctx = useGpu();

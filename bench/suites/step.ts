@@ -12,7 +12,7 @@
  *   one pass             GpuBatch's default: all 11·R dispatches in one compute pass
  *   pass per dispatch    GpuBatch(passPerDispatch = true)
  *   + snapshot           a buffer copy of the 50×50 layer after every step into a (T, 2500) trajectory
- *                        (what src/analysis/lab/recorder.ts does)
+ *                        (what src/analysis/noise/recorder.ts does)
  *   + snapshot + projection   also the per-sample gradients of the 50×50 layer projected on 16
  *                        directions every step (per_sample_grad.project, if that kernel exists)
  * and the real Trainer.run (800 steps in chunks of 200, pipelined, one evaluation at the end): plain,

@@ -1,16 +1,16 @@
 /**
- * `sgdscope reproduce awd`: the activity–weight duality experiment (src/analysis/awd/experiment.ts)
+ * `sgdscope reproduce awd`: the activity–weight duality experiment (src/experiments/awd/run.ts)
  * — train the authors' network around lr 0.1, B 25 with lr, B and weight decay varied, analyse
  * each network's hidden→hidden layer, and write a run folder with report.html
- * (src/analysis/awd/files.ts). Default: a scaled design that runs here in minutes; --full is the
+ * (src/experiments/awd/files.ts). Default: a scaled design that runs here in minutes; --full is the
  * authors' grid (hours on a real GPU).
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { validateMlpConfig } from '../nn/config.ts';
-import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec } from '../analysis/awd/experiment.ts';
-import { awdFiles, trends } from '../analysis/awd/files.ts';
+import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec } from '../experiments/awd/run.ts';
+import { awdFiles, trends } from '../experiments/awd/files.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';

@@ -1,8 +1,8 @@
 /**
  * `sgdscope reproduce signal-propagation`: Schoenholz et al. (ICLR 2017) end to end
- * (src/analysis/propagation/experiment.ts) — the mean-field phase diagram and depth scales, random
+ * (src/experiments/propagation/run.ts) — the mean-field phase diagram and depth scales, random
  * deep networks on the GPU against the theory, and the depth × σ_w² trainability map — written
- * to a run folder (src/analysis/propagation/signal-files.ts) with a self-contained report.html.
+ * to a run folder (src/experiments/propagation/files.ts) with a self-contained report.html.
  * The critical σ_w² table and the ξ_c table are also printed.
  *
  * Default scale: finishes in about 15 minutes on a 2-core machine without a GPU (SwiftShader).
@@ -13,11 +13,11 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import {
   DEFAULT_SIGNAL_PROPAGATION, linspace, runSignalPropagation, type SignalPropagationOptions,
-} from '../analysis/propagation/experiment.ts';
-import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../analysis/propagation/trainability.ts';
-import { PROPAGATION_LIMITS } from '../analysis/propagation/gpu-propagation.ts';
-import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../analysis/propagation/signal-files.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
+} from '../experiments/propagation/run.ts';
+import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
+import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
+import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';

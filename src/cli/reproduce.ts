@@ -1,15 +1,15 @@
 /**
- * `sgdscope reproduce feng-tu`: the Feng–Tu experiment end to end (src/analysis/lab/feng-tu.ts) —
+ * `sgdscope reproduce feng-tu`: the Feng–Tu experiment end to end (src/experiments/feng-tu/run.ts) —
  * train the reference setting while recording the hidden→hidden layer at every step of the final
  * window, then PCA, flatness, the variance–flatness fit, noise temperatures, T(t) vs L(t) and the
- * mini-loss-function ensemble; writes a run folder (src/analysis/lab/feng-tu-files.ts) with a
+ * mini-loss-function ensemble; writes a run folder (src/experiments/feng-tu/files.ts) with a
  * self-contained report.html.
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { runFengTu, DEFAULT_FENG_TU, type FengTuOptions, type Stage } from '../analysis/lab/feng-tu.ts';
-import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
+import { runFengTu, DEFAULT_FENG_TU, type FengTuOptions, type Stage } from '../experiments/feng-tu/run.ts';
+import { fengTuFiles } from '../experiments/feng-tu/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';

@@ -2,7 +2,7 @@
  * `sgdscope sweep`: train a grid of runs over lr × batch size × weight decay × dropout × seed,
  * measure each one's final train/test loss and accuracy, generalisation gap, ‖w‖, top Hessian
  * eigenvalues (or "diverged at step N"), and write a run folder with CSV/npy/JSON and report.html
- * (src/analysis/sweep/files.ts).
+ * (src/experiments/sweep/files.ts).
  *
  * The base run comes from the same defaults/--config/flags as `sgdscope train`; the grid from
  * list flags (--lr 0.05,0.1,0.2) or --grid grid.json ({"lr": [...], "batchSize": [...],
@@ -12,10 +12,10 @@
 import { readFileSync } from 'node:fs';
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
-import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../analysis/sweep/grid.ts';
-import { runSweep } from '../analysis/sweep/runner.ts';
-import { sweepFiles } from '../analysis/sweep/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
+import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../experiments/sweep/grid.ts';
+import { runSweep } from '../experiments/sweep/run.ts';
+import { sweepFiles } from '../experiments/sweep/files.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';

@@ -25,21 +25,21 @@ import type { GpuBatch } from '../gpu/batch.ts';
 import { loadDataset, IDX_FILE_NAMES, type LoadedData } from '../data/index.ts';
 import { Trainer, type ChunkProgress, type RunResult, type TrainHooks } from '../train/trainer.ts';
 import { runFiles } from '../train/run-files.ts';
-import { analyseFengTu, prepareFengTu, type FengTuResult, type FengTuSession } from '../analysis/lab/feng-tu.ts';
-import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
+import { analyseFengTu, prepareFengTu, type FengTuResult, type FengTuSession } from '../experiments/feng-tu/run.ts';
+import { fengTuFiles } from '../experiments/feng-tu/files.ts';
 import { browserReportAssets, exportMessage } from './run-folder-export.ts';
 import { DEFAULT_LIVE, LiveLab, frameFromFengTu } from './live-lab.ts';
 import type { FromWorker, PropagationRequest, RunState, ToWorker } from './protocol.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
 import { phaseDiagram } from '../analysis/meanfield/phase-diagram.ts';
 import { criticalLine } from '../analysis/meanfield/critical-line.ts';
-import { GpuPropagation } from '../analysis/propagation/gpu-propagation.ts';
-import { propagationTheory } from '../analysis/propagation/theory.ts';
-import { comparePropagation } from '../analysis/propagation/compare.ts';
-import { phaseDiagramHeatmaps, propagationCharts } from '../analysis/propagation/charts.ts';
+import { GpuPropagation } from '../experiments/propagation/gpu-propagation.ts';
+import { propagationTheory } from '../experiments/propagation/theory.ts';
+import { comparePropagation } from '../experiments/propagation/compare.ts';
+import { phaseDiagramHeatmaps, propagationCharts } from '../experiments/propagation/charts.ts';
 import type { RunSpec } from './settings.ts';
 import { ExperimentQueue } from './experiment-queue.ts';
-import type { NetworkState } from './experiment-runner.ts';
+import type { NetworkState } from '../experiments/dashboard-runner.ts';
 
 function post(m: FromWorker, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(m, transfer);

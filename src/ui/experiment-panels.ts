@@ -11,7 +11,7 @@
  * figures are drawn from the page's frame loop like every other panel.
  */
 import uPlot from 'uplot';
-import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
+import { heatmapPlot } from '../analysis/report/heatmap-plot.js';
 import type { ChartData, HeatmapData } from '../analysis/report/chart-data.ts';
 import { Panel, downloadCanvas } from './charts.ts';
 import { chartDataColumns, chartDataSpec, pointsDrawn } from './chart-data-panel.ts';
@@ -24,8 +24,8 @@ import {
   type ExperimentContext,
   type ExperimentKind,
   type ExperimentValues,
-} from './experiment-settings.ts';
-import type { ExperimentOutcome } from './experiment-runner.ts';
+} from '../experiments/dashboard-settings.ts';
+import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import type { RunSpec } from './settings.ts';
 

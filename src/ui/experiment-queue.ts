@@ -8,8 +8,8 @@
 import { adapterRecord, type GpuContext } from '../gpu/device.ts';
 import type { LoadedData } from '../data/index.ts';
 import { browserReportAssets, exportMessage } from './run-folder-export.ts';
-import { runExperiment, type ExperimentRun, type NetworkState } from './experiment-runner.ts';
-import type { ExperimentKind } from './experiment-settings.ts';
+import { runExperiment, type ExperimentRun, type NetworkState } from '../experiments/dashboard-runner.ts';
+import type { ExperimentKind } from '../experiments/dashboard-settings.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import type { RunSpec } from './settings.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The noise lab while training runs (the dashboard's live panels). Built from the lab's pieces
- * (src/analysis/lab, src/analysis/*.ts); nothing here re-derives an analysis:
+ * (src/analysis/noise, src/analysis/numerics); nothing here re-derives an analysis:
  *
  *  - recording: the analysed layer is copied into a GPU ring every `stride` steps inside the
  *    training command buffers (TrainHooks.onStepEncoded), stride = ⌈T / liveRows⌉, so the ring
@@ -31,16 +31,16 @@ import type { Trainer } from '../train/trainer.ts';
 import { uploadDataset, type GpuDataset } from '../train/gpu-dataset.ts';
 import { stratifiedSample } from '../data/split.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
-import { trajectoryPcaGram, type TrajectoryPca } from '../analysis/trajectory-svd.ts';
-import { summarizePca } from '../analysis/pca-summary.ts';
-import { powerLawFit, type PowerLawFit } from '../analysis/power-law-fit.ts';
-import { temperatureAnisotropy, temperatureFromPerSample } from '../analysis/temperature.ts';
-import { norm2 } from '../analysis/dense.ts';
-import { ProbeEvaluator } from '../analysis/lab/probe-eval.ts';
-import { measureFlatness } from '../analysis/flatness.ts';
-import { FullSetPass, PerSampleProjector } from '../analysis/lab/full-pass.ts';
-import { miniLossEnsemble, thetaGrid } from '../analysis/lab/mlf.ts';
-import type { FengTuResult } from '../analysis/lab/feng-tu.ts';
+import { trajectoryPcaGram, type TrajectoryPca } from '../analysis/numerics/trajectory-svd.ts';
+import { summarizePca } from '../analysis/numerics/pca-summary.ts';
+import { powerLawFit, type PowerLawFit } from '../analysis/numerics/power-law-fit.ts';
+import { temperatureAnisotropy, temperatureFromPerSample } from '../analysis/numerics/temperature.ts';
+import { norm2 } from '../analysis/numerics/dense.ts';
+import { ProbeEvaluator } from '../analysis/noise/probe-eval.ts';
+import { measureFlatness } from '../analysis/numerics/flatness.ts';
+import { FullSetPass, PerSampleProjector } from '../analysis/noise/full-pass.ts';
+import { miniLossEnsemble, thetaGrid } from '../analysis/noise/mlf.ts';
+import type { FengTuResult } from '../experiments/feng-tu/run.ts';
 import type { LabFrame, MlfCurves } from './protocol.ts';
 
 export interface LiveLabOptions {

@@ -6,8 +6,8 @@
  * training), drawn against the theory in two line panels.
  */
 import uPlot from 'uplot';
-import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
-import type { HeatmapData } from '../analysis/propagation/charts.ts';
+import { heatmapPlot } from '../analysis/report/heatmap-plot.js';
+import type { HeatmapData } from '../experiments/propagation/charts.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth-scales.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';

@@ -5,9 +5,9 @@
  */
 import type { RunSpec } from './settings.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
-import type { HeatmapData } from '../analysis/propagation/charts.ts';
-import type { ExperimentKind, ExperimentRequest } from './experiment-settings.ts';
-import type { ExperimentOutcome } from './experiment-runner.ts';
+import type { HeatmapData } from '../experiments/propagation/charts.ts';
+import type { ExperimentKind, ExperimentRequest } from '../experiments/dashboard-settings.ts';
+import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
 
 /** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
 export interface PropagationRequest {

@@ -4,7 +4,7 @@
  * Feng–Tu analysis and each experiment, so every download is named and packed the same way.
  */
 import { zipFiles } from '../util/zip.ts';
-import type { ReportAssets } from '../analysis/lab/report-html.ts';
+import type { ReportAssets } from '../analysis/report/assets.ts';
 import type { RunFiles } from '../train/run-files.ts';
 import type { FromWorker } from './protocol.ts';
 

@@ -28,7 +28,7 @@ export interface ChartData {
 
 /**
  * A heat map: z over a grid of cell centres (x, y), drawn by
- * src/analysis/propagation/heatmap-plot.js (uPlot axes + a canvas hook; dashboard and report.html).
+ * src/analysis/report/heatmap-plot.js (uPlot axes + a canvas hook; dashboard and report.html).
  */
 export interface HeatmapOverlay {
   label: string;

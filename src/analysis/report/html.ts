@@ -3,7 +3,7 @@
  * sections (tables, notes), ChartData figures drawn with uPlot (JS and CSS inlined, so the file
  * works offline), and the summary JSON at the bottom.
  */
-import type { ReportAssets } from '../lab/report-html.ts';
+import type { ReportAssets } from './assets.ts';
 import type { ChartData } from './chart-data.ts';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
