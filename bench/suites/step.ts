@@ -24,7 +24,8 @@
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
-import { MlpGpu, TrainStepPlan } from '../../src/nn/mlp-gpu.ts';
+import { MlpGpu } from '../../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../../src/nn/train-step.ts';
 import { SEED_MLP } from '../../src/nn/config.ts';
 import { uploadDataset } from '../../src/train/gpu-dataset.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -57,52 +58,23 @@ export interface SeedGpu {
 export async function seedGpu(ctx: GpuContext, maxSteps: number): Promise<SeedGpu> {
   const setup = await seedSetup();
   const mlp = await MlpGpu.create(ctx, SEED_MLP, { momentum: false });
-  await mlp.prepare(SEED_B, true);
   const tr = setup.data.train;
   const data = uploadDataset(ctx, 'bench.train', tr.x, tr.y, tr.d, 10);
   const indices = createStorage(ctx, 'bench.indices', setup.batches(maxSteps));
   const metrics = createStorage(ctx, 'bench.metrics', 2 * maxSteps * 4);
-  const plan = new TrainStepPlan(mlp, SEED_B, data, indices, metrics);
   const hyper = { lr: SEED_LR, weightDecay: 0, momentum: 0 };
+  const plan = await TrainStepPlan.create(mlp, SEED_B, data, indices, metrics, { settings: [{ ...hyper, dropout: 0, seed: 1 }] });
   mlp.uploadParams(setup.init);
   return {
     mlp, plan, maxSteps, data, indices, metrics, hyper,
     reset: () => mlp.uploadParams(setup.init),
-    encodeStep: (b, i) => plan.encodeStep(b, (i % maxSteps) * SEED_B, i % maxSteps, hyper),
+    encodeStep: (b, i) => plan.encodeStep(b, (i % maxSteps) * SEED_B, i % maxSteps),
   };
 }
 
-/** The 11 dispatches of one step, each as its own call (same kernels and buffers as the plan). */
+/** The dispatches of one step, each as its own call (the plan's own list). */
 function stepDispatches(g: SeedGpu): { label: string; encode: EncodeCall }[] {
-  const { mlp, plan } = g;
-  const B = SEED_B;
-  const layers = mlp.layout.layers;
-  const out: { label: string; encode: EncodeCall }[] = [];
-  const gbg = mlp.gather.bind({ data: g.data.x, labels: g.data.y, idx: g.indices, xb: plan.xb, yb: plan.yb });
-  out.push({ label: 'gather', encode: (b) => mlp.gather.encode(b, gbg, { rows: B, dim: 784, offset: 0, n: g.data.n }) });
-  layers.forEach((L, l) => {
-    const k = mlp.forwardKernel(l, B);
-    const bg = k.bind({ x: l === 0 ? plan.xb : plan.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), y: plan.acts.outs[l] });
-    out.push({ label: `forward L${l + 1}`, encode: (b) => k.encode(b, bg, { m: B, k: L.fanIn, n: L.fanOut }) });
-  });
-  const last = layers.length - 1;
-  const cebg = mlp.ceTrain.bind({ z: plan.acts.outs[last], y: plan.yb, dz: plan.acts.dz[last], losses: plan.acts.losses, metrics: g.metrics });
-  out.push({ label: 'softmax_ce', encode: (b) => mlp.ceTrain.encode(b, cebg, { rows: B, classes: 10, gradScale: 1 / B, slot: 0 }) });
-  for (let l = last; l >= 0; l--) {
-    const L = layers[l];
-    const s = { m: B, k: L.fanIn, n: L.fanOut };
-    const gw = mlp.gradWeightKernel(l, B);
-    const gwbg = gw.bind({ x: l === 0 ? plan.xb : plan.acts.outs[l - 1], dz: plan.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) });
-    out.push({ label: `grad_weight L${l + 1}`, encode: (b) => gw.encode(b, gwbg, s) });
-    if (l > 0) {
-      const gi = mlp.gradInputKernel(l, B);
-      const gibg = gi.bind({ x: plan.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), dz: plan.acts.dz[l], dx: plan.acts.dz[l - 1] });
-      out.push({ label: `grad_input L${l + 1}`, encode: (b) => gi.encode(b, gibg, s) });
-    }
-  }
-  const sbg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity });
-  out.push({ label: 'sgd', encode: (b) => mlp.sgd.encode(b, sbg, { count: mlp.layout.total, lr: 0, weightDecay: 0, momentum: 0 }) });
-  return out;
+  return g.plan.dispatchList.map((d) => ({ label: d.label, encode: (b: GpuBatch) => d.encode(b, 0, 0, 1) }));
 }
 
 export async function runStep(env: BenchEnv): Promise<void> {
@@ -284,11 +256,8 @@ async function validateOnlyExtras(env: BenchEnv, g: SeedGpu): Promise<void> {
   b.submit();
   const viaPlan = await g.mlp.readParams();
   g.reset();
-  const parts = stepDispatches(g);
   const b2 = new GpuBatch(ctx, 'check2');
-  for (const p of parts.slice(0, -1)) p.encode(b2, 0);
-  // The list's SGD has lr 0 (timing only); apply the real update here.
-  g.mlp.sgd.encode(b2, g.mlp.sgd.bind({ w: g.mlp.params, g: g.mlp.grads, v: g.mlp.velocity }), { count: g.mlp.layout.total, ...g.hyper });
+  for (const p of stepDispatches(g)) p.encode(b2, 0);
   b2.submit();
   const viaList = await g.mlp.readParams();
   const diff = viaPlan.reduce((m, v, i) => Math.max(m, Math.abs(v - viaList[i])), 0);

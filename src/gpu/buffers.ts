@@ -74,3 +74,16 @@ export async function readU32(ctx: GpuContext, buffer: GPUBuffer, offset = 0, co
 export async function finish(ctx: GpuContext, expectedMs = 0): Promise<void> {
   await gentleWait(expectedMs, () => ctx.device.queue.onSubmittedWorkDone());
 }
+
+const stubs = new WeakMap<GPUDevice, GPUBuffer>();
+
+/**
+ * A 16-byte read-only stand-in for a binding a pipeline declares but, by its constants, never
+ * reads (e.g. the row indices of a kernel that reads its rows in order). One per device; never
+ * bind it where the kernel writes.
+ */
+export function stubBuffer(ctx: GpuContext): GPUBuffer {
+  let b = stubs.get(ctx.device);
+  if (!b) stubs.set(ctx.device, (b = createStorage(ctx, 'stub', 16)));
+  return b;
+}
