@@ -19,6 +19,11 @@
 // through rows[] (the input layer of a training step reads its minibatch straight from the
 // dataset); with X4, four consecutive features of a row per vec4 load (K % 4 == 0, TM % 4 == 0).
 //
+// With UPDATE, grad_weight does not store dW: it applies the SGD step of sgd.wgsl to the layer's
+// weights in its epilogue, with the same expressions (so the same bits), replica r's lr, weight
+// decay and momentum read from its settings record — one dispatch and one pass over the
+// gradient fewer per layer and step. grad_input of the layer, which reads W, must run first.
+//
 // Register blocking as in dense_forward.wgsl: a {{TM}} x {{TN}} tile of the output per thread in
 // unrolled scalar registers, clamped loads, masked stores, no workgroup memory.
 
@@ -28,6 +33,8 @@ override ACT: u32 = 0;           // grad_input: activation of the previous layer
 override HAS_BIAS: bool = false; // grad_weight: also write the bias gradient as row K
 override X4: bool = false;       // grad_weight: read X through x4 (vec4 along K)
 override INDEXED: bool = false;  // grad_weight: X rows through rows[] instead of in order
+override UPDATE: bool = false;   // grad_weight: apply the SGD update to wu (and v) instead of storing dW
+override MOMENTUM: bool = false; // grad_weight, UPDATE: the update keeps a velocity v
 
 struct Params {
   m: u32,           // M: batch rows per replica
@@ -49,6 +56,11 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;   // (R, M, K) dL/dZ of the previous layer
 @group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>;   // grad_weight: x again, as vec4
 @group(0) @binding(7) var<storage, read> rows: array<u32>;       // grad_weight, INDEXED: row indices into x
+@group(0) @binding(8) var<storage, read_write> wu: array<f32>;   // grad_weight, UPDATE: the weights (laid out as dw), updated in place
+@group(0) @binding(9) var<storage, read_write> vel: array<f32>;  // grad_weight, UPDATE with MOMENTUM: velocity (laid out as dw)
+// grad_weight, UPDATE: the ReplicaSettings records of sgd.wgsl as raw words, 8 per replica:
+// [lr, weight_decay, momentum, …] (src/kernels/replica-settings.ts).
+@group(0) @binding(10) var<storage, read> settings: array<f32>;
 
 fn act_deriv_from_output(yv: f32) -> f32 {
   switch ACT {
@@ -67,14 +79,39 @@ fn x_row(r: u32, m: u32) -> u32 {
   return r * params.x_stride + m * params.k;
 }
 
-fn store_dw(r: u32, row: u32, c: u32, v: f32) {
-  if (row < params.k + select(0u, 1u, HAS_BIAS) && c < params.n) { dw[r * params.w_stride + row * params.n + c] = v; }
+// Replica r's [lr, weight decay, momentum] (UPDATE), read once per thread.
+fn hyper_of(r: u32) -> vec3<f32> {
+  if (!UPDATE) { return vec3<f32>(0.0); }
+  let h = min(r, arrayLength(&settings) / 8u - 1u) * 8u;
+  return vec3<f32>(settings[h], settings[h + 1u], settings[h + 2u]);
 }
 
-fn store_dx(r: u32, row: u32, c: u32, v: f32) {
+// Stores dW[row, c] of replica r, or (UPDATE) applies sgd.wgsl's update of that parameter with
+// its expressions as written there; hp = hyper_of(r). lr 0 (hp.x): a frozen replica, left alone.
+fn store_dw(r: u32, row: u32, c: u32, g: f32, hp: vec3<f32>) {
+  if (row < params.k + select(0u, 1u, HAS_BIAS) && c < params.n) {
+    let i = r * params.w_stride + row * params.n + c;
+    if (!UPDATE) {
+      dw[i] = g;
+      return;
+    }
+    if (hp.x == 0.0) { return; }
+    let wi = wu[i];
+    let gi = g + hp.y * wi;
+    if (MOMENTUM) {
+      let vi = hp.z * vel[i] + gi;
+      vel[i] = vi;
+      wu[i] = wi - hp.x * vi;
+    } else {
+      wu[i] = wi - hp.x * gi;
+    }
+  }
+}
+
+fn store_dx(r: u32, row: u32, c: u32, g: f32) {
   if (row < params.m && c < params.k) {
     let i = r * params.dx_stride + row * params.k + c;
-    dx[i] = v * act_deriv_from_output(x[i]);
+    dx[i] = g * act_deriv_from_output(x[i]);
   }
 }
 
@@ -114,11 +151,11 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3u) {
       // Features i0 + 4v .. i0 + 4v + 3 of the row as one vec4 (clamped to the row's last vec4).
       let q = xm / 4u;
       // @repeat v in 0..{{TM4}}
-      let x{v} = x4[q + xq{v}];
-      a{v}_0 = x{v}.x;
-      a{v}_1 = x{v}.y;
-      a{v}_2 = x{v}.z;
-      a{v}_3 = x{v}.w;
+      let xv{v} = x4[q + xq{v}];
+      a{v}_0 = xv{v}.x;
+      a{v}_1 = xv{v}.y;
+      a{v}_2 = xv{v}.z;
+      a{v}_3 = xv{v}.w;
       // @end
     } else {
       // @repeat v in 0..{{TM4}}, c in 0..4
@@ -136,8 +173,9 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3u) {
     s{v}_{c}_{j} = fma(a{v}_{c}, b{j}, s{v}_{c}_{j});
     // @end
   }
+  let hp = hyper_of(r);
   // @repeat v in 0..{{TM4}}, c in 0..4, j in 0..{{TN}}
-  store_dw(r, i0 + 4u * {v}u + {c}u, n0 + {j}u, s{v}_{c}_{j});
+  store_dw(r, i0 + 4u * {v}u + {c}u, n0 + {j}u, s{v}_{c}_{j}, hp);
   // @end
 }
 

@@ -3,7 +3,8 @@
  * ensemble trained in lockstep is, bit for bit, the same configuration trained alone — weights,
  * per-step minibatch loss and accuracy, evaluations and outcome — for R ∈ {1, 2, 7, 16}, on odd
  * widths, with replicas that differ in seed, lr, weight decay, momentum and dropout, one that
- * diverges and one that stops at its target. And the ensemble's settings checks.
+ * diverges and one that stops at its target; the fused step equals the step before its fusions,
+ * bit for bit. And the ensemble's settings checks.
  */
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
@@ -14,6 +15,13 @@ import type { MlpConfig } from '../src/nn/config.ts';
 import type { TrainConfig } from '../src/train/config.ts';
 import { seedEnsemble, validateEnsemble } from '../src/train/ensemble.ts';
 import { Trainer, type History, type RunResult } from '../src/train/trainer.ts';
+import { GpuBatch } from '../src/gpu/batch.ts';
+import { createStorage, readF32 } from '../src/gpu/buffers.ts';
+import { MlpGpu } from '../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../src/nn/train-step.ts';
+import { initParams } from '../src/nn/init.ts';
+import { uploadDataset } from '../src/train/gpu-dataset.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const ctx = useGpu();
 
@@ -113,6 +121,38 @@ describe('an ensemble trains each replica exactly as it would train alone', () =
       expect(bitsEqual(all.subarray(r * T, (r + 1) * T), await one.mlp.readParams()), `replica ${r}`).toBe(0);
       expect(t.histories[r].loss).toEqual(one.history.loss);
     }
+  });
+});
+
+describe('the step before and after its fusions', () => {
+  it('baseline step (gather, scalar loads, old tiles, grad_weight + sgd) = fused step (indexed vec4 input layer, update in grad_weight), bit for bit, R = 3', async () => {
+    const c = ctx();
+    const R = 3;
+    const B = 13;
+    const steps = 6;
+    const d = gaussianMixture({ classes: 3, d: 12, n: 120, sep: 1.5, seed: 5 });
+    const data = uploadDataset(c, 'fusion.data', d.x, d.y, d.d, 3);
+    const idx = Uint32Array.from({ length: steps * R * B }, (_, i) => (i * 37 + 11) % d.n);
+    const settings = [0, 1, 2].map((r) => ({ lr: 0.1 + 0.05 * r, weightDecay: 0.01 * r, momentum: r === 1 ? 0.9 : 0, dropout: r === 2 ? 0.3 : 0, seed: 40 + r }));
+    const run = async (baseline: boolean): Promise<{ params: Float32Array; metrics: Float32Array }> => {
+      const mlp = await MlpGpu.create(c, MODEL, { momentum: true, dropout: true, replicas: R, baseline });
+      const metrics = createStorage(c, 'fusion.metrics', 2 * steps * R * 4);
+      const plan = await TrainStepPlan.create(mlp, B, data, createStorage(c, 'fusion.idx', idx), metrics, { settings });
+      expect(plan.fused).toBe(!baseline);
+      expect(plan.fusedUpdate).toBe(!baseline);
+      const T = mlp.layout.total;
+      const init = new Float32Array(R * T);
+      for (let r = 0; r < R; r++) init.set(initParams(MODEL, new Rng(3 + r)), r * T);
+      mlp.uploadParams(init);
+      const batch = new GpuBatch(c, 'fusion');
+      for (let s = 0; s < steps; s++) plan.encodeStep(batch, s * R * B, s, s + 1);
+      batch.submit();
+      return { params: await mlp.readParams(), metrics: await readF32(c, metrics, 0, 2 * steps * R) };
+    };
+    const before = await run(true);
+    const after = await run(false);
+    expect(bitsEqual(after.params, before.params)).toBe(0);
+    expect(Array.from(after.metrics)).toEqual(Array.from(before.metrics));
   });
 });
 

@@ -6,6 +6,7 @@
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
+import { stubBuffer } from '../gpu/buffers.ts';
 import { activationCode, type Activation } from './activation.ts';
 import { indexRows, vec4View, type DenseLoadOptions, type DenseShape } from './dense_forward.ts';
 import { chooseDenseTiles, denseGrid, tileKey, type DenseTiles } from './dense_tiles.ts';
@@ -40,27 +41,48 @@ function uniforms(s: DenseShape & DenseBackwardSpan, R: number, who: string) {
   };
 }
 
-export class DenseGradWeight {
-  private constructor(readonly kernel: Kernel, readonly tiles: DenseTiles, readonly bias: boolean, readonly x4: boolean, readonly indexed: boolean) {}
+/** grad_weight's fused SGD step (UPDATE): the weights it updates, and whether it keeps a velocity. */
+export interface FusedUpdate {
+  momentum: boolean;
+}
 
-  static async create(ctx: GpuContext, opts: { bias: boolean; shape?: DenseShape; tiles?: DenseTiles; label?: string } & DenseLoadOptions): Promise<DenseGradWeight> {
+export class DenseGradWeight {
+  private constructor(readonly kernel: Kernel, readonly tiles: DenseTiles, readonly bias: boolean, readonly x4: boolean, readonly indexed: boolean, readonly update: FusedUpdate | null) {}
+
+  /** `update`: apply the SGD step to the weights instead of storing dW (shaders/dense_backward.wgsl). */
+  static async create(ctx: GpuContext, opts: { bias: boolean; shape?: DenseShape; tiles?: DenseTiles; label?: string; update?: FusedUpdate } & DenseLoadOptions): Promise<DenseGradWeight> {
     const s = opts.shape ?? { m: 64, k: 64, n: 64 };
     const tiles = opts.tiles ?? chooseDenseTiles('grad_weight', s.m, s.k, s.n, opts.bias);
     const x4 = opts.x4 ?? false;
     const indexed = opts.indexed ?? false;
+    const update = opts.update ?? null;
     const kernel = await Kernel.create(ctx, {
       shader: 'dense_backward',
       entry: 'grad_weight',
-      label: opts.label ?? `dense_backward.grad_weight${opts.bias ? '.bias' : ''}${x4 ? '.x4' : ''}${indexed ? '.indexed' : ''}.${tileKey(tiles)}`,
+      label: opts.label ?? `dense_backward.grad_weight${opts.bias ? '.bias' : ''}${x4 ? '.x4' : ''}${indexed ? '.indexed' : ''}${update ? `.sgd${update.momentum ? '.momentum' : ''}` : ''}.${tileKey(tiles)}`,
       template: templateOf(tiles),
-      constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y, HAS_BIAS: opts.bias, X4: x4, INDEXED: indexed },
+      constants: { WG_X: tiles.WG_X, WG_Y: tiles.WG_Y, HAS_BIAS: opts.bias, X4: x4, INDEXED: indexed, UPDATE: update !== null, MOMENTUM: update?.momentum ?? false },
     });
-    return new DenseGradWeight(kernel, tiles, opts.bias, x4, indexed);
+    return new DenseGradWeight(kernel, tiles, opts.bias, x4, indexed, update);
   }
 
-  bind(b: { x: BufferResource; dz: BufferResource; dw: BufferResource; rows?: BufferResource }, label?: string): GPUBindGroup {
+  /**
+   * `dw` is written unless the kernel fuses the update; then `wu` (the weights, laid out as dw),
+   * `settings` (the replicas' settings records) and, with momentum, `vel` are needed.
+   */
+  bind(b: { x: BufferResource; dz: BufferResource; dw: BufferResource; rows?: BufferResource; wu?: BufferResource; vel?: BufferResource; settings?: BufferResource }, label?: string): GPUBindGroup {
     const ctx = this.kernel.ctx;
-    return this.kernel.bindGroup({ x: b.x, dz: b.dz, dw: b.dw, x4: vec4View(ctx, b.x, this.x4, this.kernel.label), rows: indexRows(ctx, b.rows, this.indexed, this.kernel.label) }, label);
+    const who = this.kernel.label;
+    const u = this.update;
+    if (u && (!b.wu || !b.settings || (u.momentum && !b.vel))) throw new Error(`${who}: a fused update needs wu, settings${u.momentum ? ' and vel' : ''}`);
+    return this.kernel.bindGroup({
+      x: b.x, dz: b.dz, dw: b.dw,
+      x4: vec4View(ctx, b.x, this.x4, who),
+      rows: indexRows(ctx, b.rows, this.indexed, who),
+      wu: b.wu ?? stubBuffer(ctx, 1),
+      vel: u?.momentum ? b.vel! : stubBuffer(ctx, 2),
+      settings: b.settings ?? stubBuffer(ctx),
+    }, label);
   }
 
   encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: DenseShape & DenseBackwardSpan): void {

@@ -13,7 +13,7 @@ import type { BufferResource } from '../gpu/kernel.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { DenseForward } from '../kernels/dense_forward.ts';
 import { DenseGradInput, DenseGradWeight } from '../kernels/dense_backward.ts';
-import { chooseDenseTiles, tileKey } from '../kernels/dense_tiles.ts';
+import { chooseDenseTiles, tileKey, type DenseTiles } from '../kernels/dense_tiles.ts';
 import { SoftmaxCe } from '../kernels/softmax_ce.ts';
 import { Sgd } from '../kernels/sgd.ts';
 import { Gather } from '../kernels/gather.ts';
@@ -48,6 +48,11 @@ export interface MlpGpuOptions {
   dropout?: boolean;
   /** R networks of this architecture trained in lockstep (default 1). */
   replicas?: number;
+  /**
+   * The dense kernels as they were before ensembles (git 6a09fc6): scalar loads and that
+   * commit's tile table — the benchmark's baseline rung. The same numbers, bit for bit.
+   */
+  baseline?: boolean;
 }
 
 /** How a kernel variant is asked for: the layer, the rows per replica, and whether its X is indexed. */
@@ -76,7 +81,9 @@ export class MlpGpu {
     readonly hasMomentum: boolean,
     replicas: number,
     /** The dropout kernels, when created with { dropout: true } (TrainStepPlan's dropout). */
-    readonly dropout: Dropout | null = null,
+    readonly dropout: Dropout | null,
+    /** MlpGpuOptions.baseline. */
+    readonly baseline: boolean,
   ) {
     this.layout = paramLayout(config);
     this.replicas = replicas;
@@ -98,7 +105,7 @@ export class MlpGpu {
       Gather.create(ctx),
       opts.dropout ? Dropout.create(ctx) : Promise.resolve(null),
     ]);
-    return new MlpGpu(ctx, config, ceTrain, ceEval, ceIndexed, sgd, gather, opts.momentum, R, dropout);
+    return new MlpGpu(ctx, config, ceTrain, ceEval, ceIndexed, sgd, gather, opts.momentum, R, dropout, opts.baseline ?? false);
   }
 
   /** Floats between consecutive replicas' parameter (gradient, velocity) vectors. */
@@ -115,32 +122,38 @@ export class MlpGpu {
    * layer alone, never on R, and changes no bit of the result (dense_forward.wgsl's header).
    */
   x4(l: number): boolean {
-    return this.layout.layers[l].fanIn % 4 === 0;
+    return !this.baseline && this.layout.layers[l].fanIn % 4 === 0;
   }
 
-  private key(op: Op, l: number, rows: number, indexed: boolean): string {
+  private tiles(op: Op, l: number, rows: number): DenseTiles {
     const L = this.layout.layers[l];
-    return `${op}.${l}.${indexed ? 'i' : ''}${tileKey(chooseDenseTiles(op, rows, L.fanIn, L.fanOut, this.config.bias))}`;
+    return chooseDenseTiles(op, rows, L.fanIn, L.fanOut, this.config.bias, { baseline: this.baseline, software: this.ctx.isSoftware, x4: this.x4(l) });
+  }
+
+  private key(op: Op, l: number, rows: number, indexed: boolean, update = false): string {
+    return `${op}.${l}.${indexed ? 'i' : ''}${update ? 'u' : ''}${tileKey(this.tiles(op, l, rows))}`;
   }
 
   /**
    * Compiles the dense kernels for batches of `rows` per replica (forward; with `training`, also
    * backward). `indexed`: also the input layer's forward and weight gradient that read a dataset's
-   * rows through minibatch indices (TrainStepPlan's fused gather).
+   * rows through minibatch indices (TrainStepPlan's fused gather). `update`: also the weight
+   * gradients that apply the SGD step themselves (TrainStepPlan's fused update).
    */
-  async prepare(rows: number, training: boolean, opts: { indexed?: boolean } = {}): Promise<void> {
+  async prepare(rows: number, training: boolean, opts: { indexed?: boolean; update?: boolean } = {}): Promise<void> {
     const jobs: Promise<void>[] = [];
-    const want = (op: Op, l: number, indexed: boolean): void => {
-      const key = this.key(op, l, rows, indexed);
+    const want = (op: Op, l: number, indexed: boolean, fused = false): void => {
+      const key = this.key(op, l, rows, indexed, fused);
       if (this.kernels.has(key)) return;
       const L = this.layout.layers[l];
       const shape = { m: rows, k: L.fanIn, n: L.fanOut };
       const bias = this.config.bias;
       const x4 = this.x4(l);
+      const tiles = this.tiles(op, l, rows);
       const made: Promise<DenseForward | DenseGradWeight | DenseGradInput> =
-        op === 'forward' ? DenseForward.create(this.ctx, { act: this.act(l), bias, shape, x4, indexed })
-          : op === 'grad_weight' ? DenseGradWeight.create(this.ctx, { bias, shape, x4, indexed })
-            : DenseGradInput.create(this.ctx, { prevAct: this.config.activation, shape });
+        op === 'forward' ? DenseForward.create(this.ctx, { act: this.act(l), bias, shape, tiles, x4, indexed })
+          : op === 'grad_weight' ? DenseGradWeight.create(this.ctx, { bias, shape, tiles, x4, indexed, update: fused ? { momentum: this.hasMomentum } : undefined })
+            : DenseGradInput.create(this.ctx, { prevAct: this.config.activation, shape, tiles });
       jobs.push(made.then((k) => void this.kernels.set(key, k)));
     };
     this.layout.layers.forEach((_, l) => {
@@ -149,14 +162,15 @@ export class MlpGpu {
       if (!training) return;
       want('grad_weight', l, false);
       if (opts.indexed && l === 0) want('grad_weight', l, true);
+      if (opts.update) want('grad_weight', l, opts.indexed === true && l === 0, true);
       if (l > 0) want('grad_input', l, false);
     });
     await Promise.all(jobs);
   }
 
-  private lookup(op: Op, l: number, rows: number, indexed: boolean): DenseForward | DenseGradWeight | DenseGradInput {
-    const k = this.kernels.get(this.key(op, l, rows, indexed));
-    if (!k) throw new Error(`MlpGpu: ${op} kernel of layer ${l} for ${rows} rows${indexed ? ' (indexed)' : ''} not compiled; await mlp.prepare(${rows}, ${op !== 'forward'}${indexed ? ', { indexed: true }' : ''}) first`);
+  private lookup(op: Op, l: number, rows: number, indexed: boolean, update = false): DenseForward | DenseGradWeight | DenseGradInput {
+    const k = this.kernels.get(this.key(op, l, rows, indexed, update));
+    if (!k) throw new Error(`MlpGpu: ${op} kernel of layer ${l} for ${rows} rows${indexed ? ' (indexed)' : ''}${update ? ' (fused update)' : ''} not compiled; await mlp.prepare(${rows}, ${op !== 'forward'}${indexed || update ? `, { indexed: ${indexed}, update: ${update} }` : ''}) first`);
     return k;
   }
 
@@ -164,8 +178,9 @@ export class MlpGpu {
     return this.lookup('forward', l, rows, indexed) as DenseForward;
   }
 
-  gradWeightKernel(l: number, rows: number, indexed = false): DenseGradWeight {
-    return this.lookup('grad_weight', l, rows, indexed) as DenseGradWeight;
+  /** `update`: the variant that applies the SGD step itself (prepare with { update: true }). */
+  gradWeightKernel(l: number, rows: number, indexed = false, update = false): DenseGradWeight {
+    return this.lookup('grad_weight', l, rows, indexed, update) as DenseGradWeight;
   }
 
   gradInputKernel(l: number, rows: number): DenseGradInput {

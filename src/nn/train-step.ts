@@ -4,12 +4,13 @@
  * replica (grid z); each replica has its own minibatch, its own settings (lr, weight decay,
  * momentum, dropout rate and seed: src/kernels/replica-settings.ts) and its own metrics slot.
  *
- * Step of the 3-layer seed network, with the minibatch gather fused into the input layer (the
- * default; 9 dispatches): forward ×3 (layer 0 reads its rows of the dataset through the indices)
- * → softmax-CE (labels through the indices; loss, accuracy into metrics, dz) → grad_weight ×3 and
- * grad_input ×2 (act' fused) → one SGD update over every parameter of every replica. With
- * { gather: 'kernel' } a gather dispatch first copies the minibatch into xb/yb (11 dispatches, the
- * step before the fusion): the same numbers, bit for bit.
+ * Step of the 3-layer seed network (the default: 8 dispatches): forward ×3 (layer 0 reads its rows
+ * of the dataset through the indices: the minibatch gather fused in) → softmax-CE (labels through
+ * the indices; loss, accuracy into metrics, dz) → per layer from the top, grad_input (act' fused)
+ * and grad_weight applying the SGD step to the layer's weights of every replica (the update fused
+ * in). With { gather: 'kernel', update: 'kernel' } — the default on a baseline MlpGpu — the step
+ * is the one before the fusions (11 dispatches: gather, forward ×3, softmax-CE, grad_weight ×3,
+ * grad_input ×2, one SGD update over every parameter): the same weights, bit for bit.
  *
  * Memory: indices hold (steps, R, B) row numbers (step s of replica r at (s·R + r)·B); metrics get
  * [loss sum, correct] of step slot s, replica r at 2·(s·R + r); activations are (R, B, width).
@@ -35,6 +36,13 @@ export interface TrainStepOptions {
   dropout?: boolean;
   /** 'fused' (default): the input layer and the loss read the minibatch through the indices; 'kernel': a gather dispatch first. */
   gather?: 'fused' | 'kernel';
+  /** 'fused' (default): each layer's weight gradient applies the SGD step; 'kernel': dW into mlp.grads, then one sgd dispatch. */
+  update?: 'fused' | 'kernel';
+}
+
+/** Fused gather and update, except on a baseline MlpGpu (the step as it was before them). */
+function defaultModes(mlp: MlpGpu): 'fused' | 'kernel' {
+  return mlp.baseline ? 'kernel' : 'fused';
 }
 
 /** One labelled dispatch of the step, for profiling and the kernel-share benchmark. */
@@ -56,18 +64,25 @@ export class TrainStepPlan {
   readonly settingsBuffer: GPUBuffer;
   readonly hasDropout: boolean;
   readonly fused: boolean;
+  /** The SGD step is applied by each layer's weight-gradient kernel (no gradient buffer, no sgd dispatch). */
+  readonly fusedUpdate: boolean;
   private settings: readonly ReplicaSettings[] | null = null;
+  /** The whole step, in order. */
   private readonly dispatches: StepDispatch[] = [];
+  private readonly forwardList: StepDispatch[];
+  private readonly backwardList: StepDispatch[];
+  private readonly updateDispatch: StepDispatch;
 
   /** Compiles what the plan needs (mlp.prepare) and builds it. */
   static async create(
     mlp: MlpGpu, batchSize: number, data: { x: GPUBuffer; y: GPUBuffer; n: number }, indices: GPUBuffer, metrics: GPUBuffer, opts: TrainStepOptions = {},
   ): Promise<TrainStepPlan> {
-    await mlp.prepare(batchSize, true, { indexed: (opts.gather ?? 'fused') === 'fused' });
+    const d = defaultModes(mlp);
+    await mlp.prepare(batchSize, true, { indexed: (opts.gather ?? d) === 'fused', update: (opts.update ?? d) === 'fused' });
     return new TrainStepPlan(mlp, batchSize, data, indices, metrics, opts);
   }
 
-  /** Needs `await mlp.prepare(batchSize, true, { indexed: true })` (without it: { gather: 'kernel' }); see create(). */
+  /** Needs `await mlp.prepare(batchSize, true, { indexed, update })` for its gather and update modes; see create(). */
   constructor(
     readonly mlp: MlpGpu,
     readonly batchSize: number,
@@ -82,7 +97,8 @@ export class TrainStepPlan {
     this.replicas = R;
     this.hasDropout = opts.dropout ?? (opts.settings ?? []).some((s) => s.dropout > 0);
     if (this.hasDropout && !mlp.dropout) throw new Error('TrainStepPlan: dropout needs an MlpGpu created with { dropout: true }');
-    this.fused = (opts.gather ?? 'fused') === 'fused';
+    this.fused = (opts.gather ?? defaultModes(mlp)) === 'fused';
+    this.fusedUpdate = (opts.update ?? defaultModes(mlp)) === 'fused';
     this.settingsBuffer = createStorage(ctx, 'train.settings', R * 32);
     if (opts.settings) this.setSettings(opts.settings);
     this.acts = mlp.allocActivations(B, true, 'train');
@@ -122,28 +138,55 @@ export class TrainStepPlan {
     const ceBg = ce.bind({ z: this.acts.outs[last], y: this.yb ?? data.y, dz: this.acts.dz[last], losses: this.acts.losses, metrics, rows }, 'train.ce');
     this.add('softmax_ce', (b, off, slot) => ce.encode(b, ceBg, { rows: B, classes: mlp.classes, gradScale: 1 / B, slot, replicas: R, idxOffset: off, idxStride: B }));
 
+    const forwardCount = this.dispatches.length;
+
+    // The backward pass: per layer, grad_weight (dW into mlp.grads) and grad_input (dZ of the
+    // layer below, act' fused), then dropout's mask on it; the SGD update over everything last.
+    // With the update fused (the default), each layer's grad_input runs first (it reads W) and
+    // its grad_weight then applies the SGD step to W itself: no gradient buffer, no sgd dispatch.
+    const backward: StepDispatch[] = [];
+    const fusedBackward: StepDispatch[] = [];
+    const noSettings = (): never => {
+      throw new Error('TrainStepPlan: no replica settings (lr, weight decay, …) were given; pass { settings } or call setSettings first');
+    };
     for (let l = last; l >= 0; l--) {
       const L = layers[l];
       const shape = { m: B, k: L.fanIn, n: L.fanOut, ...span };
       const indexedInput = this.fused && l === 0;
+      const xStride = l === 0 && this.fused ? 0 : B * L.fanIn;
+      const gwBind = { x: input(l), dz: this.acts.dz[l], dw: mlp.layerSpan(mlp.grads, L), rows: indexedInput ? indices : undefined };
       const gw: DenseGradWeight = mlp.gradWeightKernel(l, B, indexedInput);
-      const gwBg = gw.bind({ x: input(l), dz: this.acts.dz[l], dw: mlp.layerSpan(mlp.grads, L), rows: indexedInput ? indices : undefined }, `train.gradWeight${l}`);
-      const xStride = l === 0 ? (this.fused ? 0 : B * L.fanIn) : B * L.fanIn;
-      this.add(`grad_weight L${l + 1}`, (b, off) => gw.encode(b, gwBg, { ...shape, xStride, idxOffset: off, idxStride: B }));
-      if (l === 0) continue;
-      const gi: DenseGradInput = mlp.gradInputKernel(l, B);
-      const giBg = gi.bind({ x: this.acts.outs[l - 1], w: mlp.layerSpan(mlp.params, L), dz: this.acts.dz[l], dx: this.acts.dz[l - 1] }, `train.gradInput${l}`);
-      this.add(`grad_input L${l + 1}`, (b) => gi.encode(b, giBg, shape));
-      if (this.hasDropout) {
-        const bg = mlp.dropout!.bindBackward({ mask: this.masks[l - 1], dz: this.acts.dz[l - 1] }, `train.dropoutBack${l - 1}`);
-        this.add(`dropout' L${l}`, (b) => mlp.dropout!.encodeBackward(b, bg, B * L.fanIn, R));
+      const gwBg = gw.bind(gwBind, `train.gradWeight${l}`);
+      const gwEncode: StepDispatch = { label: `grad_weight L${l + 1}`, encode: (b, off) => gw.encode(b, gwBg, { ...shape, xStride, idxOffset: off, idxStride: B }) };
+      const below: StepDispatch[] = [];
+      if (l > 0) {
+        const gi: DenseGradInput = mlp.gradInputKernel(l, B);
+        const giBg = gi.bind({ x: this.acts.outs[l - 1], w: mlp.layerSpan(mlp.params, L), dz: this.acts.dz[l], dx: this.acts.dz[l - 1] }, `train.gradInput${l}`);
+        below.push({ label: `grad_input L${l + 1}`, encode: (b) => gi.encode(b, giBg, shape) });
+        if (this.hasDropout) {
+          const bg = mlp.dropout!.bindBackward({ mask: this.masks[l - 1], dz: this.acts.dz[l - 1] }, `train.dropoutBack${l - 1}`);
+          below.push({ label: `dropout' L${l}`, encode: (b) => mlp.dropout!.encodeBackward(b, bg, B * L.fanIn, R) });
+        }
+      }
+      backward.push(gwEncode, ...below);
+      if (this.fusedUpdate) {
+        const gwu: DenseGradWeight = mlp.gradWeightKernel(l, B, indexedInput, true);
+        const gwuBg = gwu.bind({ ...gwBind, wu: mlp.layerSpan(mlp.params, L), vel: mlp.hasMomentum ? mlp.layerSpan(mlp.velocity, L) : undefined, settings: this.settingsBuffer }, `train.gradWeightUpdate${l}`);
+        fusedBackward.push(...below, {
+          label: `grad_weight+sgd L${l + 1}`,
+          encode: (b, off) => (this.settings ? gwu.encode(b, gwuBg, { ...shape, xStride, idxOffset: off, idxStride: B }) : noSettings()),
+        });
       }
     }
     const sgdBg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity, hyper: this.settingsBuffer }, 'train.sgd');
-    this.add('sgd', (b) => {
-      if (!this.settings) throw new Error('TrainStepPlan: no replica settings (lr, weight decay, …) were given; pass { settings } or call setSettings first');
-      mlp.sgd.encode(b, sgdBg, { count: mlp.layout.total, stride: mlp.stride, replicas: R });
-    });
+    const update: StepDispatch = {
+      label: 'sgd',
+      encode: (b) => (this.settings ? mlp.sgd.encode(b, sgdBg, { count: mlp.layout.total, stride: mlp.stride, replicas: R }) : noSettings()),
+    };
+    this.forwardList = this.dispatches.slice(0, forwardCount);
+    this.backwardList = backward;
+    this.updateDispatch = update;
+    this.dispatches.push(...(this.fusedUpdate ? fusedBackward : [...backward, update]));
   }
 
   private add(label: string, encode: StepDispatch['encode']): void {
@@ -165,14 +208,9 @@ export class TrainStepPlan {
     return this.settings;
   }
 
-  /** The step's dispatches in order (the update last), each encodable on its own. */
+  /** The step's dispatches in order, each encodable on its own. */
   get dispatchList(): readonly StepDispatch[] {
     return this.dispatches;
-  }
-
-  /** Dispatches before the softmax-CE's successor: the forward pass and the loss. */
-  private get forwardCount(): number {
-    return this.dispatches.findIndex((d) => d.label === 'softmax_ce') + 1;
   }
 
   private checkStep(step: number | undefined): number {
@@ -187,16 +225,20 @@ export class TrainStepPlan {
    */
   encodeForwardLoss(batch: GpuBatch, indexOffset: number, slot: number, step?: number): void {
     const s = this.checkStep(step);
-    for (const d of this.dispatches.slice(0, this.forwardCount)) d.encode(batch, indexOffset, slot, s);
+    for (const d of this.forwardList) d.encode(batch, indexOffset, slot, s);
   }
 
-  /** Backward pass into mlp.grads (after encodeForwardLoss). */
-  encodeBackward(batch: GpuBatch): void {
-    for (const d of this.dispatches.slice(this.forwardCount, -1)) d.encode(batch, 0, 0, 0);
+  /**
+   * Backward pass into mlp.grads (after encodeForwardLoss). `indexOffset`: the step's, when the
+   * input layer reads its minibatch through the indices (its weight gradient reads them too).
+   */
+  encodeBackward(batch: GpuBatch, indexOffset = 0): void {
+    for (const d of this.backwardList) d.encode(batch, indexOffset, 0, 0);
   }
 
+  /** The SGD update from mlp.grads (after encodeBackward). */
   encodeUpdate(batch: GpuBatch): void {
-    this.dispatches[this.dispatches.length - 1].encode(batch, 0, 0, 0);
+    this.updateDispatch.encode(batch, 0, 0, 0);
   }
 
   /** One full SGD step on the minibatches at indexOffset; `step` (1-based) keys the dropout mask. */
