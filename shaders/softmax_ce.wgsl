@@ -15,7 +15,7 @@
 // single workgroup lets the row sums be reduced in workgroup memory without atomics on floats.
 //
 // Replicas (shaders/README.md, "Ensembles"): workgroup z is the replica r. Its logits, dz and
-// losses are the r-th (B, C) / (B,) blocks; its labels the r-th (B,) block of y (y_stride = B), or
+// losses are the r-th blocks of block_rows rows (its first B rows used); its labels the r-th (B,) block of y (y_stride = B), or
 // one label vector for all (y_stride = 0: an evaluation set), or with INDEXED the dataset labels
 // y[rows[idx_offset + r·idx_stride + i]] (the minibatch gather fused in). Its sums go to
 // metrics[2·(slot·R + r)] and metrics[2·(slot·R + r) + 1]: with R = 1 exactly the layout above.
@@ -33,6 +33,7 @@ struct Params {
   grad_scale: f32,  // factor on dz, 1/B for the gradient of the mean loss
   slot: u32,        // metrics slot written by this dispatch
   replicas: u32,    // R: replicas in the dispatch (metrics of a slot are R pairs)
+  block_rows: u32,  // rows between replicas' blocks of z, dz and losses (≥ rows: a short last chunk)
   y_stride: u32,    // labels between replicas' label vectors (0: one for all; unused when INDEXED)
   idx_offset: u32,  // INDEXED: first entry of rows[] of replica 0
   idx_stride: u32,  // INDEXED: entries of rows[] between replicas
@@ -64,7 +65,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var loss_sum = 0.0;
   var correct = 0.0;
   for (var i = lid; i < params.rows; i += WG) {
-    let r = rep * params.rows + i;   // row of this replica's block
+    let r = rep * params.block_rows + i;   // row of this replica's block
     let base = r * C;
     var m = z[base];
     var best = 0u;

@@ -407,7 +407,7 @@ describe('uniform records: a typo or a missing field is an error naming the fiel
   it('packUniforms on softmax_ce', async () => {
     const ce = await SoftmaxCe.create(ctx(), { writeGrad: true });
     const view = new DataView(new ArrayBuffer(256));
-    const good = { rows: 4, classes: 3, grad_scale: 0.25, slot: 1, replicas: 1, y_stride: 4, idx_offset: 0, idx_stride: 4 };
+    const good = { rows: 4, classes: 3, grad_scale: 0.25, slot: 1, replicas: 1, block_rows: 4, y_stride: 4, idx_offset: 0, idx_stride: 4 };
     expect(() => ce.kernel.packUniforms(good, view, 0)).not.toThrow();
     expect(view.getUint32(0, true)).toBe(4);
     expect(view.getUint32(4, true)).toBe(3);

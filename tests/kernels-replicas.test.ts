@@ -188,6 +188,16 @@ describe('softmax-CE, gather, dropout and per-sample gradients over R replicas',
     const explicit = await go(ce, { y: Uint32Array.from(rows, (i) => dataset[i]) });
     expectSameBits(indexed.dz, explicit.dz, 'labels through indices: dz');
     expectSameBits(indexed.m, explicit.m, 'labels through indices: metrics');
+    // A short last chunk: the first 30 rows of each replica's block of B (block_rows = B).
+    const short = 30;
+    const bm = createStorage(c, 'm', new Float32Array(2 * R).fill(-1));
+    const ev = await SoftmaxCe.create(c, { writeGrad: false });
+    await run(c, (b) => ev.encode(b, ev.bind({ z: bz, y: createStorage(c, 'y', y), dz: createStorage(c, 'dz', 16), losses: createStorage(c, 'l', R * B * 4), metrics: bm }), { rows: short, blockRows: B, yStride: B, classes: C, gradScale: 0, slot: 0, replicas: R }));
+    const mShort = await readF32(c, bm, 0, 2 * R);
+    for (let r = 0; r < R; r++) {
+      const ref = softmaxCeRef(z.subarray(r * B * C, (r * B + short) * C), y.subarray(r * B, r * B + short), short, C, 0);
+      assertClose([mShort[2 * r], mShort[2 * r + 1]], [ref.lossSum, ref.correct], { atol: 1e-4, rtol: 1e-5, label: `short chunk, replica ${r}` });
+    }
   });
 
   it('gather: replica r reads idx[offset + r·B + i], bit-exact', async () => {

@@ -13,6 +13,8 @@ export interface SoftmaxCeDispatch extends ReplicaSpan {
   classes: number;
   gradScale: number;
   slot: number;
+  /** Rows between replicas' blocks of z, dz and losses (default rows; more for a short last chunk). */
+  blockRows?: number;
   /** Labels between replicas' label vectors (default rows; 0: one label vector for all). */
   yStride?: number;
   /** Indexed kernels: first row index of replica 0 and indices between replicas (default rows). */
@@ -48,7 +50,7 @@ export class SoftmaxCe {
       this.kernel,
       bindGroup,
       {
-        rows: s.rows, classes: s.classes, grad_scale: s.gradScale, slot: s.slot, replicas: R,
+        rows: s.rows, classes: s.classes, grad_scale: s.gradScale, slot: s.slot, replicas: R, block_rows: s.blockRows ?? s.rows,
         y_stride: s.yStride ?? s.rows, idx_offset: s.idxOffset ?? 0, idx_stride: s.idxStride ?? s.rows,
       },
       [1, 1, R],

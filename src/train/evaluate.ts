@@ -58,7 +58,7 @@ export class Evaluator {
   encode(batch: GpuBatch): void {
     this.chunks.forEach((c, i) => {
       this.mlp.encodeForward(batch, c.forward, c.rows);
-      this.mlp.ceEval.encode(batch, c.ce, { rows: c.rows, classes: this.mlp.classes, gradScale: 0, slot: i, replicas: this.mlp.replicas, yStride: 0 });
+      this.mlp.ceEval.encode(batch, c.ce, { rows: c.rows, classes: this.mlp.classes, gradScale: 0, slot: i, replicas: this.mlp.replicas, yStride: 0, blockRows: this.acts.rows });
     });
   }
 
