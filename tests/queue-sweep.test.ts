@@ -5,9 +5,12 @@
  *  - two workers give the same runs.csv (timings aside), charts.json, curves.csv and sharpness.npy,
  *    every run exactly once; `sweep status` and `sweep collect` agree; a job whose config is
  *    invalid fails at once (no retry), naming the field, and its sweep is collected without it;
- *  - a worker killed (SIGKILL) mid-run: the other worker resumes the run from its checkpoint, the
- *    sweep completes, every run once, the killed run's numbers equal the uninterrupted run's;
+ *  - a worker killed (SIGKILL) mid-run, another stopped (SIGTERM) mid-run: the next worker resumes
+ *    both runs from their checkpoints, the sweep completes, every run once, and those runs' numbers
+ *    equal the uninterrupted runs';
  *  - Redis stopped and restarted mid-sweep: the sweep completes, nothing lost;
+ *  - the other multi-run commands (signal-propagation's trainability grid, awd, feng-tu --seeds)
+ *    through the queue write the files their in-process runs write (timings aside);
  *  - bad input: unreachable and malformed queue URLs, a store that is not writable → clear errors.
  * Every wait is for a state (a log line, a file, a job state) with a generous timeout.
  */
@@ -107,11 +110,10 @@ describe('sweep through the queue', () => {
     });
     await flow.close();
     const units = new Queue('units', { connection, prefix: 'sgdscope' });
-    const failedJob = await waitFor('the invalid job to fail', async () => {
-      const j = await units.getJob('bad.u1');
-      return j && (await j.getState()) === 'failed' ? j : null;
-    }, 120_000);
-    expect(failedJob.attemptsMade).toBe(1);
+    // (Read the job once it has failed: a copy read before holds the counts of that moment.)
+    await waitFor('the invalid job to fail', async () => (await units.getJobState('bad.u1')) === 'failed', 120_000);
+    const failedJob = (await units.getJob('bad.u1'))!;
+    expect([failedJob.attemptsStarted, failedJob.attemptsMade]).toEqual([1, 1]);
     expect(failedJob.failedReason).toMatch(/job bad\.u1: invalid job: sweep\.grid\.lr\.lr must be \(0, 100\], got -1/);
     await units.close();
     const result = await waitFor('the sweep with a failed run to be collected', () => existsSync(join(store, 'bad', 'result.json')) && JSON.parse(readFileSync(join(store, 'bad', 'result.json'), 'utf8')), 120_000);
@@ -121,45 +123,52 @@ describe('sweep through the queue', () => {
     for (const w of workers.splice(0)) expect(await w.stop()).toBe(0);
   }, 300_000);
 
-  it('a worker killed mid-run: the run resumes from its checkpoint on the other worker, with the same result', async () => {
+  it('a worker killed mid-run, another stopped by SIGTERM: both runs resume from their checkpoints, with the same results', async () => {
     const store = tmp('store');
+    const ckpts = join(store, 'kill', 'checkpoints');
+    /** Waits for a checkpoint of a run not in `skip`, and freezes `w` (SIGSTOP) the moment it appears. */
+    const freezeAtCheckpoint = (w: WorkerProc, skip: string[]): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const seen = (): string | undefined => (existsSync(ckpts) ? readdirSync(ckpts).find((f) => f.endsWith('-train.json') && !skip.includes(f)) : undefined);
+        const check = (): void => {
+          const f = seen();
+          if (!f) return;
+          w.proc.kill('SIGSTOP');
+          watcher?.close();
+          clearInterval(poll);
+          clearTimeout(t);
+          resolve(f);
+        };
+        const watcher = existsSync(ckpts) ? watch(ckpts, check) : null;
+        const poll = setInterval(check, 20);
+        const t = setTimeout(() => reject(new Error('no checkpoint within 120 s')), 120_000);
+      });
     const a = worker(2, store, ['--checkpoint-every', '20']);
     const q = sgdscope(['sweep', ...GRID, '--queue', redis.url(2), '--name', 'kill', '--detach']);
     expect(q.status, q.stderr).toBe(0);
-    // The first checkpoint of a run: freeze worker A at once, then kill it (it never finishes that run).
-    const ckpts = join(store, 'kill', 'checkpoints');
-    await waitFor('the checkpoint folder', () => existsSync(ckpts), 120_000, 20);
-    const first = await new Promise<string>((resolve, reject) => {
-      const seen = (): string | undefined => readdirSync(ckpts).find((f) => f.endsWith('-train.json'));
-      const done = (f: string): void => {
-        a.proc.kill('SIGSTOP');
-        watcher.close();
-        clearInterval(poll);
-        clearTimeout(t);
-        resolve(f);
-      };
-      const watcher = watch(ckpts, () => {
-        const f = seen();
-        if (f) done(f);
-      });
-      const poll = setInterval(() => {
-        const f = seen();
-        if (f) done(f);
-      }, 20);
-      const t = setTimeout(() => reject(new Error('no checkpoint within 120 s')), 120_000);
-    });
-    const run = Number(first.slice(0, 4));
-    expect(existsSync(join(store, 'kill', 'runs', first.slice(0, 4))), 'the run finished before the kill').toBe(false);
+    // A's first checkpoint: freeze A at once, then kill it (it never finishes that run).
+    const killed = await freezeAtCheckpoint(a, []);
+    expect(existsSync(join(store, 'kill', 'runs', killed.slice(0, 4))), 'the run finished before the kill').toBe(false);
     const killedAt = performance.now();
     await a.kill();
+    // B: SIGTERM right after one of its checkpoints — it stops at its next chunk, saves, hands the job back, exits 0.
+    const b = worker(2, store, ['--checkpoint-every', '20']);
+    const stopped = await freezeAtCheckpoint(b, [killed]);
+    b.proc.kill('SIGTERM');
+    b.proc.kill('SIGCONT');
+    expect(await b.exit()).toBe(0);
+    expect(b.log()).toMatch(/stopped for shutdown at step \d+ \(checkpoint saved\); back to the waiting list/);
     worker(2, store, ['--checkpoint-every', '20']);
     await waitFor('the sweep to be collected', () => existsSync(join(store, 'kill', 'runs.csv')), 240_000, 200);
-    console.log(`kill test: run ${run} killed after its first checkpoint; sweep collected ${((performance.now() - killedAt) / 1000).toFixed(1)} s later (lock 6 s, stalled check every 2 s)`);
+    console.log(`kill test: run ${Number(killed.slice(0, 4))} killed (SIGKILL) after a checkpoint, run ${Number(stopped.slice(0, 4))} stopped by SIGTERM; sweep collected ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill (lock 6 s, stalled check every 2 s)`);
     expectSameAsReference(join(store, 'kill'));
-    expect(record(join(store, 'kill'), run)).toEqual(record(refDir, run));
-    const unit = JSON.parse(readFileSync(join(store, 'kill', 'runs', first.slice(0, 4), 'unit.json'), 'utf8'));
-    expect(unit.attempt).toBeGreaterThanOrEqual(2);
-    expect(unit.resumedFrom.train).toBeGreaterThanOrEqual(20);
+    for (const f of [killed, stopped]) {
+      const run = Number(f.slice(0, 4));
+      expect(record(join(store, 'kill'), run), `run ${run}`).toEqual(record(refDir, run));
+      const unit = JSON.parse(readFileSync(join(store, 'kill', 'runs', f.slice(0, 4), 'unit.json'), 'utf8'));
+      expect(unit.attempt, `run ${run}`).toBeGreaterThanOrEqual(2);
+      expect(unit.resumedFrom.train, `run ${run}`).toBeGreaterThanOrEqual(20);
+    }
     expect(readdirSync(ckpts)).toEqual([]);
     for (const w of workers.splice(0)) await w.stop();
   }, 360_000);
@@ -180,6 +189,53 @@ describe('sweep through the queue', () => {
     expect(ws.map((w) => w.log()).join('\n')).toMatch(/unreachable; reconnecting/);
     for (const w of workers.splice(0)) await w.stop();
   }, 360_000);
+
+  it('reproduce signal-propagation, awd and feng-tu --seeds through the queue: the in-process files', async () => {
+    const store = tmp('store');
+    worker(6, store);
+    const local = tmp('local');
+    /** A CSV with the named wall-time columns blanked. */
+    const csv = (path: string, timing: string[]): string[] => {
+      const [header, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
+      const drop = new Set(timing.map((c) => header.split(',').indexOf(c)));
+      return [header, ...rows.map((r) => r.split(',').map((v, i) => (drop.has(i) ? '' : v)).join(','))];
+    };
+    const same = (a: string, b: string, f: string): void => expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f).toBe(true);
+    const commands: { name: string; args: string[]; check(q: string, l: string): void }[] = [
+      {
+        name: 'sp',
+        args: ['reproduce', 'signal-propagation', '--skip-propagation', '--phase-sw2', '0.5,4,8', '--phase-sb2', '0,0.2,5', '--train-depths', '2,4', '--train-sw2', '1,2', '--train-width', '16', '--steps', '30', '--quiet'],
+        check: (q, l) => {
+          expect(csv(join(q, 'trainability.csv'), ['seconds'])).toEqual(csv(join(l, 'trainability.csv'), ['seconds']));
+          for (const f of ['trainability_train_accuracy.npy', 'trainability_test_accuracy.npy', 'phase_xi_c.npy', 'six_xi_c.csv']) same(q, l, f);
+        },
+      },
+      {
+        name: 'awd',
+        args: ['reproduce', 'awd', '--train-size', '300', '--test-size', '100', '--lrs', '0.1', '--batches', '25', '--weight-decays', '0,0.001', '--target-loss', '0.3', '--max-epochs', '4', '--wd-epochs', '2', '--quiet'],
+        check: (q, l) => {
+          expect(csv(join(q, 'runs.csv'), ['train_seconds', 'analysis_seconds'])).toEqual(csv(join(l, 'runs.csv'), ['train_seconds', 'analysis_seconds']));
+          for (const f of ['charts.json', 'spectra.npy', 'pairs.npy']) same(q, l, f);
+        },
+      },
+      {
+        name: 'ft',
+        args: ['reproduce', 'feng-tu', '--seeds', '1,2', '--train-size', '500', '--widths', '784,12,12,10', '--epochs', '3', '--window-epochs', '1', '--k', '8', '--t-dirs', '1,2', '--mlf-batches', '3', '--mlf-points', '5', '--quiet'],
+        check: (q, l) => {
+          expect(csv(join(q, 'seeds.csv'), ['seconds'])).toEqual(csv(join(l, 'seeds.csv'), ['seconds']));
+          for (const run of ['0000', '0001']) for (const f of ['spectra.csv', 'pca_variance.npy', 'trajectory.npy']) same(join(q, 'runs', run), join(l, 'runs', run), f);
+        },
+      },
+    ];
+    for (const c of commands) {
+      const r = await sgdscopeAsync([...c.args, '--queue', redis.url(6), '--name', c.name]);
+      expect(r.status, r.stderr + workers.map((w) => w.log()).join('\n')).toBe(0);
+      const l = sgdscope([...c.args, '--out', join(local, c.name)]);
+      expect(l.status, l.stderr).toBe(0);
+      c.check(join(store, c.name), join(local, c.name));
+    }
+    for (const w of workers.splice(0)) await w.stop();
+  }, 400_000);
 
   it('records ASHA rungs in Redis once per run, atomically', async () => {
     const c = new Redis({ host: '127.0.0.1', port: redis.port, db: 4 });

@@ -80,11 +80,11 @@ export async function collectSweep(r: CollectRequest): Promise<{ dir: string; ru
   const adapters = [...new Map(metas.map((m) => [`${m.adapter.name}|${m.adapter.runtime}`, m.adapter])).values()];
   const adapter = adapters.length === 1 ? adapters[0] : { name: `mixed: ${adapters.map((a) => a.name).join(', ')}`, description: adapters.map((a) => a.description).join('; '), runtime: adapters[0].runtime };
   if (kind.collectNeedsGpu && !r.env) throw new Error(`collecting a ${r.kind} sweep needs a GPU`);
+  const dir = r.out ?? store.sweepDir(sweepId);
   const files = await kind.collect({
     spec, records, failed: [...failed].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index),
-    context: metas[0].context, adapter, seconds: (t1 - t0) / 1000, assets: await loadReportAssets(), env: r.env,
+    context: metas[0].context, adapter, seconds: (t1 - t0) / 1000, assets: await loadReportAssets(), dir, env: r.env,
   });
-  const dir = r.out ?? store.sweepDir(sweepId);
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(store.sweepDir(sweepId), 'sweep.json'), JSON.stringify({ sweepId, kind: r.kind, spec, runs: all.length }, null, 2) + '\n');
   for (const [name, content] of files) writeFileAtomic(join(dir, name), content);

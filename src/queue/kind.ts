@@ -16,7 +16,7 @@ import type { TrainControl } from '../experiments/train-control.ts';
 import type { RungBoard } from '../experiments/sweep/asha.ts';
 import type { Progress } from './checkpoint.ts';
 
-export type KindName = 'sweep' | 'awd' | 'trainability' | 'feng-tu';
+export type KindName = 'sweep' | 'awd' | 'signal-propagation' | 'feng-tu';
 
 /** A worker's long-lived resources: its GPU, loaded datasets, and per-spec objects (probes) kept for the next job. */
 export interface WorkerEnv {
@@ -56,6 +56,8 @@ export interface CollectInput<S, R> {
   /** Wall time from the first run's start to the last one's end. */
   seconds: number;
   assets: ReportAssets;
+  /** The folder the files go to. */
+  dir: string;
   /** For kinds whose collect runs GPU stages of its own (signal propagation). */
   env: WorkerEnv | null;
 }

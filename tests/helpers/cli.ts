@@ -45,6 +45,8 @@ export interface WorkerProc {
   stop(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
+  /** Waits for the exit (SIGKILL after the timeout); returns the exit code. */
+  exit(timeoutMs?: number): Promise<number | null>;
 }
 
 export function startWorker(args: string[]): WorkerProc {
@@ -59,6 +61,12 @@ export function startWorker(args: string[]): WorkerProc {
     stop: async (timeoutMs = 60_000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    exit: async (timeoutMs = 60_000) => {
       const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
       const code = await exited;
       clearTimeout(t);

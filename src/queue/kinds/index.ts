@@ -1,9 +1,15 @@
 /** The multi-run commands the queue can run, by name. */
 import type { KindName, QueueKind } from '../kind.ts';
 import { sweepKind } from './sweep.ts';
+import { signalPropagationKind } from './signal-propagation.ts';
+import { awdKind } from './awd.ts';
+import { fengTuKind } from './feng-tu.ts';
 
 const KINDS: Record<string, QueueKind<never, never, never>> = {
   sweep: sweepKind as unknown as QueueKind<never, never, never>,
+  awd: awdKind as unknown as QueueKind<never, never, never>,
+  'feng-tu': fengTuKind as unknown as QueueKind<never, never, never>,
+  'signal-propagation': signalPropagationKind as unknown as QueueKind<never, never, never>,
 };
 
 export function kindByName(name: string): QueueKind<unknown, unknown, unknown> {
