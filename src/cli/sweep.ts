@@ -128,6 +128,14 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   };
   if (flags.queue !== undefined) {
     if (flags.out !== undefined) throw new UsageError('sgdscope sweep: with --queue the run folder is written by the workers into their store (--out is for in-process sweeps; `sgdscope sweep collect --out` copies a queued sweep\'s files elsewhere)');
+    // Data this machine has at hand (embedded or generated) check the grid against the training set's size now, not on the workers.
+    if (spec.data.kind === 'mnist10k' || spec.data.kind === 'synthetic') {
+      try {
+        validateSweepSpec(spec, (await loadDataset(spec.data)).train.n);
+      } catch (e) {
+        throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
+      }
+    }
     return runOnQueue('sweep', spec, flags, 'sgdscope sweep', log);
   }
   const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('sweep'), !!flags.force);
