@@ -34,22 +34,31 @@ export class GpuBatch {
   }
 
   dispatch(kernel: Kernel, bindGroup: GPUBindGroup, uniforms: UniformValues, workgroups: [number, number?, number?]): void {
+    this.checkUsable();
     const [x, y = 1, z = 1] = workgroups;
     const lim = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > lim || y > lim || z > lim) {
-      throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
-    }
     let offset = 0;
-    if (kernel.hasUniforms) {
-      offset = this.arena.alloc(this, kernel.uniformSize);
-      if (offset < 0) {
-        // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
-        this.flush();
-        offset = this.arena.alloc(this, kernel.uniformSize);
+    try {
+      if (x > lim || y > lim || z > lim) {
+        throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
       }
-      kernel.packUniforms(uniforms, this.arena.view, offset);
-    } else {
-      kernel.packUniforms(uniforms, this.arena.view, 0);
+      if (kernel.hasUniforms) {
+        offset = this.arena.alloc(this, kernel.uniformSize);
+        if (offset < 0) {
+          // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
+          this.flush();
+          offset = this.arena.alloc(this, kernel.uniformSize);
+        }
+        kernel.packUniforms(uniforms, this.arena.view, offset);
+      } else {
+        kernel.packUniforms(uniforms, this.arena.view, 0);
+      }
+    } catch (e) {
+      // A bad dispatch (a misspelt uniform field, too many workgroups) ends this batch: it is never
+      // submitted, and the shared arena is released so the error above is the one reported, not
+      // "another batch has unsubmitted dispatches" at every later dispatch of the process.
+      this.abandon((e as Error).message);
+      throw e;
     }
     const pass = this.computePass(kernel.label);
     pass.setPipeline(kernel.pipeline);
@@ -61,6 +70,7 @@ export class GpuBatch {
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.checkUsable();
     this.endPass();
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -76,8 +86,33 @@ export class GpuBatch {
     return this.encoder;
   }
 
+  /**
+   * Drops everything encoded since the last flush (never submitted) and frees the uniform arena;
+   * later use of this batch throws. For an error in the middle of encoding.
+   */
+  abandon(why = 'abandoned'): void {
+    if (this.abandoned !== null) return;
+    this.abandoned = why;
+    if (this.pass) {
+      try {
+        this.pass.end();
+      } catch {
+        // The pass may already be invalid; the encoder is dropped unsubmitted either way.
+      }
+      this.pass = null;
+    }
+    this.arena.release(this);
+  }
+
+  private abandoned: string | null = null;
+
+  private checkUsable(): void {
+    if (this.abandoned !== null) throw new Error(`GpuBatch '${this.label}' was abandoned after an error (${this.abandoned}); start a new batch`);
+  }
+
   /** Submits everything encoded so far; the batch stays usable. */
   flush(): void {
+    this.checkUsable();
     this.endPass();
     this.profiler?.resolve(this.encoder);
     this.arena.flush();

@@ -48,6 +48,13 @@ export class UniformArena {
     return at;
   }
 
+  /** Forgets the unsubmitted slots of `batch` (abandoned after an error): the arena is free again. */
+  release(batch: object): void {
+    if (this.owner !== batch) return;
+    this.used = 0;
+    this.owner = null;
+  }
+
   /** Uploads the slots written since the last flush and starts over. Call right before submit. */
   flush(): void {
     if (this.used === 0) return;

@@ -22,6 +22,7 @@ import { validateTrainConfig, type TrainConfig } from './config.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator, type EvalResult } from './evaluate.ts';
+import { StepViews, type StepView } from './step-view.ts';
 
 export interface EvalRecord {
   step: number;
@@ -53,9 +54,22 @@ export interface ChunkProgress {
   stepsPerSecond: number;
 }
 
+/** A chunk about to be encoded: steps firstStep + 1 … firstStep + steps, ending in an evaluation or not. */
+export interface ChunkPlan {
+  firstStep: number;
+  steps: number;
+  evalDue: boolean;
+}
+
 export interface TrainHooks {
   /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
-  onStepEncoded?(batch: GpuBatch, step: number): void;
+  onStepEncoded?(batch: GpuBatch, step: number, view: StepView): void;
+  /** Called while encoding step `view.step`, between its backward pass and its update (src/train/step-view.ts). */
+  onStepGradient?(batch: GpuBatch, view: StepView): void;
+  /** Before a chunk is encoded; may ask for this chunk's dispatches to be timed. */
+  onChunkStart?(chunk: ChunkPlan): { profiler?: Profiler } | void;
+  /** After a chunk's steps and copy-outs are encoded, before its submit (same command buffer). */
+  onChunkEncoded?(batch: GpuBatch, chunk: ChunkPlan): void;
   /** Called once per chunk after its numbers were read. */
   onChunk?(p: ChunkProgress): void | Promise<void>;
   /** Polled between chunks; true stops the run (status 'stopped'). */
@@ -89,6 +103,7 @@ export class Trainer {
   private readonly staging: GPUBuffer[];
   private readonly stagingFloats: number;
   private readonly perStep = new DurationEstimate(0.3);
+  private readonly views: StepViews;
   /** After a divergence: the checkpoint holding the weights at `lastGoodStep`. */
   private lastGood: { slot: number; step: number } | null = null;
   private chunkCounter = 0;
@@ -112,6 +127,7 @@ export class Trainer {
     this.indices = createStorage(ctx, 'train.indices', c.chunkSteps * c.batchSize * 4);
     this.metrics = createStorage(ctx, 'train.metrics', 2 * c.chunkSteps * 4);
     this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics, { dropout: c.dropout > 0 ? { rate: c.dropout, seed: c.seed } : null });
+    this.views = new StepViews(this.plan, { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum });
     this.trainEval = new Evaluator(mlp, trainData);
     this.testEval = testData ? new Evaluator(mlp, testData) : null;
     // Staging layout (floats): [2·chunkSteps step metrics | train eval metrics | test eval metrics].
@@ -272,23 +288,36 @@ export class Trainer {
   private encodeChunk(firstStep: number, steps: number, evalDue: boolean, hooks: TrainHooks): InFlight {
     const { ctx, config: c } = this;
     const slot = this.chunkCounter++ % 2;
+    const plan: ChunkPlan = { firstStep, steps, evalDue };
+    const asked = hooks.onChunkStart?.(plan);
     writeBuffer(ctx, this.indices, this.sampler.next(steps));
-    const batch = new GpuBatch(ctx, 'train', this.profiler);
-    batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, this.mlp.layout.total * 4);
-    const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
-    for (let s = 0; s < steps; s++) {
-      this.plan.encodeStep(batch, s * c.batchSize, s, hyper, firstStep + s + 1);
-      hooks.onStepEncoded?.(batch, firstStep + s + 1);
-    }
-    const staging = this.staging[slot];
-    batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
-    if (evalDue) {
-      this.trainEval.encode(batch);
-      this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
-      if (this.testEval) {
-        this.testEval.encode(batch);
-        this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+    const batch = new GpuBatch(ctx, 'train', (asked && asked.profiler) || this.profiler);
+    try {
+      batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, this.mlp.layout.total * 4);
+      const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
+      for (let s = 0; s < steps; s++) {
+        const step = firstStep + s + 1;
+        this.plan.encodeForwardLoss(batch, s * c.batchSize, s, step);
+        this.plan.encodeBackward(batch);
+        hooks.onStepGradient?.(batch, this.views.at(step, s, 'gradient'));
+        this.plan.encodeUpdate(batch, hyper);
+        hooks.onStepEncoded?.(batch, step, this.views.at(step, s, 'update'));
       }
+      const staging = this.staging[slot];
+      batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
+      if (evalDue) {
+        this.trainEval.encode(batch);
+        this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
+        if (this.testEval) {
+          this.testEval.encode(batch);
+          this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+        }
+      }
+      hooks.onChunkEncoded?.(batch, plan);
+    } catch (e) {
+      // Nothing of this chunk is submitted; the uniform arena is free again for the caller.
+      batch.abandon();
+      throw e;
     }
     batch.submit();
     return { firstStep, steps, evalDue, slot, submittedAt: performance.now() };
