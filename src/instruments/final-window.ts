@@ -44,10 +44,11 @@ export interface FinalWindow {
   /** w* (the layer's window mean) and all weights with the layer at w*. */
   wStar: Float64Array;
   wStarParams: Float32Array;
-  /** 0-based PCs whose F_i and T_i were measured; F NaN where not reached; reach = the farther crossing. */
+  /** 0-based PCs whose F_i and T_i were measured; F NaN where a side was not reached, θ NaN on that side. */
   dirs: number[];
   F: Float64Array;
-  reach: Float64Array;
+  thetaL: Float64Array;
+  thetaR: Float64Array;
   /** T_i along the same directions. */
   T: Float64Array;
   L0: number | null;

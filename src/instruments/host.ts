@@ -33,6 +33,8 @@ export interface HostOptions {
   side(): Promise<GpuContext>;
   onUpdate?(id: string, u: InstrumentUpdate): void;
   onWarning?(id: string, message: string): void;
+  /** After a refresh that produced something: the step it was due at and each instrument's wall time, ms. */
+  onRefresh?(step: number, ms: Record<string, number>): void;
 }
 
 interface Live {
@@ -84,6 +86,7 @@ export class InstrumentHost {
           return (up?.run.provides?.() as T | undefined) ?? null;
         },
         emit: (u) => host.emit(live, u),
+        warn: (m) => host.warn(def.id, new Error(m)),
       });
       const ps = live.run.perStep;
       if (ps) {
@@ -170,34 +173,43 @@ export class InstrumentHost {
     for (const l of due) this.lastRefresh.set(l.def.id, step);
     this.background(async () => {
       const done = new Set<string>();
+      const ms: Record<string, number> = {};
       for (const l of this.live) {
         const roots = due.includes(l);
         const after = (l.def.needs ?? []).length > 0 && (l.def.needs ?? []).every((n) => done.has(n));
         if (!l.run.refresh || !(roots || after) || this.stopped) continue;
+        const t0 = performance.now();
         try {
-          await l.run.refresh.run();
-          done.add(l.def.id);
+          if ((await l.run.refresh.run()) !== false) {
+            done.add(l.def.id);
+            ms[l.def.id] = performance.now() - t0;
+          }
         } catch (e) {
           this.warn(l.def.id, e);
         }
       }
+      if (done.size && !this.stopped) this.o.onRefresh?.(step, ms);
     });
   }
 
-  /** An on-demand request (a panel click), served when no refresh runs. */
-  request(id: string, name: string, value: number): void {
-    const l = this.live.find((x) => x.def.id === id);
-    if (!l?.run.request) throw new Error(`instrument ${id} takes no requests`);
-    this.requests.set(id, { name, value });
+  /**
+   * An on-demand request (a panel click: its name and the point's x), for every instrument that
+   * takes requests (each ignores names it does not know); served when no refresh runs, the newest
+   * value per name.
+   */
+  request(name: string, value: number): void {
+    this.requests.set(name, { name, value });
     if (!this.busy) this.serveRequests();
   }
 
   private serveRequests(): void {
     if (this.busy || !this.requests.size || this.stopped) return;
-    const [id, r] = this.requests.entries().next().value!;
-    this.requests.delete(id);
-    const l = this.live.find((x) => x.def.id === id)!;
-    this.background(() => l.run.request!(r.name, r.value).catch((e: unknown) => this.warn(id, e)));
+    const [key, r] = this.requests.entries().next().value!;
+    this.requests.delete(key);
+    const takers = this.live.filter((l) => l.run.request);
+    this.background(async () => {
+      for (const l of takers) await l.run.request!(r.name, r.value).catch((e: unknown) => this.warn(l.def.id, e));
+    });
   }
 
   private background(work: () => Promise<void>): void {

@@ -58,7 +58,7 @@ export function instrumentFiles(records: InstrumentRecord[], run: RunInfo): RunF
 }
 
 export function instrumentCharts(records: InstrumentRecord[], run: RunInfo): ChartData[] {
-  return records.flatMap(({ def, values, store }) => def.charts(store.data, values as never, run));
+  return records.flatMap(({ def, values, store }) => def.charts(store.data, values as never, run, store.kind));
 }
 
 export function instrumentSections(records: InstrumentRecord[], run: RunInfo): ReportSection[] {
@@ -71,7 +71,7 @@ export function instrumentSections(records: InstrumentRecord[], run: RunInfo): R
       .map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${typeof v === 'number' ? fmt(v, 4) : esc(String(v ?? '—'))}</td></tr>`)
       .join('');
     const html = `<p class="note">${esc(def.about)}</p><p class="note">Settings: ${settings || 'none'}.${store.kind === 'final' ? ' Shown: the final analysis.' : ''}</p>${rows ? `<table>${rows}</table>` : ''}`;
-    return { title: def.title, html, charts: def.charts(store.data, values as never, run) };
+    return { title: def.title, html, charts: def.charts(store.data, values as never, run, store.kind) };
   });
 }
 

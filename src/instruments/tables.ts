@@ -21,6 +21,7 @@ export class TableStore {
   }
 
   apply(u: InstrumentUpdate): void {
+    for (const name of u.reset ?? []) for (const col of Object.values(this.data[name] ?? {})) col.length = 0;
     for (const [name, cols] of Object.entries(u.tables ?? {})) this.put(name, cols);
     if (u.headline) this.headline = { ...this.headline, ...u.headline };
     if (u.kind) this.kind = u.kind;

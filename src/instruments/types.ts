@@ -45,6 +45,8 @@ export interface TableSpec {
 
 /** What an instrument sends: tables (by the TableSpec mode), headline values, a status line. */
 export interface InstrumentUpdate {
+  /** Tables emptied before `tables` are applied (an 'append' series replaced by the final analysis). */
+  reset?: string[];
   tables?: Record<string, Columns>;
   /** Text for the headline ids the instrument declares. */
   headline?: Record<string, string>;
@@ -52,6 +54,8 @@ export interface InstrumentUpdate {
   kind?: 'live' | 'final';
   /** A line under the instrument's panels while its charts have nothing to show (why not, what is coming). */
   note?: string;
+  /** The current value of an on-demand choice by request name (a marker on the panels whose clicks send it). */
+  selected?: Record<string, number>;
 }
 
 /** What charts need to know about the run (the page has it from the 'ready' message). */
@@ -91,8 +95,8 @@ export interface Instrument<S extends SettingsSpec = SettingsSpec> {
   panels: PanelSpec[];
   /** Numbers shown in the dashboard's header and the report: element id (unique) and label. */
   headline?: { id: string; label: string }[];
-  /** The charts, from the tables so far (pure; must accept empty tables). */
-  charts(t: TableView, s: SettingsValues<S>, run: RunInfo): ChartData[];
+  /** The charts, from the tables so far (pure; must accept empty tables); `kind`: the last update's. */
+  charts(t: TableView, s: SettingsValues<S>, run: RunInfo, kind: 'live' | 'final'): ChartData[];
   /** Key numbers for instruments.json and the report (pure). */
   summary?(t: TableView, s: SettingsValues<S>, run: RunInfo): Record<string, number | string | null>;
   /** Builds the GPU side for one training run. */
@@ -116,6 +120,8 @@ export interface InstrumentContext<S extends SettingsSpec = SettingsSpec> {
   /** The latest `provides()` of an instrument this one `needs`, or null before its first result. */
   upstream<T>(id: string): T | null;
   emit(u: InstrumentUpdate): void;
+  /** A problem that does not stop the run (printed by the CLI, logged by the dashboard). */
+  warn(message: string): void;
 }
 
 export interface PerStepWork {
@@ -140,9 +146,10 @@ export interface InstrumentRun {
   /**
    * Analysis beside training on the side device, one refresh at a time (a refresh due while one
    * runs is skipped): every `every` steps for an instrument that needs none, else right after the
-   * instruments it needs have refreshed.
+   * instruments it needs have refreshed. run() resolving to false means nothing new (e.g. a
+   * window still too short): the instruments that need this one then skip this refresh.
    */
-  refresh?: { every?: number; run(): Promise<void> };
+  refresh?: { every?: number; run(): Promise<boolean | void> };
   /** On-demand work (a panel click): queued behind a running refresh; a newer request replaces a waiting one. */
   request?(name: string, value: number): Promise<void>;
   /** The run's final analysis (dashboard: the Feng–Tu lab's), to show instead of live refreshes. */

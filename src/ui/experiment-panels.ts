@@ -26,8 +26,8 @@ import {
   type ExperimentValues,
 } from '../experiments/dashboard-settings.ts';
 import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
-import type { RunSpec } from './settings.ts';
+import type { FromWorker, ToWorker } from '../experiments/dashboard/protocol.ts';
+import type { RunSpec } from '../experiments/dashboard/run-settings.ts';
 
 export interface ExperimentDeps {
   send(m: ToWorker): void;
