@@ -52,7 +52,8 @@ export interface SettingSpec<V extends SettingValue = SettingValue> {
 export type SettingsSpec = Record<string, SettingSpec>;
 
 /** The typed values of a settings declaration. */
-export type SettingsValues<S extends SettingsSpec> = { [K in keyof S]: S[K]['default'] extends boolean ? boolean : S[K]['default'] extends number ? number : string };
+export type SettingsValues<S extends SettingsSpec> = { [K in keyof S]: ValueOf<S[K]['default']> };
+type ValueOf<V> = V extends boolean ? boolean : V extends number ? number : V extends string ? string : never;
 
 export const int = (default_: number, range: SettingSpec['range'], help: string, more: Partial<SettingSpec<number>> = {}): SettingSpec<number> => ({ type: 'int', default: default_, range, help, ...more });
 export const num = (default_: number, range: SettingSpec['range'], help: string, more: Partial<SettingSpec<number>> = {}): SettingSpec<number> => ({ type: 'number', default: default_, range, help, ...more });
