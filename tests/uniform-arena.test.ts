@@ -1,7 +1,9 @@
 /**
  * A dispatch whose uniforms cannot be packed (a misspelt field) fails with that error, and only
- * that one: the batch is abandoned, the shared uniform arena is free again, and the next batch of
- * the process works (it used to fail with "another batch still has unsubmitted dispatches").
+ * that one: its arena slot is given back, and when the failed batch is dropped unsubmitted, the
+ * next batch takes the shared uniform arena over (it used to fail, with every later dispatch of the
+ * process, with "another batch still has unsubmitted dispatches"); the dropped batch then refuses
+ * further use, naming its first error.
  */
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
@@ -22,10 +24,16 @@ describe('uniform arena after a packing error', () => {
     first.dispatch(kernel, bg, good, [1]);
     const { p, ...rest } = good;
     expect(() => first.dispatch(kernel, bg, { ...rest, pp: p }, [1])).toThrow(/has no field 'pp'/);
-    expect(() => first.submit()).toThrow(/abandoned after an error \(.*has no field 'pp'/);
+    // The first batch is dropped here, as a caller that caught the error would.
     const second = new GpuBatch(ctx(), 'second');
     second.dispatch(kernel, bg, good, [1]);
     second.submit();
     expect(Array.from(await readF32(ctx(), out, 0, 2))).toEqual([0, 14]);
+    expect(() => first.submit()).toThrow(/abandoned after an error \(.*has no field 'pp'/);
+    // A batch without errors still guards the arena.
+    const third = new GpuBatch(ctx(), 'third');
+    third.dispatch(kernel, bg, good, [1]);
+    expect(() => new GpuBatch(ctx(), 'fourth')).toThrow(/another still has unsubmitted dispatches/);
+    third.submit();
   });
 });

@@ -14,9 +14,11 @@ function flagSpec(def: Instrument, spec: SettingSpec): FlagSpec {
   const help = `${def.id}: ${spec.help} (default ${formatSetting(spec, spec.default)})`;
   if (spec.type === 'bool') return { kind: 'bool', help };
   if (spec.type === 'choice') return { kind: 'string', help, choices: spec.choices };
-  // Aliases ('e') and run-dependent ranges are parsed and checked here, not by parseFlags.
-  if (spec.aliases || typeof spec.range === 'function' || !spec.range) return { kind: 'string', help: `${help}${typeof spec.range === 'function' ? ' (range depends on the run)' : ''}` };
-  return { kind: spec.type === 'int' ? 'int' : 'number', help, range: [spec.range.min, spec.range.max, spec.range.minExclusive] };
+  // Aliases ('e') are parsed here, run-dependent ranges checked here once the run is known.
+  if (spec.aliases) return { kind: 'string', help: `${help}; a number or ${Object.keys(spec.aliases).join(', ')}` };
+  const kind = spec.type === 'int' ? 'int' : 'number';
+  if (typeof spec.range === 'function' || !spec.range) return { kind, help: `${help}${spec.range ? ' (range depends on the run)' : ''}` };
+  return { kind, help, range: [spec.range.min, spec.range.max, spec.range.minExclusive] };
 }
 
 export function instrumentFlagSpecs(): Record<string, FlagSpec> {

@@ -38,6 +38,7 @@ export class GpuBatch {
     const [x, y = 1, z = 1] = workgroups;
     const lim = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
     let offset = 0;
+    let allocated = false;
     try {
       if (x > lim || y > lim || z > lim) {
         throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
@@ -49,15 +50,18 @@ export class GpuBatch {
           this.flush();
           offset = this.arena.alloc(this, kernel.uniformSize);
         }
+        allocated = offset >= 0;
         kernel.packUniforms(uniforms, this.arena.view, offset);
       } else {
         kernel.packUniforms(uniforms, this.arena.view, 0);
       }
     } catch (e) {
-      // A bad dispatch (a misspelt uniform field, too many workgroups) ends this batch: it is never
-      // submitted, and the shared arena is released so the error above is the one reported, not
-      // "another batch has unsubmitted dispatches" at every later dispatch of the process.
-      this.abandon((e as Error).message);
+      // A bad dispatch (a misspelt uniform field, too many workgroups) encodes nothing: its arena
+      // slot is given back. The batch stays usable, but if it is dropped instead of submitted, the
+      // next batch that needs the shared arena takes it over (abandoning this one) rather than
+      // failing with "another batch has unsubmitted dispatches": the first error stays the one seen.
+      if (allocated) this.arena.rollback(this, offset);
+      this.failedWith ??= (e as Error).message;
       throw e;
     }
     const pass = this.computePass(kernel.label);
@@ -105,6 +109,8 @@ export class GpuBatch {
   }
 
   private abandoned: string | null = null;
+  /** The first error of a dispatch of this batch, if any. */
+  failedWith: string | null = null;
 
   private checkUsable(): void {
     if (this.abandoned !== null) throw new Error(`GpuBatch '${this.label}' was abandoned after an error (${this.abandoned}); start a new batch`);
