@@ -34,9 +34,9 @@ export async function runUntil(trainer: Trainer, until: number | null, hooks: Tr
   let encoded = trainer.step;
   return trainer.run({
     ...hooks,
-    onStepEncoded: (batch, step) => {
+    onStepEncoded: (batch, step, view) => {
       encoded = step;
-      hooks.onStepEncoded?.(batch, step);
+      hooks.onStepEncoded?.(batch, step, view);
     },
     shouldStop: () => (until !== null && encoded >= until) || (hooks.shouldStop?.() ?? false),
   });

@@ -131,7 +131,7 @@ export class InstrumentHost {
     const atUpdate = step('update');
     return {
       onStepGradient: atGradient,
-      onStepEncoded: (batch, _step, view) => atUpdate(batch, view),
+      onStepEncoded: (batch, _step, view) => view && atUpdate(batch, view),
       onChunkStart: (c: ChunkPlan) => {
         this.ring?.startChunk();
         let asked: ReturnType<NonNullable<NonNullable<InstrumentRun['chunk']>['start']>> = undefined;

@@ -63,7 +63,7 @@ export interface ChunkPlan {
 
 export interface TrainHooks {
   /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
-  onStepEncoded?(batch: GpuBatch, step: number, view: StepView): void;
+  onStepEncoded?(batch: GpuBatch, step: number, view?: StepView): void;
   /** Called while encoding step `view.step`, between its backward pass and its update (src/train/step-view.ts). */
   onStepGradient?(batch: GpuBatch, view: StepView): void;
   /** Before a chunk is encoded; may ask for this chunk's dispatches to be timed. */

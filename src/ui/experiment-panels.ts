@@ -7,7 +7,7 @@
  * last card opens charts.json files of CLI run folders (`sgdscope sweep`, `reproduce awd`, …) and
  * draws them the same way, so a long headless run can be looked at here.
  *
- * The experiments run in the engine worker on its side device (src/ui/experiment-queue.ts);
+ * The experiments run in the engine worker on its side device (src/experiments/dashboard/experiment-queue.ts);
  * figures are drawn from the page's frame loop like every other panel.
  */
 import uPlot from 'uplot';
