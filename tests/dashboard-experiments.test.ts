@@ -21,7 +21,7 @@ import { loadDataset } from '../src/data/index.ts';
 import { runExperiment, type ExperimentEnv, type ExperimentRun } from '../src/experiments/dashboard-runner.ts';
 import { defaultValues, formatValue, type ExperimentKind, type ExperimentValues } from '../src/experiments/dashboard-settings.ts';
 import type { ExperimentProbe } from '../src/ui/experiment-panels.ts';
-import { DEFAULT_SETTINGS, runSpecOf } from '../src/ui/settings.ts';
+import { DEFAULT_SETTINGS, runSpecOf } from '../src/experiments/dashboard/run-settings.ts';
 
 const ctx = useGpu();
 let site: ServedPage;

@@ -14,6 +14,7 @@ import { awdFiles, trends } from '../experiments/awd/files.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 export const AWD_FLAGS: Record<string, FlagSpec> = {
   full: { kind: 'bool', help: "the authors' grid: lr 0.005–0.1, B 25–400, weight decay 0–2e-3, 10 seeds, to loss 1e-3 (for a real GPU: hours)" },
@@ -34,6 +35,7 @@ export const AWD_FLAGS: Record<string, FlagSpec> = {
   'target-loss': { kind: 'number', help: `stop when the full training loss is at or below this (default ${AWD_SCALED.targetLoss}; authors 1e-3)`, range: [0, 1e6, true] },
   'max-epochs': { kind: 'int', help: `epoch cap per run (default ${AWD_SCALED.maxEpochs})`, range: [1, 1e6] },
   'wd-epochs': { kind: 'int', help: `weight decay only during the first N epochs, then off to the target (default ${AWD_SCALED.weightDecayEpochs}; 0: the whole run)`, range: [0, 1e6] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-awd)' },
   force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
   quiet: { kind: 'bool', help: 'no progress lines' },
@@ -86,12 +88,17 @@ export async function awdCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce awd: unexpected argument '${positional[0]}' (flags start with --)`);
+  checkQueueFlags(flags, 'sgdscope reproduce awd');
   const spec = resolveAwd(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('awd'), !!flags.force);
-  const assets = await loadReportAssets();
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  if (flags.queue !== undefined) {
+    if (flags.out !== undefined) throw new UsageError('sgdscope reproduce awd: with --queue the run folder is written by the workers into their store, not --out');
+    return runOnQueue('awd', spec, flags, 'sgdscope reproduce awd', log);
+  }
+  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('awd'), !!flags.force);
+  const assets = await loadReportAssets();
   const ctx = await acquireGpu();
   const loaded = await loadDataset(spec.data);
   const n = awdPoints(spec).length;

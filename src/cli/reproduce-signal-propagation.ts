@@ -21,6 +21,7 @@ import { loadReportAssets } from '../analysis/report/assets.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 const CMD = 'sgdscope reproduce signal-propagation';
 
@@ -51,6 +52,7 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   threshold: { kind: 'number', help: 'trainability: train accuracy from which a cell counts as trainable (default 0.5; chance is 0.1)', range: [0, 1] },
   'skip-training': { kind: 'bool', help: 'no trainability stage' },
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-signal-propagation)' },
   force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
   quiet: { kind: 'bool', help: 'no progress output (the tables are still printed)' },
@@ -168,14 +170,21 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
+  checkQueueFlags(flags, CMD);
   const options = resolveSignalPropagationOptions(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('signal-propagation'), !!flags.force);
-  const assets = await loadReportAssets();
-  const heatmapScript = readHeatmapScript();
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  if (flags.queue !== undefined) {
+    // The trainability grid's cells go to the workers; the collect job runs the rest on one of them.
+    if (!options.trainability) throw new UsageError(`${CMD}: --queue sends the trainability grid to the workers; there is none with --skip-training`);
+    if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
+    return runOnQueue('signal-propagation', options, flags, CMD, log);
+  }
+  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('signal-propagation'), !!flags.force);
+  const assets = await loadReportAssets();
+  const heatmapScript = readHeatmapScript();
   const needGpu = options.propagation !== null || options.trainability !== null;
   const ctx = needGpu ? await acquireGpu() : null;
   const loaded = needGpu ? await loadDataset({ kind: 'mnist10k' }) : null;

@@ -16,6 +16,8 @@ import { ProgressBar, formatDuration } from './progress.ts';
 import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
 import { AWD_SUMMARY, awdCommand } from './awd.ts';
 import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
+import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
+import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk'] as const;
 
@@ -36,6 +38,8 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   'mlf-dirs': { kind: 'list', help: 'PCs (1-based) for the mini-loss-function ensemble (default: the 2nd and the middle direction whose F_i is measured)' },
   'mlf-batches': { kind: 'int', help: 'minibatches in the ensemble (default 20)', range: [1, 10000] },
   'mlf-points': { kind: 'int', help: 'θ values per ensemble curve (default 41)', range: [3, 10001] },
+  seeds: { kind: 'list', help: 'run the experiment once per seed (each seed\'s run folder under runs/NNNN/, seeds.csv and report.html across seeds); with --queue one job per seed' },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-feng-tu)' },
   force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
   quiet: { kind: 'bool', help: 'no progress bars' },
@@ -94,8 +98,10 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
   // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
   if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
+  checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
   const run = resolveTrainSettings(flags);
   const options = resolveFengTuOptions(flags);
+  if (flags.seeds !== undefined || flags.queue !== undefined) return fengTuSeedsCommand(flags, run, options);
   const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('feng-tu'), !!flags.force);
   const assets = await loadReportAssets();
 

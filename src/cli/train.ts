@@ -10,11 +10,13 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
 import { SEED_MLP, validateMlpConfig, type MlpConfig } from '../nn/config.ts';
 import { validateTrainConfig, type TrainConfig } from '../train/config.ts';
-import { Trainer } from '../train/trainer.ts';
+import { Trainer, type TrainHooks } from '../train/trainer.ts';
 import { runFiles } from '../train/run-files.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
+import { instrumentFlagSpecs, instrumentsFromFlags } from './instrument-flags.ts';
+import { startTrainInstruments } from './train-instruments.ts';
 import { ensembleSeeds, trainEnsembleCommand } from './train-ensemble.ts';
 
 export const TRAIN_FLAGS: Record<string, FlagSpec> = {
@@ -132,15 +134,21 @@ export function resolveTrainSettings(flags: FlagValues): ResolvedRun {
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, TRAIN_FLAGS, 'sgdscope train');
+  const specs = { ...TRAIN_FLAGS, ...instrumentFlagSpecs() };
+  const { flags, positional } = parseFlags(argv, specs, 'sgdscope train');
   if (flags.help) {
-    process.stdout.write(helpText('sgdscope train', 'train an MLP with SGD on the GPU and write a run folder', TRAIN_FLAGS));
+    process.stdout.write(helpText('sgdscope train', 'train an MLP with SGD on the GPU and write a run folder', specs));
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope train: unexpected argument '${positional[0]}' (flags start with --)`);
   const run = resolveTrainSettings(flags);
+  const runContext = (trainSize: number | null) => ({ widths: run.model.widths, bias: run.model.bias, batchSize: run.train.batchSize, epochs: run.train.epochs, trainSize, stepsPerEpoch: trainSize === null ? null : Math.floor(trainSize / run.train.batchSize) });
+  const instrumentsAsked = instrumentsFromFlags(flags, runContext(null));
   const seeds = ensembleSeeds(flags, run.train.seed);
-  if (seeds) return trainEnsembleCommand(flags, run, seeds);
+  if (seeds) {
+    if (instrumentsAsked.length) throw new UsageError('sgdscope train: --instrument watches one network; it cannot be combined with --replicas or --seeds');
+    return trainEnsembleCommand(flags, run, seeds);
+  }
   const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('train'), !!flags.force);
 
   const ctx = await acquireGpu();
@@ -151,6 +159,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const loaded = await loadDataset(run.data);
   log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test, ${loaded.train.d} features, ${loaded.train.classes} classes`);
   const trainer = await Trainer.create(ctx, run.model, run.train, { train: loaded.train, test: loaded.test });
+  const instruments = await startTrainInstruments(trainer, loaded.train, instrumentsFromFlags(flags, runContext(loaded.train.n)), log);
   const total = trainer.totalSteps;
   const bar = new ProgressBar('train');
   let lastEval = '';
@@ -160,7 +169,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const t0 = performance.now();
-  const result = await trainer.run({
+  const hooks: TrainHooks = {
     shouldStop: () => interrupted,
     onChunk: (p) => {
       if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${p.eval.test.loss.toFixed(4)}/${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
@@ -172,7 +181,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       const acc = p.accuracies.reduce((a, b) => a + b, 0) / p.accuracies.length;
       bar.update(p.step, total, `step ${p.step}${total ? `/${total}` : ''} ep ${p.epoch.toFixed(2)} loss ${loss.toFixed(4)} acc ${(100 * acc).toFixed(1)}% ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
     },
-  });
+  };
+  const result = await trainer.run(instruments ? instruments.hooks(hooks) : hooks);
   bar.done();
   process.off('SIGINT', onSigint);
 
@@ -186,23 +196,25 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } else params = await trainer.mlp.readParams();
   const finalEval = result.status === 'diverged' ? null : trainer.history.evals.at(-1)?.step === result.steps ? trainer.history.evals.at(-1)! : await trainer.evaluate();
 
-  writeRunFiles(
-    outDir,
-    runFiles({
-      model: run.model,
-      train: run.train,
-      data: loaded.spec,
-      adapter: adapterRecord(ctx),
-      result,
-      finalEval,
-      history: trainer.history,
-      stepsPerEpoch: trainer.stepsPerEpoch,
-      params,
-      paramsStep,
-      trainIndices: loaded.trainIndices,
-      testIndices: loaded.testIndices,
-    }),
-  );
+  const files = runFiles({
+    model: run.model,
+    train: run.train,
+    data: loaded.spec,
+    adapter: adapterRecord(ctx),
+    result,
+    finalEval,
+    history: trainer.history,
+    stepsPerEpoch: trainer.stepsPerEpoch,
+    params,
+    paramsStep,
+    trainIndices: loaded.trainIndices,
+    testIndices: loaded.testIndices,
+  });
+  if (instruments) {
+    for (const [k, v] of await instruments.finish({ model: run.model, train: run.train, result }, `sgdscope train: ${run.model.widths.join('-')}, lr ${run.train.lr}, B ${run.train.batchSize}`)) files.set(k, v);
+    for (const line of instruments.lines()) log(line);
+  }
+  writeRunFiles(outDir, files);
   const summary = finalEval
     ? `train loss ${finalEval.train.loss.toFixed(4)} acc ${(100 * finalEval.train.accuracy).toFixed(2)}%, test loss ${finalEval.test?.loss.toFixed(4)} acc ${((finalEval.test?.accuracy ?? NaN) * 100).toFixed(2)}%`
     : `weights saved are from step ${paramsStep}, the last known good`;

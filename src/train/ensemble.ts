@@ -59,3 +59,23 @@ export interface ReplicaOutcome {
   /** The step its weights are from: the last step while running, the target's step, or the last good step. */
   step: number;
 }
+
+export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
+
+/**
+ * A run's status and message from its replicas' outcomes: a single run's is its replica's own;
+ * an ensemble is 'diverged' when every replica diverged, 'target-reached' when none is left
+ * training, else 'completed' (naming the replicas that stopped early).
+ */
+export function summarizeRun(o: readonly ReplicaOutcome[], stopped: boolean, step: number, epochs: number): { status: RunStatus; message: string } {
+  const done = `completed ${step} steps (${epochs.toFixed(2)} epochs)`;
+  if (stopped) return { status: 'stopped', message: `stopped at step ${step}` };
+  if (o.length === 1) return o[0].status === 'running' ? { status: 'completed', message: done } : { status: o[0].status, message: o[0].message };
+  const of = (s: ReplicaStatus): number[] => o.flatMap((x, r) => (x.status === s ? [r] : []));
+  const [div, hit] = [of('diverged'), of('target-reached')];
+  const names = (rs: number[], what: string): string => (rs.length ? `replica${rs.length > 1 ? 's' : ''} ${rs.join(', ')} ${what}` : '');
+  const notes = [names(div, 'diverged'), names(hit, 'reached the target')].filter(Boolean).join('; ');
+  if (div.length === o.length) return { status: 'diverged', message: `every replica diverged (first: ${o[0].message})` };
+  if (of('running').length === 0) return { status: 'target-reached', message: `no replica left training: ${notes}` };
+  return { status: 'completed', message: notes ? `${done}; ${notes}` : done };
+}

@@ -1,8 +1,13 @@
 /**
  * What a training run records on the CPU, per replica: the minibatch loss and accuracy of every
- * step and the full train/test evaluations; and what each chunk reports to its hook.
+ * step and the full train/test evaluations; what each chunk reports to its hook, the hooks, and
+ * the run's result.
  */
+import type { GpuBatch } from '../gpu/batch.ts';
+import type { Profiler } from '../gpu/profiler.ts';
 import type { EvalResult } from './evaluate.ts';
+import type { ReplicaOutcome, RunStatus } from './ensemble.ts';
+import type { StepView } from './step-view.ts';
 
 export interface EvalRecord {
   step: number;
@@ -38,5 +43,57 @@ export interface ChunkProgress {
   stepsPerSecond: number;
   /** Every replica's losses, accuracies and evaluation (replica 0 first). */
   replicas: ReplicaChunk[];
+}
+
+
+export interface RunResult {
+  status: RunStatus;
+  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
+  message: string;
+  steps: number;
+  seconds: number;
+  /** Steps per second of the ensemble (each step trains every replica). */
+  stepsPerSecond: number;
+  /** Per replica: its outcome (R = 1: the run's own). */
+  replicas: ReplicaOutcome[];
+}
+
+/** A chunk about to be encoded: steps firstStep + 1 … firstStep + steps, ending in an evaluation or not. */
+export interface ChunkPlan {
+  firstStep: number;
+  steps: number;
+  evalDue: boolean;
+}
+
+/**
+ * Hooks into the loop. A step that an instrument measures (`measures(step)`; without it, every
+ * step when onStepGradient is given) is encoded through the open form of the step — the minibatch
+ * gathered, the gradient written to mlp.grads, the update a dispatch of its own — so the step view
+ * (src/train/step-view.ts) holds what it says; every other step runs fused (each layer's weight
+ * gradient applies the update: no gradient buffer). Both forms give the same weights, bit for bit.
+ * In an ensemble the views describe replica 0, whose blocks come first in every buffer.
+ */
+export interface TrainHooks {
+  /**
+   * Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. The
+   * view is given on measured steps only.
+   */
+  onStepEncoded?(batch: GpuBatch, step: number, view?: StepView): void;
+  /** Called while encoding a measured step `view.step`, between its backward pass and its update (src/train/step-view.ts). */
+  onStepGradient?(batch: GpuBatch, view: StepView): void;
+  /**
+   * Whether step `step` (1-based) needs the step view: onStepGradient is called and onStepEncoded
+   * gets the view on the steps this returns true for. Absent: every step when onStepGradient is
+   * given, none otherwise. Called once per step while encoding, in step order.
+   */
+  measures?(step: number): boolean;
+  /** Before a chunk is encoded; may ask for this chunk's dispatches to be timed. */
+  onChunkStart?(chunk: ChunkPlan): { profiler?: Profiler } | void;
+  /** After a chunk's steps and copy-outs are encoded, before its submit (same command buffer). */
+  onChunkEncoded?(batch: GpuBatch, chunk: ChunkPlan): void;
+  /** Called once per chunk after its numbers were read. */
+  onChunk?(p: ChunkProgress): void | Promise<void>;
+  /** Polled between chunks; true stops the run (status 'stopped'). */
+  shouldStop?(): boolean;
 }
 

@@ -25,37 +25,17 @@ import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { TrainStepPlan } from '../nn/train-step.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { TrainConfig } from './config.ts';
-import { replicaSettings, validateEnsemble, type ReplicaOutcome } from './ensemble.ts';
+import { replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
-import { Evaluator, type EvalResult } from './evaluate.ts';
+import { Evaluator } from './evaluate.ts';
 import { readChunkMetrics, type ChunkRead, type InFlight } from './chunk-metrics.ts';
-import { History, type ChunkProgress, type EvalRecord } from './history.ts';
+import { StepViews } from './step-view.ts';
+import { History, type ChunkPlan, type EvalRecord, type RunResult, type TrainHooks } from './history.ts';
 
-export { History, type ChunkProgress, type EvalRecord, type ReplicaChunk } from './history.ts';
+export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type ReplicaChunk, type RunResult, type TrainHooks } from './history.ts';
 
-export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
-
-export interface RunResult {
-  status: RunStatus;
-  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
-  message: string;
-  steps: number;
-  seconds: number;
-  /** Steps per second of the ensemble (each step trains every replica). */
-  stepsPerSecond: number;
-  /** Per replica: its outcome (R = 1: the run's own). */
-  replicas: ReplicaOutcome[];
-}
-
-export interface TrainHooks {
-  /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
-  onStepEncoded?(batch: GpuBatch, step: number): void;
-  /** Called once per chunk after its numbers were read. */
-  onChunk?(p: ChunkProgress): void | Promise<void>;
-  /** Polled between chunks; true stops the run (status 'stopped'). */
-  shouldStop?(): boolean;
-}
+export type { RunStatus };
 
 export class Trainer {
   /** One history per replica; `history` is replica 0's (a single run's). */
@@ -65,7 +45,9 @@ export class Trainer {
   readonly replicas: number;
   /** Replica 0's configuration (a single run's); `configs` has every replica's. */
   readonly config: TrainConfig;
+  /** The fused step, and (made on first need) the open one that per-step hooks get. */
   private readonly plan: TrainStepPlan;
+  private open: { plan: TrainStepPlan; views: StepViews } | null = null;
   private readonly samplers: MinibatchSampler[];
   private readonly indices: GPUBuffer;
   private readonly metrics: GPUBuffer;
@@ -191,6 +173,12 @@ export class Trainer {
 
   /** Runs until a stop rule fires. Can be called again after 'stopped' to resume. */
   async run(hooks: TrainHooks = {}): Promise<RunResult> {
+    if ((hooks.onStepGradient || hooks.measures) && !this.open) {
+      const plan = await TrainStepPlan.create(this.mlp, this.config.batchSize, this.trainData, this.indices, this.metrics, {
+        settings: this.plan.replicaSettings ?? undefined, dropout: this.plan.hasDropout, gather: 'kernel', update: 'kernel',
+      });
+      this.open = { plan, views: new StepViews(plan) };
+    }
     const t0 = performance.now();
     const startStep = this.step;
     const total = this.totalSteps;
@@ -245,21 +233,8 @@ export class Trainer {
     }
     for (const r of this.running) this.outcomes[r].step = this.step;
     const seconds = (performance.now() - t0) / 1000;
-    return { ...this.summary(stopped), steps: this.step, seconds, stepsPerSecond: (this.step - startStep) / Math.max(seconds, 1e-9), replicas: this.outcomes.map((o) => ({ ...o })) };
-  }
-
-  /** The run's status and message from the replicas' outcomes (R = 1: the replica's own). */
-  private summary(stopped: boolean): { status: RunStatus; message: string } {
-    const o = this.outcomes;
-    const done = `completed ${this.step} steps (${this.epochOf(this.step).toFixed(2)} epochs)`;
-    if (stopped) return { status: 'stopped', message: `stopped at step ${this.step}` };
-    if (o.length === 1) return o[0].status === 'running' ? { status: 'completed', message: done } : { status: o[0].status, message: o[0].message };
-    const of = (s: ReplicaOutcome['status']): number[] => o.flatMap((x, r) => (x.status === s ? [r] : []));
-    const [div, hit] = [of('diverged'), of('target-reached')];
-    const notes = [div.length ? `replica${div.length > 1 ? 's' : ''} ${div.join(', ')} diverged` : '', hit.length ? `replica${hit.length > 1 ? 's' : ''} ${hit.join(', ')} reached the target` : ''].filter(Boolean).join('; ');
-    if (div.length === o.length) return { status: 'diverged', message: `every replica diverged (first: ${o[0].message})` };
-    if (of('running').length === 0) return { status: 'target-reached', message: `no replica left training: ${notes}` };
-    return { status: 'completed', message: notes ? `${done}; ${notes}` : done };
+    const summary = summarizeRun(this.outcomes, stopped, this.step, this.epochOf(this.step));
+    return { ...summary, steps: this.step, seconds, stepsPerSecond: (this.step - startStep) / Math.max(seconds, 1e-9), replicas: this.outcomes.map((o) => ({ ...o })) };
   }
 
   /**
@@ -300,27 +275,48 @@ export class Trainer {
     const R = this.replicas;
     const B = c.batchSize;
     const slot = this.chunkCounter++ % 2;
+    const chunkPlan: ChunkPlan = { firstStep, steps, evalDue };
+    const asked = hooks.onChunkStart?.(chunkPlan);
     // Indices (steps, R, B): step s of replica r at (s·R + r)·B.
     const perReplica = this.samplers.map((s) => s.next(steps));
     const idx = new Uint32Array(steps * R * B);
     for (let s = 0; s < steps; s++) for (let r = 0; r < R; r++) idx.set(perReplica[r].subarray(s * B, (s + 1) * B), (s * R + r) * B);
     writeBuffer(ctx, this.indices, idx);
-    const batch = new GpuBatch(ctx, 'train', this.profiler);
-    batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, R * this.mlp.layout.total * 4);
-    for (let s = 0; s < steps; s++) {
-      this.plan.encodeStep(batch, s * R * B, s, firstStep + s + 1);
-      hooks.onStepEncoded?.(batch, firstStep + s + 1);
-    }
-    const staging = this.staging[slot];
-    batch.copy(this.metrics, 0, staging, 0, 2 * steps * R * 4);
-    if (evalDue) {
-      const at = 2 * c.chunkSteps * R;
-      this.trainEval.encode(batch);
-      this.trainEval.encodeCopyOut(batch, staging, at * 4);
-      if (this.testEval) {
-        this.testEval.encode(batch);
-        this.testEval.encodeCopyOut(batch, staging, (at + this.trainEval.metricsFloats) * 4);
+    const batch = new GpuBatch(ctx, 'train', (asked && asked.profiler) || this.profiler);
+    const open = hooks.onStepGradient || hooks.measures ? this.open : null;
+    try {
+      batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, R * this.mlp.layout.total * 4);
+      for (let s = 0; s < steps; s++) {
+        const step = firstStep + s + 1;
+        // Only a measured step takes the open form (gradient buffer, separate update): the fused
+        // one gives the same weights, bit for bit, in fewer dispatches.
+        if (!open || !(hooks.measures ? hooks.measures(step) : true)) {
+          this.plan.encodeStep(batch, s * R * B, s, step);
+          hooks.onStepEncoded?.(batch, step);
+          continue;
+        }
+        open.plan.encodeForwardLoss(batch, s * R * B, s, step);
+        open.plan.encodeBackward(batch, s * R * B);
+        hooks.onStepGradient?.(batch, open.views.at(step, s, 'gradient'));
+        open.plan.encodeUpdate(batch);
+        hooks.onStepEncoded?.(batch, step, open.views.at(step, s, 'update'));
       }
+      const staging = this.staging[slot];
+      batch.copy(this.metrics, 0, staging, 0, 2 * steps * R * 4);
+      if (evalDue) {
+        const at = 2 * c.chunkSteps * R;
+        this.trainEval.encode(batch);
+        this.trainEval.encodeCopyOut(batch, staging, at * 4);
+        if (this.testEval) {
+          this.testEval.encode(batch);
+          this.testEval.encodeCopyOut(batch, staging, (at + this.trainEval.metricsFloats) * 4);
+        }
+      }
+      hooks.onChunkEncoded?.(batch, chunkPlan);
+    } catch (e) {
+      // Nothing of this chunk is submitted; the uniform arena is free again for the caller.
+      batch.abandon();
+      throw e;
     }
     batch.submit();
     return { firstStep, steps, evalDue, slot, submittedAt: performance.now() };
@@ -382,7 +378,9 @@ export class Trainer {
     const batch = new GpuBatch(this.ctx, 'train.freeze');
     for (const r of diverged) batch.copy(this.checkpoints[chunk.slot], r * T * 4, this.mlp.params, r * T * 4, T * 4);
     batch.submit();
-    this.plan.setSettings(this.configs.map((c, r) => replicaSettings(c, this.outcomes[r].status !== 'running')));
+    const settings = this.configs.map((c, r) => replicaSettings(c, this.outcomes[r].status !== 'running'));
+    this.plan.setSettings(settings);
+    this.open?.plan.setSettings(settings);
   }
 
   /** Waits for chunks already submitted (their results are discarded). */

@@ -13,7 +13,7 @@ import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth
 import { activationByName } from '../analysis/meanfield/activations.ts';
 import { Panel, downloadCanvas, fmt } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
-import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
+import type { FromWorker, PropagationRequest, ToWorker } from '../experiments/dashboard/protocol.ts';
 
 /** Small enough for a few seconds on SwiftShader. */
 export const LIVE_PROPAGATION = { width: 256, depth: 30, nets: 4 } as const;
