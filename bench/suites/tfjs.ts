@@ -28,6 +28,7 @@ import { ALL_SHAPES, ForwardData, forwardCost, forwardEncoder, forwardVariant, s
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { STEP_FLOPS, seedGpu, type SeedGpu } from './step.ts';
 import type { EncodeCall } from '../core/timing.ts';
+import { PRODUCTION_RUNG } from '../ladder.ts';
 
 type Tf = typeof TF;
 
@@ -219,7 +220,7 @@ async function tfMatmul(env: BenchEnv, t: TfBackends, backend: string): Promise<
     );
     let row: Row;
     if (gpu) {
-      const v = await forwardVariant(ctx, 5, s, s.act);
+      const v = await forwardVariant(ctx, PRODUCTION_RUNG, s, s.act);
       const ours = sgdscopeTimer(ctx, forwardEncoder(v, data));
       const p = await paired(ours, peer, { targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: 2000, maxCallsB: 1000 });
       // tfjs's own GPU time per kernel (tf.time: each program in its own timestamped pass), where
@@ -244,12 +245,12 @@ async function tfMatmul(env: BenchEnv, t: TfBackends, backend: string): Promise<
         samples: { gpu: [], wall: p.bSamples, calls: p.bCalls },
       };
       // Attach the ratio to sgdscope's own production row too.
-      const mine = env.rows.find((r) => r.kernel === 'dense_forward' && r.shape === shape && r.variant.startsWith('5: auto'));
+      const mine = env.rows.find((r) => r.kernel === 'dense_forward' && r.shape === shape && r.variant.startsWith(`${PRODUCTION_RUNG}: `));
       if (mine) mine.vsPeer = { peer: name, ratio: p.ratio, basis: 'wall' };
     } else {
       const r = await solo(peer, { targetMs: env.opts.targetMs * 2, repeats: 3, maxCalls: 500 });
       row = { ...base, ms: r.ms, wallMs: r.ms, gflops: flops / (r.ms * 1e6), gbs: bytes / (r.ms * 1e6), check: chk.message, samples: { gpu: [], wall: r.samples, calls: r.calls } };
-      const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith('5: auto'));
+      const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith(`${PRODUCTION_RUNG}: `));
       if (mine?.wallMs) row.vsPeer = { peer: name, ratio: r.ms / mine.wallMs, basis: 'wall' };
     }
     (last as TF.Tensor | null)?.dispose();

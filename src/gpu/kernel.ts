@@ -18,8 +18,13 @@ import { expandShader, hasTemplate, type Expanded, type TemplateKeys } from './t
 export type Constants = Record<string, number | boolean>;
 
 export interface KernelSpec {
-  /** File name in shaders/ without .wgsl. */
+  /** File name in shaders/ without .wgsl; with `source`, the name its messages use ('kernel.wgsl'). */
   shader: string;
+  /**
+   * WGSL text to compile instead of shaders/<shader>.wgsl (a kernel typed into the kernel lab).
+   * Includes of shaders/lib/ and the template syntax work as in a shader file.
+   */
+  source?: string;
   /** @compute entry point (default 'main'). */
   entry?: string;
   /** Values for the shader's `override` declarations. Unknown names and missing required ones are errors. */
@@ -60,7 +65,7 @@ export class Kernel {
   static create(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
     let perDevice = kernelCache.get(ctx.device);
     if (!perDevice) kernelCache.set(ctx.device, (perDevice = new Map()));
-    const key = JSON.stringify([spec.shader, spec.entry ?? 'main', spec.label ?? null, spec.template ?? null, Object.entries(spec.constants ?? {}).sort()]);
+    const key = JSON.stringify([spec.shader, spec.source ?? null, spec.entry ?? 'main', spec.label ?? null, spec.template ?? null, Object.entries(spec.constants ?? {}).sort()]);
     let pending = perDevice.get(key);
     if (!pending) {
       pending = Kernel.build(ctx, spec);
@@ -72,9 +77,9 @@ export class Kernel {
 
   private static async build(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
     const entry = spec.entry ?? 'main';
-    const file = `shaders/${spec.shader}.wgsl`;
+    const file = spec.source !== undefined ? spec.shader : `shaders/${spec.shader}.wgsl`;
     const label = spec.label ?? `${spec.shader}.${entry}`;
-    const raw = shaderSource(spec.shader);
+    const raw = spec.source ?? shaderSource(spec.shader);
     if (hasTemplate(raw) !== (spec.template !== undefined)) {
       throw new Error(hasTemplate(raw) ? `${file}: the shader has template keys; give them in KernelSpec.template` : `${file}: the shader has no template keys, but template values were given`);
     }
@@ -85,7 +90,7 @@ export class Kernel {
     const constants = checkConstants(reflection.overrides, spec.constants ?? {}, file);
     const { device } = ctx;
 
-    const moduleKey = spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader;
+    const moduleKey = (spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader) + (spec.source !== undefined ? `\n${spec.source}` : '');
     const module = await shaderModule(ctx, moduleKey, file, expanded);
     device.pushErrorScope('validation');
     const layout = device.createBindGroupLayout({
