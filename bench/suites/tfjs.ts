@@ -59,7 +59,7 @@ export function ensureNavigatorGpu(ctx: GpuContext): string | null {
   return null;
 }
 
-interface TfBackends {
+export interface TfBackends {
   tf: Tf;
   /** backend name → null when usable, else the reason it is not. */
   available: Map<string, string | null>;
@@ -68,7 +68,7 @@ interface TfBackends {
 
 let loaded: Promise<TfBackends> | null = null;
 
-async function loadTf(env: BenchEnv): Promise<TfBackends> {
+export async function loadTf(env: BenchEnv): Promise<TfBackends> {
   const { ctx } = env;
   const available = new Map<string, string | null>();
   const why = ensureNavigatorGpu(ctx);
@@ -116,7 +116,7 @@ async function loadTf(env: BenchEnv): Promise<TfBackends> {
   return { tf, available, webgpuName };
 }
 
-async function useBackend(t: TfBackends, name: string): Promise<string | null> {
+export async function useBackend(t: TfBackends, name: string): Promise<string | null> {
   const why = t.available.get(name);
   if (why) return why;
   try {
@@ -163,7 +163,7 @@ function tfForward(tf: Tf, a: TF.Tensor2D, b: TF.Tensor2D, act: DenseBenchShape[
 }
 
 /** Flushes tfjs-webgpu's pending command encoder (it submits every 15 dispatches on its own). */
-function tfFlush(tf: Tf): void {
+export function tfFlush(tf: Tf): void {
   const be = tf.backend() as unknown as { commandEncoder?: unknown; endComputePassEncoder?: () => void; submitQueue?: () => void };
   if (!be.commandEncoder || !be.submitQueue || !be.endComputePassEncoder) return;
   be.endComputePassEncoder();
