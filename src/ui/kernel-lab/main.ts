@@ -125,7 +125,7 @@ function onMessage(m: FromWorker): void {
       return;
     case 'started':
       applySpec(m.spec);
-      if (document.body.dataset.state === 'ready') $('status').textContent = `loaded ${m.label}`;
+      if (document.body.dataset.state !== 'running') $('status').textContent = `loaded ${m.label}`;
       return;
     case 'lost':
       lostBanner(`${m.message}. The page and your kernel are kept.`);
