@@ -13,6 +13,7 @@ import { reflectEntry, type EntryReflection, type OverrideDecl } from './reflect
 import { shaderInclude, shaderSource } from './shader-source.ts';
 import { packUniforms, type UniformValues } from './uniforms.ts';
 import { uniformArena } from './uniform-arena.ts';
+import { evaluate } from './expr.ts';
 import { expandShader, hasTemplate, type Expanded, type TemplateKeys } from './template.ts';
 
 export type Constants = Record<string, number | boolean>;
@@ -255,42 +256,14 @@ function evalWorkgroupSize(r: EntryReflection, constants: Constants, file: strin
   return [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
 }
 
-/** Integer arithmetic on literals and names, left to right within * / and then + - (WGSL u32 semantics). */
+/** Integer arithmetic on literals and names (WGSL u32 semantics: integer division), src/gpu/expr.ts. */
 function evalExpr(expr: string, lookup: (name: string) => number, file: string): number {
-  const tokens = expr.match(/[A-Za-z_]\w*|\d+[uif]?|[-+*/()]/g) ?? [];
-  if (tokens.join('').replace(/\s/g, '') !== expr.replace(/\s/g, '')) throw new Error(`${file}: cannot evaluate '${expr}'`);
-  let i = 0;
-  const atom = (): number => {
-    const t = tokens[i++];
-    if (t === '(') {
-      const v = sum();
-      i++;
-      return v;
-    }
-    if (t === 'true') return 1;
-    if (t === 'false') return 0;
-    if (/^\d/.test(t)) return Number(t.replace(/[uif]$/, ''));
-    return lookup(t);
-  };
-  const product = (): number => {
-    let v = atom();
-    while (tokens[i] === '*' || tokens[i] === '/') {
-      const op = tokens[i++];
-      const w = atom();
-      v = op === '*' ? v * w : Math.floor(v / w);
-    }
-    return v;
-  };
-  const sum = (): number => {
-    let v = product();
-    while (tokens[i] === '+' || tokens[i] === '-') {
-      const op = tokens[i++];
-      const w = product();
-      v = op === '+' ? v + w : v - w;
-    }
-    return v;
-  };
-  return sum();
+  try {
+    return evaluate(expr, lookup, { intDiv: true });
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new Error(m.startsWith(file) ? m : `${file}: cannot evaluate ${m}`);
+  }
 }
 
 export function roundUp(x: number, m: number): number {

@@ -84,11 +84,37 @@ function tiledSetup(t: DenseTiles, label: string): RungSetup {
 
 const DENSE_PARAMS = [int('M', 512, 4096), int('K', 784, 4096), int('N', 256, 4096)];
 
+/** What the three dense problems share: the uniform struct { m, k, n }, the sizes, the shape label. */
+const DENSE_COMMON = {
+  uniforms: (p: Params) => dense(p),
+  sizes: (p: Params) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N') }),
+  shapeLabel: (p: Params) => `${n(p, 'M')}x${n(p, 'K')}x${n(p, 'N')}`,
+  tolerance: { atol: 1e-4, rtol: 1e-4 },
+};
+
+/** A dense backward problem's one start: dense_backward.wgsl's entry with the production tile. */
+function backwardStart(entry: 'grad_weight' | 'grad_input', idea: string, grid: string[]): StartKernel {
+  return {
+    id: 'production',
+    label: `sgdscope dense_backward.${entry}`,
+    idea,
+    shader: 'dense_backward',
+    entry,
+    setup: (p) => {
+      const { m, k, n: N } = dense(p);
+      return tiledSetup(chooseDenseTiles(entry, m, k, N, b(p, 'bias')), `${entry} (production)`);
+    },
+    grid,
+    production: true,
+  };
+}
+
 const matmul: Problem = {
   id: 'matmul',
   title: 'matmul + bias + activation',
   math: 'Y = act(X·W + b)    x (M, K), w (K + HAS_BIAS, N) with the bias as its last row, y (M, N)',
   kernelName: 'dense_forward',
+  ...DENSE_COMMON,
   params: [...DENSE_PARAMS, act('act', 'activation', 'relu'), bool('bias', 'bias row')],
   buffers: (p) => {
     const { m, k, n: N } = dense(p);
@@ -99,16 +125,12 @@ const matmul: Problem = {
       { name: 'y', role: 'output', scalar: 'f32', shape: '(M, N)', elements: m * N, cols: N },
     ];
   },
-  uniforms: (p) => dense(p),
   fixed: (p) => ({ ACT: activationCode(p.act as Activation), HAS_BIAS: b(p, 'bias') }),
-  sizes: (p) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N') }),
   cost: (p) => {
     const { m, k, n: N } = dense(p);
     return { flops: 2 * m * k * N, bytes: 4 * (m * k + k * N + m * N) };
   },
   costText: 'FLOP 2·M·K·N, bytes 4·(MK + KN + MN)',
-  shapeLabel: (p) => `${n(p, 'M')}x${n(p, 'K')}x${n(p, 'N')}`,
-  tolerance: { atol: 1e-4, rtol: 1e-4 },
   starts: MATMUL_LADDER.map((r, i) => ({
     id: `rung${i}`,
     label: `${i}: ${r.name}`,
@@ -126,6 +148,7 @@ const gradWeight: Problem = {
   title: 'dense backward: grad weight',
   math: 'dW = [X, 1]ᵀ·dZ    x (M, K), dz (M, N), dw (K + HAS_BIAS, N) (the bias gradient is row K)',
   kernelName: 'dense_grad_weight',
+  ...DENSE_COMMON,
   params: [...DENSE_PARAMS, bool('bias', 'bias row')],
   buffers: (p) => {
     const { m, k, n: N } = dense(p);
@@ -136,29 +159,13 @@ const gradWeight: Problem = {
       { name: 'dw', role: 'output', scalar: 'f32', shape: '(K + HAS_BIAS, N)', elements: rows * N, cols: N },
     ];
   },
-  uniforms: (p) => dense(p),
   fixed: (p) => ({ HAS_BIAS: b(p, 'bias') }),
-  sizes: (p) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N') }),
   cost: (p) => {
     const { m, k, n: N } = dense(p);
     return { flops: 2 * m * k * N, bytes: 4 * (m * k + m * N + k * N) };
   },
   costText: 'FLOP 2·M·K·N, bytes 4·(MK + MN + KN)',
-  shapeLabel: (p) => `${n(p, 'M')}x${n(p, 'K')}x${n(p, 'N')}`,
-  tolerance: { atol: 1e-4, rtol: 1e-4 },
-  starts: [{
-    id: 'production',
-    label: 'sgdscope dense_backward.grad_weight',
-    idea: 'register-blocked tile chosen per shape (src/kernels/dense_tiles.ts)',
-    shader: 'dense_backward',
-    entry: 'grad_weight',
-    setup: (p) => {
-      const { m, k, n: N } = dense(p);
-      return tiledSetup(chooseDenseTiles('grad_weight', m, k, N, b(p, 'bias')), 'grad_weight (production)');
-    },
-    grid: ['ceil(N / (TN * WG_X))', 'ceil((K + HAS_BIAS) / (TM * WG_Y))'],
-    production: true,
-  }],
+  starts: [backwardStart('grad_weight', 'register-blocked tile chosen per shape (src/kernels/dense_tiles.ts)', ['ceil(N / (TN * WG_X))', 'ceil((K + HAS_BIAS) / (TM * WG_Y))'])],
 };
 
 const gradInput: Problem = {
@@ -166,6 +173,7 @@ const gradInput: Problem = {
   title: 'dense backward: grad input',
   math: "dX = (dZ·Wᵀ) ⊙ act'(X)    x (M, K) = the previous layer's output, w (K, N), dz (M, N), dx (M, K)",
   kernelName: 'dense_grad_input',
+  ...DENSE_COMMON,
   params: [...DENSE_PARAMS, act('act', "previous layer's activation", 'relu')],
   buffers: (p) => {
     const { m, k, n: N } = dense(p);
@@ -176,29 +184,13 @@ const gradInput: Problem = {
       { name: 'dx', role: 'output', scalar: 'f32', shape: '(M, K)', elements: m * k, cols: k },
     ];
   },
-  uniforms: (p) => dense(p),
   fixed: (p) => ({ ACT: activationCode(p.act as Activation) }),
-  sizes: (p) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N') }),
   cost: (p) => {
     const { m, k, n: N } = dense(p);
     return { flops: 2 * m * k * N, bytes: 4 * (m * N + k * N + 2 * m * k) };
   },
   costText: 'FLOP 2·M·K·N, bytes 4·(MN + KN + 2·MK)',
-  shapeLabel: (p) => `${n(p, 'M')}x${n(p, 'K')}x${n(p, 'N')}`,
-  tolerance: { atol: 1e-4, rtol: 1e-4 },
-  starts: [{
-    id: 'production',
-    label: 'sgdscope dense_backward.grad_input',
-    idea: 'register-blocked tile chosen per shape, act′ fused in the store',
-    shader: 'dense_backward',
-    entry: 'grad_input',
-    setup: (p) => {
-      const { m, k, n: N } = dense(p);
-      return tiledSetup(chooseDenseTiles('grad_input', m, k, N), 'grad_input (production)');
-    },
-    grid: ['ceil(K / (TN * WG_X))', 'ceil(M / (TM * WG_Y))'],
-    production: true,
-  }],
+  starts: [backwardStart('grad_input', 'register-blocked tile chosen per shape, act′ fused in the store', ['ceil(K / (TN * WG_X))', 'ceil(M / (TM * WG_Y))'])],
 };
 
 const softmaxCe: Problem = {
