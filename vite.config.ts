@@ -33,7 +33,8 @@ function fashionDataset(): Plugin {
   };
 }
 
-// The dashboard (index.html) and the in-browser benchmark page (bench/index.html).
+// The dashboard (index.html), the in-browser benchmark page (bench/index.html) and the kernel lab
+// (lab.html: edit a WGSL kernel, validate and time it beside sgdscope's own and TensorFlow.js).
 // The engine runs unchanged in the browser: shaders/ is read through import.meta.glob
 // (src/gpu/shader-source.ts), so browser and Node share the same .wgsl files.
 export default defineConfig({
@@ -44,6 +45,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, 'index.html'),
         bench: resolve(import.meta.dirname, 'bench/index.html'),
+        lab: resolve(import.meta.dirname, 'lab.html'),
       },
     },
   },
