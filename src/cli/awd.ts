@@ -11,7 +11,8 @@ import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { validateMlpConfig } from '../nn/config.ts';
 import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec } from '../analysis/awd/experiment.ts';
 import { awdFiles, trends } from '../analysis/awd/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { openPlainRun } from './run-folder.ts';
+import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
 
@@ -86,14 +87,16 @@ export async function awdCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce awd: unexpected argument '${positional[0]}' (flags start with --)`);
-  const spec = resolveAwd(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('awd'), !!flags.force);
-  const assets = await loadReportAssets();
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  const { spec, loaded, assets, cr } = await inputPhase(async () => {
+    const spec = resolveAwd(flags);
+    const loaded = await loadDataset(spec.data);
+    const assets = await loadReportAssets();
+    return { spec, loaded, assets, cr: openPlainRun(flags, { kind: 'awd', command: 'sgdscope reproduce awd', argv }) };
+  });
   const ctx = await acquireGpu();
-  const loaded = await loadDataset(spec.data);
   const n = awdPoints(spec).length;
   log(`sgdscope reproduce awd: ${n} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), to training loss ${spec.targetLoss} (≤ ${spec.maxEpochs} epochs), layer ${spec.awd.layer}, on ${ctx.adapterName}`);
   const t0 = performance.now();
@@ -108,9 +111,9 @@ export async function awdCommand(argv: string[]): Promise<number> {
       );
     },
   });
-  writeRunFiles(outDir, awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  cr.finish(awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
   const lines = trends(result).map((t) => `  ${t.factor} factor vs ${t.axis}: ${t.expected ? `expected ${t.expected}, ` : ''}observed ${t.observed}${t.expected && t.observed !== 'n/a' ? (t.holds ? ' ✓' : ' ✗') : ''} (${t.values.map((v) => `${v.x}: ${v.y.toPrecision(4)}`).join(' → ')})`);
-  process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${outDir} (report.html)\n`);
+  process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${cr.dir.shown} (report.html)\n`);
   ctx.destroy();
   return 0;
 }

@@ -18,8 +18,9 @@ import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, typ
 import { PROPAGATION_LIMITS } from '../analysis/propagation/gpu-propagation.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../analysis/propagation/signal-files.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
-import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { openPlainRun } from './run-folder.ts';
+import { inputPhase } from './input.ts';
+import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
 
 const CMD = 'sgdscope reproduce signal-propagation';
@@ -91,7 +92,7 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
       sw2 = String(flags['prop-sw2']).split(',').map((s) => {
         const t = s.trim();
         if (t === 'crit') return null;
-        const x = Number(t);
+        const x = DECIMAL.test(t) ? Number(t) : NaN;
         if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --prop-sw2 entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
         return x;
       });
@@ -168,10 +169,13 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
-  const options = resolveSignalPropagationOptions(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('signal-propagation'), !!flags.force);
-  const assets = await loadReportAssets();
-  const heatmapScript = readHeatmapScript();
+  const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
+    const options = resolveSignalPropagationOptions(flags);
+    const assets = await loadReportAssets();
+    const heatmapScript = readHeatmapScript();
+    return { options, assets, heatmapScript, cr: openPlainRun(flags, { kind: 'signal-propagation', command: CMD, argv }) };
+  });
+  const outDir = cr.dir.dir;
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
@@ -203,10 +207,10 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     const tr = performance.now();
     const summary = signalPropagationSummary(result, { adapter, seconds: (tr - t0) / 1000, outDir });
     const files = signalPropagationFiles(result, summary, { assets, heatmapScript, adapter });
-    writeRunFiles(outDir, files);
+    cr.finish(files);
     log(`report and files: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
     process.stdout.write(printTables(result));
-    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${outDir}\n`);
+    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${cr.dir.shown}\n`);
   } finally {
     ctx?.destroy();
   }

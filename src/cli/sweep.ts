@@ -14,9 +14,17 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../analysis/sweep/grid.ts';
-import { runSweep } from '../analysis/sweep/runner.ts';
-import { sweepFiles } from '../analysis/sweep/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { runSweep, type SweepRun } from '../analysis/sweep/runner.ts';
+import { runsCsv, sweepFiles } from '../analysis/sweep/files.ts';
+import { indicesDigest, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { inputPhase } from './input.ts';
+import { StopSignals } from './signals.ts';
+import { EXIT } from './exit-codes.ts';
+import { CHECKPOINT_FILE } from '../util/run-dir.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import { saveCheckpoint } from '../train/checkpoint-store.ts';
+import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
+import { withDeviceRecovery } from '../gpu/device-recovery.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
 import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
@@ -43,7 +51,9 @@ export const SWEEP_FLAGS: Record<string, FlagSpec> = {
   'sharpness-layers': { kind: 'list', help: 'Hessian block: these layers only (default: the whole network)' },
   concurrency: { kind: 'int', help: 'runs trained at the same time on the device (default 1: one after the other)', range: [1, 16] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-sweep)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished sweep of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted sweep in this folder: finished runs are kept, the others run' },
+  'save-every': { kind: 'string', help: `accepted for symmetry with train; a sweep checkpoints after every finished run (${SAVE_EVERY_HELP})` },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -99,40 +109,76 @@ export function resolveSweepSpec(flags: FlagValues): SweepSpec {
   }
 }
 
+const CMD = 'sgdscope sweep';
+
 export async function sweepCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, SWEEP_FLAGS, 'sgdscope sweep');
-  if (flags.help) {
-    process.stdout.write(helpText('sgdscope sweep', SUMMARY, SWEEP_FLAGS));
+  const parsed = parseFlags(argv, SWEEP_FLAGS, CMD);
+  if (parsed.flags.help) {
+    process.stdout.write(helpText(CMD, SUMMARY, SWEEP_FLAGS));
     return 0;
   }
-  if (positional.length) throw new UsageError(`sgdscope sweep: unexpected argument '${positional[0]}' (flags start with --)`);
-  const spec = resolveSweepSpec(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('sweep'), !!flags.force);
-  const assets = await loadReportAssets();
+  if (parsed.positional.length) throw new UsageError(`${CMD}: unexpected argument '${parsed.positional[0]}' (flags start with --)`);
   const log = (s: string): void => {
-    if (!flags.quiet) process.stderr.write(`${s}\n`);
+    if (!parsed.flags.quiet) process.stderr.write(`${s}\n`);
   };
-  const ctx = await acquireGpu();
-  const loaded = await loadDataset(spec.data);
-  try {
-    validateSweepSpec(spec, loaded.train.n);
-  } catch (e) {
-    throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
-  }
-  const total = expandGrid(spec.grid).length;
-  log(`sgdscope sweep: ${total} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), ${spec.train.epochs ? `${spec.train.epochs} epochs` : `${spec.train.steps} steps`} each, ${spec.concurrency} at a time, on ${ctx.adapterName}`);
-  const t0 = performance.now();
-  const result = await runSweep(ctx, spec, { train: loaded.train, test: loaded.test }, {
-    onRunEnd: (r, done, n) => {
-      const el = (performance.now() - t0) / 1000;
-      const what = r.outcome === 'diverged' ? `diverged at step ${r.divergedStep}` : r.outcome === 'collapsed' ? `collapsed (train loss ${r.trainLoss?.toFixed(4)}${r.spikeStep !== null ? `, loss spike at step ${r.spikeStep}` : ''})` : `test ${(100 * (r.testAccuracy ?? NaN)).toFixed(2)}%, gap ${r.gapLoss?.toFixed(4)}, ‖w‖ ${r.weightNorm.toFixed(2)}${r.sharpness ? `, λ1 ${r.sharpness[0].toPrecision(4)}` : ''}`;
-      log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / done) * (n - done))}`);
-    },
+  const { cr, spec, loaded, assets, finished } = await inputPhase(async () => {
+    if (parsed.flags.resume !== undefined) resumeOnly(parsed.flags, CMD);
+    const cr = openCommandRunDir(parsed.flags, { kind: 'sweep', command: CMD, argv, checkpointKind: 'sweep' });
+    try {
+      // A resumed sweep takes its settings from the checkpoint (grid and config files may have changed since).
+      const spec = cr.resume ? validateSweepSpec(fromExact<SweepSpec>(cr.resume.meta.spec)) : resolveSweepSpec(parsed.flags);
+      const loaded = await loadDataset(spec.data);
+      validateSweepSpec(spec, loaded.train.n);
+      cr.checkIndices(loaded);
+      const finished = cr.resume ? fromExact<SweepRun[]>(cr.resume.meta.finished) : [];
+      return { cr, spec, loaded, assets: await loadReportAssets(), finished };
+    } catch (e) {
+      cr.dir.release();
+      throw e;
+    }
   });
-  writeRunFiles(outDir, sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  const { dir } = cr;
+  const total = expandGrid(spec.grid).length;
+  const signals = new StopSignals(log);
+  // Each finished run goes into runs.csv and the checkpoint the moment it ends.
+  const save = (): void => {
+    dir.write('runs.csv', runsCsv({ spec, runs: [...finished].sort((a, b) => a.point.index - b.point.index) }));
+    saveCheckpoint(dir.path(CHECKPOINT_FILE), { kind: 'sweep', meta: { progress: finished.length, spec: toExact(spec), indices: indicesDigest(loaded), finished: toExact(finished) }, arrays: {} });
+  };
+  save();
+  const ctx0 = await acquireGpu();
+  log(`${CMD}: ${total} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), ${spec.train.epochs ? `${spec.train.epochs} epochs` : `${spec.train.steps} steps`} each, ${spec.concurrency} at a time, on ${ctx0.adapterName}${finished.length ? `; ${finished.length} finished earlier` : ''}`);
+  log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)`);
+  const t0 = performance.now();
+  let doneHere = 0;
+  const outcome = await withDeviceRecovery(
+    ctx0,
+    (ctx) =>
+      runSweep(ctx, spec, { train: loaded.train, test: loaded.test }, {
+        done: finished,
+        shouldStop: () => signals.requested,
+        onRunEnd: (r, done, n) => {
+          finished.push(r);
+          save();
+          doneHere++;
+          const el = (performance.now() - t0) / 1000;
+          const what = r.outcome === 'diverged' ? `diverged at step ${r.divergedStep}` : r.outcome === 'collapsed' ? `collapsed (train loss ${r.trainLoss?.toFixed(4)}${r.spikeStep !== null ? `, loss spike at step ${r.spikeStep}` : ''})` : `test ${(100 * (r.testAccuracy ?? NaN)).toFixed(2)}%, gap ${r.gapLoss?.toFixed(4)}, ‖w‖ ${r.weightNorm.toFixed(2)}${r.sharpness ? `, λ1 ${r.sharpness[0].toPrecision(4)}` : ''}`;
+          log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / doneHere) * (n - done))}`);
+        },
+      }),
+    { acquire: () => acquireGpu(), log },
+  );
+  signals.dispose();
+  if (!outcome.ok) return cr.stop('device-lost', `${outcome.reason}; ${finished.length} of ${total} runs finished (runs.csv)`, finished.length, new Map(), EXIT.deviceLost);
+  const { value: result, ctx } = outcome;
+  if (result.stopped) {
+    ctx.destroy();
+    return cr.stop('interrupted', `interrupted by ${signals.signal} after ${finished.length} of ${total} runs (runs.csv holds them; runs in progress start again on resume)`, finished.length, new Map(), signals.exitCode);
+  }
+  cr.finish(sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
   const diverged = result.runs.filter((r) => r.outcome === 'diverged').length;
   const collapsed = result.runs.filter((r) => r.outcome === 'collapsed').length;
-  process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${outDir} (report.html)\n`);
+  process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${dir.shown} (report.html)\n`);
   ctx.destroy();
-  return 0;
+  return EXIT.ok;
 }

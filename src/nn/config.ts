@@ -3,6 +3,7 @@
  * the initialisation (the mean-field σ_w, σ_b or PyTorch's nn.Linear default).
  */
 import { ACTIVATIONS, type Activation } from '../kernels/activation.ts';
+import { checkKeys } from '../util/keys.ts';
 
 export type InitSpec =
   /** W ~ N(0, σ_w²/fan_in), b ~ N(0, σ_b²) (the signal-propagation convention). */
@@ -27,7 +28,11 @@ export const SEED_MLP: MlpConfig = {
   init: { kind: 'pytorch' },
 };
 
+export const MODEL_KEYS = ['widths', 'activation', 'bias', 'init'];
+const INIT_KEYS = { normal: ['kind', 'sigmaW', 'sigmaB'], pytorch: ['kind'] };
+
 export function validateMlpConfig(c: MlpConfig, where = 'model'): MlpConfig {
+  checkKeys(c, MODEL_KEYS, where);
   if (!Array.isArray(c.widths) || c.widths.length < 2) {
     throw new Error(`${where}.widths must list at least 2 layer widths (inputs and outputs), got ${JSON.stringify(c.widths)}`);
   }
@@ -45,6 +50,7 @@ export function validateMlpConfig(c: MlpConfig, where = 'model'): MlpConfig {
   if (!init || (init.kind !== 'normal' && init.kind !== 'pytorch')) {
     throw new Error(`${where}.init.kind must be 'normal' or 'pytorch', got ${JSON.stringify(init)}`);
   }
+  checkKeys(init, INIT_KEYS[init.kind], `${where}.init`);
   if (init.kind === 'normal') {
     if (!(Number.isFinite(init.sigmaW) && init.sigmaW >= 0 && init.sigmaW <= 100)) {
       throw new Error(`${where}.init.sigmaW must be in [0, 100], got ${init.sigmaW}`);

@@ -10,7 +10,7 @@
  *   train_indices.npy, test_indices.npy   uint32 indices into the dataset's canonical order
  */
 import { encodeNpy } from '../util/npy.ts';
-import { toCsv } from '../util/csv.ts';
+import { toCsv, type CsvCell } from '../util/csv.ts';
 import type { MlpConfig } from '../nn/config.ts';
 import { layerBias, layerWeights, paramLayout } from '../nn/params.ts';
 import type { TrainConfig } from './config.ts';
@@ -34,12 +34,14 @@ export interface RunRecord {
   testIndices: Uint32Array;
 }
 
+/** config.json: every setting with its defaults filled in, and the adapter. */
+export function runConfigJson(r: Pick<RunRecord, 'model' | 'train' | 'data' | 'adapter'>): string {
+  return JSON.stringify({ sgdscope: '0.1.0', created: new Date().toISOString(), model: r.model, train: r.train, data: r.data, adapter: r.adapter }, null, 2) + '\n';
+}
+
 export function runFiles(r: RunRecord): RunFiles {
   const files: RunFiles = new Map();
-  files.set(
-    'config.json',
-    JSON.stringify({ sgdscope: '0.1.0', created: new Date().toISOString(), model: r.model, train: r.train, data: r.data, adapter: r.adapter }, null, 2) + '\n',
-  );
+  files.set('config.json', runConfigJson(r));
   files.set(
     'result.json',
     JSON.stringify(
@@ -69,22 +71,31 @@ export function runFiles(r: RunRecord): RunFiles {
   return files;
 }
 
+export const METRICS_HEADER = ['step', 'epoch', 'batch_loss', 'batch_accuracy', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'];
+
+/** metrics.csv's row of `step` (1-based): the step's minibatch numbers and, at an evaluation, the full-set ones. */
+export function metricsRow(h: History, step: number, stepsPerEpoch: number, e: EvalRecord | undefined): CsvCell[] {
+  return [
+    step,
+    step / stepsPerEpoch,
+    h.loss[step - 1] ?? null,
+    h.accuracy[step - 1] ?? null,
+    e ? e.train.loss : null,
+    e ? e.train.accuracy : null,
+    e?.test ? e.test.loss : null,
+    e?.test ? e.test.accuracy : null,
+  ];
+}
+
+/** The last step metrics.csv has a row for. */
+export function metricsLastStep(h: History): number {
+  return Math.max(h.loss.length, ...h.evals.map((e) => e.step));
+}
+
 export function metricsCsv(h: History, stepsPerEpoch: number): string {
   const evals = new Map(h.evals.map((e) => [e.step, e]));
-  const rows: (number | null)[][] = [];
-  const last = Math.max(h.loss.length, ...h.evals.map((e) => e.step));
-  for (let step = 1; step <= last; step++) {
-    const e = evals.get(step);
-    rows.push([
-      step,
-      step / stepsPerEpoch,
-      h.loss[step - 1] ?? null,
-      h.accuracy[step - 1] ?? null,
-      e ? e.train.loss : null,
-      e ? e.train.accuracy : null,
-      e?.test ? e.test.loss : null,
-      e?.test ? e.test.accuracy : null,
-    ]);
-  }
-  return toCsv(['step', 'epoch', 'batch_loss', 'batch_accuracy', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'], rows);
+  const rows: CsvCell[][] = [];
+  const last = metricsLastStep(h);
+  for (let step = 1; step <= last; step++) rows.push(metricsRow(h, step, stepsPerEpoch, evals.get(step)));
+  return toCsv(METRICS_HEADER, rows);
 }

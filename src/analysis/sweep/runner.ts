@@ -85,6 +85,10 @@ export interface SweepRun {
 export interface SweepHooks {
   onRunStart?(p: SweepPoint, running: number): void;
   onRunEnd?(r: SweepRun, done: number, total: number): void;
+  /** Runs finished earlier (a resumed sweep): their points are skipped and their results kept. */
+  done?: SweepRun[];
+  /** Polled between chunks: true stops the sweep; runs in progress are dropped (they restart on resume). */
+  shouldStop?(): boolean;
 }
 
 export interface SweepResult {
@@ -95,6 +99,8 @@ export interface SweepResult {
   seconds: number;
   /** Samples the Hessian was averaged over. */
   hessianSamples: number;
+  /** True when shouldStop ended the sweep early: `runs` then has holes. */
+  stopped?: boolean;
 }
 
 function norms(params: Float32Array, spec: SweepSpec): { total: number; layers: number[] } {
@@ -118,11 +124,12 @@ export function hessianData(ctx: GpuContext, spec: SweepSpec, train: Dataset): G
   return uploadDataset(ctx, 'sweep.hessian', ds.x, ds.y, ds.d, classes);
 }
 
-export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, data: { train: Dataset; test: Dataset | null }, probe: SharpnessProbe | null): Promise<SweepRun> {
+export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, data: { train: Dataset; test: Dataset | null }, probe: SharpnessProbe | null, shouldStop?: () => boolean): Promise<SweepRun | null> {
   const train = { ...spec.train, lr: p.lr, batchSize: p.batchSize, weightDecay: p.weightDecay, dropout: p.dropout, seed: p.seed };
   const trainer = await Trainer.create(ctx, spec.model, train, data);
   try {
-    const result = await trainer.run();
+    const result = await trainer.run({ shouldStop });
+    if (result.status === 'stopped') return null;
     const diverged = result.status === 'diverged';
     let params: Float32Array;
     if (diverged) params = (await trainer.lastGoodParams())?.params ?? (await trainer.mlp.readParams());
@@ -195,21 +202,30 @@ export async function runSweep(ctx: GpuContext, spec: SweepSpec, data: { train: 
   const hess = hessianData(ctx, spec, data.train);
   const probe = hess ? await SharpnessProbe.create(ctx, spec.model, hess, spec.sharpness.layers) : null;
   const runs: SweepRun[] = new Array(points.length);
+  for (const r of hooks.done ?? []) runs[r.point.index] = r;
+  const todo = points.filter((p) => runs[p.index] === undefined);
   let next = 0;
-  let done = 0;
+  let done = points.length - todo.length;
   let running = 0;
+  let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < points.length) {
-      const p = points[next++];
+    while (next < todo.length && !stopped) {
+      const p = todo[next++];
       running++;
       hooks.onRunStart?.(p, running);
+      let r: SweepRun | null;
       try {
-        runs[p.index] = await runOne(ctx, spec, p, data, probe);
+        r = await runOne(ctx, spec, p, data, probe, hooks.shouldStop);
       } finally {
         running--;
       }
+      if (!r) {
+        stopped = true;
+        break;
+      }
+      runs[p.index] = r;
       done++;
-      hooks.onRunEnd?.(runs[p.index], done, points.length);
+      hooks.onRunEnd?.(r, done, points.length);
     }
   };
   try {
@@ -226,5 +242,6 @@ export async function runSweep(ctx: GpuContext, spec: SweepSpec, data: { train: 
     testSize: data.test?.n ?? 0,
     seconds: (performance.now() - t0) / 1000,
     hessianSamples: hess?.n ?? 0,
+    stopped,
   };
 }
