@@ -106,7 +106,7 @@ export function openCommandRunDir(flags: FlagValues, o: { kind: string; command:
     finish(files, result) {
       const ck = dir.path(CHECKPOINT_FILE);
       if (existsSync(ck)) unlinkSync(ck);
-      dir.commit(result ?? withResult(files, {}), files);
+      dir.commit(result ?? { status: 'completed', ...withResult(files, {}) }, files);
     },
   };
 }
