@@ -119,7 +119,7 @@ export class RunDir {
     const parent = dirname(dir);
     const base = basename(dir);
     // Work folders of earlier processes on this folder that are no longer running.
-    const stale = readdirSync(parent)
+    let stale = readdirSync(parent)
       .map((name) => /^(.*)\.(tmp|old)-(\d+)$/.exec(name))
       .filter((m): m is RegExpExecArray => m !== null && m[1] === base && Number(m[3]) !== process.pid && !alive(Number(m[3])))
       .map((m) => join(parent, m[0]));
@@ -150,6 +150,9 @@ export class RunDir {
       // The other unfinished folders are superseded by the copy now on disk.
       for (const d of stale) removeTree(d);
     } else {
+      // An unfinished folder without a checkpoint holds nothing a resume could use.
+      for (const d of stale.filter((d) => !existsSync(join(d, CHECKPOINT_FILE)))) removeTree(d);
+      stale = stale.filter((d) => existsSync(d));
       if (stale.length && !o.force) {
         const what = stale.map((d) => {
           const r = readJson(join(d, 'result.json'));
