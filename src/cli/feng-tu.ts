@@ -43,6 +43,8 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
+  const signals = new StopSignals(log);
   const { cr, run, options, loaded, assets } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD);
     // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
@@ -71,7 +73,6 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   const trainBar = new ProgressBar('train');
   let lastEval = '';
   let session: FengTuSession | null = null;
-  const signals = new StopSignals(log);
   const outcome = await runTrainSession(ctx0, {
     kind: 'feng-tu',
     meta: { ...settingsMeta(run, loaded), options },

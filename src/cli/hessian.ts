@@ -88,6 +88,8 @@ export async function hessianCommand(argv: string[]): Promise<number> {
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
+  const signals = new StopSignals(log);
   // Bad input is found before the GPU starts: flags, the --run folder (read and checked whole), the
   // reference training's data, the --out/--resume folder.
   const setup = await inputPhase(async () => {
@@ -130,7 +132,6 @@ export async function hessianCommand(argv: string[]): Promise<number> {
   let params: Float32Array;
   let source: string;
   let finalEval: unknown = null;
-  const signals = new StopSignals(log);
   if (run) {
     params = run.params;
     source = run.dir;

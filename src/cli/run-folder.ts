@@ -61,7 +61,7 @@ export interface CommandRun {
 export function openCommandRunDir(flags: FlagValues, o: { kind: string; command: string; argv: string[]; checkpointKind: string }): CommandRun {
   const resuming = flags.resume !== undefined;
   const out = (resuming ? flags.resume : flags.out ?? defaultRunDir(o.kind)) as string;
-  const policy = flags['save-every'] !== undefined ? parseSavePolicy(String(flags['save-every'])) : DEFAULT_SAVE_POLICY;
+  const explicitPolicy = flags['save-every'] !== undefined ? parseSavePolicy(String(flags['save-every'])) : null;
   const abs = RunDir.resolveOut(out);
   const resumeCommand = `${o.command} --resume ${shellWord(abs)}`;
   const dir = RunDir.open({
@@ -73,8 +73,12 @@ export function openCommandRunDir(flags: FlagValues, o: { kind: string; command:
     progressOf: checkpointProgress,
   });
   let resume: CheckpointContents | null = null;
+  let policy = explicitPolicy ?? DEFAULT_SAVE_POLICY;
   try {
     if (dir.resumed) resume = loadCheckpoint(dir.resumed.checkpoint, o.checkpointKind);
+    // A resumed run keeps the --save-every it was started with, unless given again.
+    const saved = resume?.meta.savePolicy as SavePolicy | undefined;
+    if (!explicitPolicy && saved && typeof saved === 'object') policy = { steps: positiveOrNull(saved.steps), seconds: positiveOrNull(saved.seconds) };
   } catch (e) {
     dir.release();
     throw e;
@@ -110,6 +114,8 @@ export function openCommandRunDir(flags: FlagValues, o: { kind: string; command:
     },
   };
 }
+
+const positiveOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
 
 /** CRC-32 of the train and test index lists: a checkpoint's proof of which samples it trained on. */
 export function indicesDigest(loaded: Pick<LoadedData, 'trainIndices' | 'testIndices'>): { train: number; test: number } {

@@ -121,6 +121,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const log = (s: string): void => {
     if (!parsed.flags.quiet) process.stderr.write(`${s}\n`);
   };
+  // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
+  const signals = new StopSignals(log);
   const { cr, spec, loaded, assets, finished } = await inputPhase(async () => {
     if (parsed.flags.resume !== undefined) resumeOnly(parsed.flags, CMD);
     const cr = openCommandRunDir(parsed.flags, { kind: 'sweep', command: CMD, argv, checkpointKind: 'sweep' });
@@ -139,7 +141,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   });
   const { dir } = cr;
   const total = expandGrid(spec.grid).length;
-  const signals = new StopSignals(log);
   // Each finished run goes into runs.csv and the checkpoint the moment it ends.
   const save = (): void => {
     dir.write('runs.csv', runsCsv({ spec, runs: [...finished].sort((a, b) => a.point.index - b.point.index) }));

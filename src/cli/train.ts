@@ -37,6 +37,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
+  const signals = new StopSignals(log);
   // Everything checkable without a GPU is checked first (exit 2, no GPU start-up).
   const { cr, run, loaded } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD);
@@ -63,7 +65,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const adapter = adapterRecord(ctx);
   dir.write('config.json', runConfigJson({ model: run.model, train: run.train, data: loaded.spec, adapter }));
 
-  const signals = new StopSignals(log);
   const bar = new ProgressBar('train');
   let lastEval = '';
   const t0 = performance.now();

@@ -54,7 +54,7 @@ export async function runTrainSession(first: GpuContext, o: TrainSessionOptions)
   let last = o.resume;
   const checkpoint = async (trainer: Trainer, part: SessionPart | undefined): Promise<CheckpointContents> => {
     const state = await trainer.captureState();
-    const into = { meta: { ...o.meta, progress: state.step } as Record<string, unknown>, arrays: {} as Record<string, CheckpointArray> };
+    const into = { meta: { ...o.meta, progress: state.step, savePolicy: o.policy } as Record<string, unknown>, arrays: {} as Record<string, CheckpointArray> };
     packTrainerState(state, 'trainer', into);
     await part?.pack?.(into);
     const c: CheckpointContents = { kind: o.kind, meta: into.meta, arrays: into.arrays };
