@@ -57,7 +57,7 @@ export const HESSIAN_FLAGS: Record<string, FlagSpec> = {
   help: { kind: 'bool', help: 'show this help' },
 };
 
-function parseLayers(spec: string | undefined, model: MlpConfig): number[] {
+export function parseLayers(spec: string | undefined, model: MlpConfig): number[] {
   const count = model.widths.length - 1;
   if (spec === undefined) {
     if (count < 2) throw new UsageError(`sgdscope hessian: the model has ${count} layer; give --layer 0 or --layer all`);

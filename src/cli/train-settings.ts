@@ -4,7 +4,7 @@
  * (sections model / train / data, each optional, every key checked), then flags.
  */
 import { readFileSync } from 'node:fs';
-import type { DatasetSpec } from '../data/index.ts';
+import { checkDatasetSpec, type DatasetSpec } from '../data/index.ts';
 import { MODEL_KEYS, SEED_MLP, validateMlpConfig, type MlpConfig } from '../nn/config.ts';
 import { TRAIN_KEYS, validateTrainConfig, type TrainConfig } from '../train/config.ts';
 import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
@@ -68,6 +68,13 @@ export function parseConfigFile(v: unknown, where: string): ConfigFile {
   }
   if (file.model) checkKeys(file.model, MODEL_KEYS, `${where}: model`);
   if (file.train) checkKeys(file.train, TRAIN_KEYS, `${where}: train`, 'setting');
+  if (file.data) {
+    try {
+      checkDatasetSpec(file.data);
+    } catch (e) {
+      throw new UsageError(`${where}: ${(e as Error).message}`);
+    }
+  }
   return file as ConfigFile;
 }
 

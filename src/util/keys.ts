@@ -62,3 +62,11 @@ export function checkKeys(v: unknown, known: readonly string[], where: string, n
   }
   return v;
 }
+
+/** A value as an error message shows it: numbers as they print, strings quoted, anything else as JSON ([1], {…}, null). */
+export function showValue(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 60)}…` : v}'`;
+  const j = JSON.stringify(v);
+  return j === undefined ? String(v) : j.length > 80 ? `${j.slice(0, 80)}…` : j;
+}
