@@ -58,7 +58,7 @@ describe('bad input: exit 2 before the GPU starts', () => {
       [['sweep', '--dataset', `idx:${idx}`, '--train-size', '4'], /IDX file|decompresses to more than/],
       [['train', '--out', '/proc/sgdscope-test/run'], /cannot create \/proc\/sgdscope-test/],
       [['train', '--resume', join(dir, 'none')], /cannot resume: no checkpoint was found/],
-      [['hessian', '--run', nan], /1 of 42200 parameters are not finite \(first: weights_layer1\[\d+, \d+\] = NaN\)/],
+      [['hessian', '--run', nan], /1 of 42200 parameters are not finite \(first: weights_layer0\[\d+, \d+\] = NaN\)/],
       [['hessian', '--run', cut], /weights_layer1\.npy: truncated/],
       [['reproduce', 'feng-tu', '--k', '5000'], /k must be an integer in \[2, min\(P = 2500/],
     ];

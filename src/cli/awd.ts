@@ -9,9 +9,11 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { validateMlpConfig } from '../nn/config.ts';
-import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec } from '../analysis/awd/experiment.ts';
+import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec, type AwdRun } from '../analysis/awd/experiment.ts';
 import { awdFiles, trends } from '../analysis/awd/files.ts';
-import { openPlainRun } from './run-folder.ts';
+import { indicesDigest, itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { StopSignals } from './signals.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
 import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
@@ -36,7 +38,8 @@ export const AWD_FLAGS: Record<string, FlagSpec> = {
   'max-epochs': { kind: 'int', help: `epoch cap per run (default ${AWD_SCALED.maxEpochs})`, range: [1, 1e6] },
   'wd-epochs': { kind: 'int', help: `weight decay only during the first N epochs, then off to the target (default ${AWD_SCALED.weightDecayEpochs}; 0: the whole run)`, range: [0, 1e6] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-awd)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted experiment in this folder: finished runs are kept, the rest run' },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -80,6 +83,8 @@ export function resolveAwd(flags: FlagValues): AwdExperimentSpec {
   }
 }
 
+const CMD = 'sgdscope reproduce awd';
+
 export async function awdCommand(argv: string[]): Promise<number> {
   const { flags, positional } = parseFlags(argv, AWD_FLAGS, 'sgdscope reproduce awd');
   if (flags.help) {
@@ -90,19 +95,32 @@ export async function awdCommand(argv: string[]): Promise<number> {
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  const signals = new StopSignals(log);
   const { spec, loaded, assets, cr } = await inputPhase(async () => {
-    const spec = resolveAwd(flags);
-    const loaded = await loadDataset(spec.data);
-    const assets = await loadReportAssets();
-    return { spec, loaded, assets, cr: openPlainRun(flags, { kind: 'awd', command: 'sgdscope reproduce awd', argv }) };
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    const fresh = flags.resume === undefined ? resolveAwd(flags) : null;
+    const cr = openCommandRunDir(flags, { kind: 'awd', command: CMD, argv, checkpointKind: 'awd' });
+    try {
+      // A resumed experiment continues with its saved design; finished runs are kept.
+      const spec = fresh ?? validateAwdSpec(fromExact<AwdExperimentSpec>(cr.resume!.meta.spec));
+      const loaded = await loadDataset(spec.data);
+      cr.checkIndices(loaded);
+      return { spec, loaded, assets: await loadReportAssets(), cr };
+    } catch (e) {
+      cr.dir.release();
+      throw e;
+    }
   });
+  const finished = itemCheckpoints<AwdRun>(cr, 'awd', { spec: toExact(spec), indices: indicesDigest(loaded) }, signals, 'runs');
   const ctx = await acquireGpu();
   const n = awdPoints(spec).length;
   log(`sgdscope reproduce awd: ${n} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), to training loss ${spec.targetLoss} (≤ ${spec.maxEpochs} epochs), layer ${spec.awd.layer}, on ${ctx.adapterName}`);
   const t0 = performance.now();
   const result = await runAwdExperiment(ctx, spec, { train: loaded.train, test: loaded.test }, {
+    done: finished.done,
     onPhase: (p, what) => log(`  run ${p.index + 1}/${n} (lr ${p.lr}, B ${p.batchSize}, wd ${p.weightDecay}, seed ${p.seed}): ${what}…`),
     onRunEnd: (r, done, total) => {
+      finished.add(r);
       const a = r.analysis;
       const el = (performance.now() - t0) / 1000;
       log(
@@ -111,6 +129,7 @@ export async function awdCommand(argv: string[]): Promise<number> {
       );
     },
   });
+  signals.dispose();
   cr.finish(awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
   const lines = trends(result).map((t) => `  ${t.factor} factor vs ${t.axis}: ${t.expected ? `expected ${t.expected}, ` : ''}observed ${t.observed}${t.expected && t.observed !== 'n/a' ? (t.holds ? ' ✓' : ' ✗') : ''} (${t.values.map((v) => `${v.x}: ${v.y.toPrecision(4)}`).join(' → ')})`);
   process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${cr.dir.shown} (report.html)\n`);

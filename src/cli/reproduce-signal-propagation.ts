@@ -18,7 +18,10 @@ import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, typ
 import { PROPAGATION_LIMITS } from '../analysis/propagation/gpu-propagation.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../analysis/propagation/signal-files.ts';
 import { loadReportAssets } from '../analysis/lab/report-html.ts';
-import { openPlainRun } from './run-folder.ts';
+import { itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { StopSignals } from './signals.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import type { TrainabilityCell } from '../analysis/propagation/trainability.ts';
 import { inputPhase } from './input.ts';
 import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
@@ -53,7 +56,8 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   'skip-training': { kind: 'bool', help: 'no trainability stage' },
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-signal-propagation)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted run in this folder: finished trainability cells are kept, the rest run' },
   quiet: { kind: 'bool', help: 'no progress output (the tables are still printed)' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -169,17 +173,25 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
-  const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
-    const options = resolveSignalPropagationOptions(flags);
-    const assets = await loadReportAssets();
-    const heatmapScript = readHeatmapScript();
-    return { options, assets, heatmapScript, cr: openPlainRun(flags, { kind: 'signal-propagation', command: CMD, argv }) };
-  });
-  const outDir = cr.dir.dir;
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  const signals = new StopSignals(log);
+  const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    const fresh = flags.resume === undefined ? resolveSignalPropagationOptions(flags) : null;
+    const assets = await loadReportAssets();
+    const heatmapScript = readHeatmapScript();
+    const cr = openCommandRunDir(flags, { kind: 'signal-propagation', command: CMD, argv, checkpointKind: 'signal-propagation' });
+    // A resumed run continues with the options it was started with (the theory and propagation
+    // stages, minutes at most, run again; finished trainability cells are kept).
+    const options = fresh ?? fromExact<SignalPropagationOptions>(cr.resume!.meta.options);
+    return { options, assets, heatmapScript, cr };
+  });
+  const outDir = cr.dir.dir;
+  const cells = itemCheckpoints<TrainabilityCell>(cr, 'signal-propagation', { options: toExact(options) }, signals, 'trainability cells');
+  const resumedCells = cells.done.length;
   const needGpu = options.propagation !== null || options.trainability !== null;
   const ctx = needGpu ? await acquireGpu() : null;
   const loaded = needGpu ? await loadDataset({ kind: 'mnist10k' }) : null;
@@ -189,17 +201,19 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   let cellsT0 = 0;
   try {
     const result = await runSignalPropagation(ctx, options, loaded ? { train: loaded.train, test: loaded.test } : null, {
+      doneCells: cells.done,
       onStage: (stage, detail) => log(`${stage}: ${detail}`),
       onStageEnd: (stage, s) => log(`${stage}: ${formatDuration(s)}${s < 60 ? ` (${s.toFixed(1)} s)` : ''}`),
-      onCellStart: (_d, _w, index) => {
-        if (index === 0) {
+      onCellStart: () => {
+        if (cellsT0 === 0) {
           cellsT0 = performance.now();
           if (!quiet) bar = new ProgressBar('trainability');
         }
       },
       onCellEnd: (cell, done, total) => {
+        cells.add(cell);
         const el = (performance.now() - cellsT0) / 1000;
-        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / done) * (total - done))}`);
+        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / (done - resumedCells)) * (total - done))}`);
         if (done === total) bar?.done();
       },
     });
@@ -207,6 +221,7 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     const tr = performance.now();
     const summary = signalPropagationSummary(result, { adapter, seconds: (tr - t0) / 1000, outDir });
     const files = signalPropagationFiles(result, summary, { assets, heatmapScript, adapter });
+    signals.dispose();
     cr.finish(files);
     log(`report and files: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
     process.stdout.write(printTables(result));

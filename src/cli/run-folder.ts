@@ -23,6 +23,7 @@ import { UsageError, type FlagValues } from './args.ts';
 import { StopSignals } from './signals.ts';
 import { EXIT } from './exit-codes.ts';
 import { removeTree } from '../util/durable-fs.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
 
 export function defaultRunDir(kind: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
@@ -182,4 +183,25 @@ export function openPlainRun(flags: FlagValues, o: { kind: string; command: stri
     finish(files, result);
   };
   return cr;
+}
+
+/**
+ * For commands whose long part is a list of independent items (trainability cells, AWD runs): a
+ * checkpoint of the items finished so far (exact JSON), rewritten after each one; a signal ends
+ * the run at once from it, status "interrupted" with the resume command (an item in progress is
+ * done again on --resume). `meta` holds the resolved settings the resume continues with.
+ */
+export function itemCheckpoints<T>(cr: CommandRun, kind: string, meta: Record<string, unknown>, signals: StopSignals, what: string): { done: T[]; add(item: T): void } {
+  const done = cr.resume ? fromExact<T[]>(cr.resume.meta.done) : [];
+  if (!Array.isArray(done)) throw new Error(`${cr.dir.resumed!.checkpoint}: the checkpoint holds no list of finished ${what}`);
+  const save = (): void => saveCheckpoint(cr.dir.path(CHECKPOINT_FILE), { kind, meta: { ...meta, progress: done.length, done: toExact(done) }, arrays: {} });
+  save();
+  signals.onRequest = (s) => process.exit(cr.stop('interrupted', `interrupted by ${s} with ${done.length} ${what} finished (kept; the rest run on resume)`, done.length, new Map(), EXIT[s]));
+  return {
+    done,
+    add(item) {
+      done.push(item);
+      save();
+    },
+  };
 }

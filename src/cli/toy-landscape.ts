@@ -27,7 +27,7 @@ export const TOY_FLAGS: Record<string, FlagSpec> = {
   'escape-steps': { kind: 'int', help: `steps of each escape run (default ${TOY_DEFAULT.escape.steps})`, range: [1, 1e9] },
   seed: { kind: 'int', help: 'seed of the noise stream (default 1)', range: [0, 4294967295] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-toy-landscape)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder' },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };

@@ -136,6 +136,8 @@ export interface AwdExperimentResult {
 
 export interface AwdHooks {
   onRunEnd?(r: AwdRun, done: number, total: number): void;
+  /** Runs finished earlier, in order (a resumed experiment): kept, not trained again. */
+  done?: AwdRun[];
   onPhase?(p: AwdPoint, what: string): void;
 }
 
@@ -193,6 +195,12 @@ export async function runAwdExperiment(ctx: GpuContext, spec: AwdExperimentSpec,
   const runs: AwdRun[] = [];
   try {
     for (const p of points) {
+      const earlier = hooks.done?.[runs.length];
+      if (earlier) {
+        if (earlier.point.index !== p.index) throw new Error(`awd: a finished run (point ${earlier.point.index}) does not belong at position ${p.index}`);
+        runs.push(earlier);
+        continue;
+      }
       const tr = await trainOne(ctx, spec, p, data, hooks);
       let w = 0;
       for (const v of tr.params) w += v * v;

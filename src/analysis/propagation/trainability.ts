@@ -116,6 +116,8 @@ export function trainabilityModel(s: TrainabilitySpec, depth: number, sw2: numbe
 export interface TrainabilityHooks {
   onCellStart?(depth: number, sw2: number, index: number, total: number): void;
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
+  /** Cells finished earlier, in grid order (a resumed run): they are kept, not trained again. */
+  done?: TrainabilityCell[];
 }
 
 export async function runTrainability(
@@ -128,6 +130,12 @@ export async function runTrainability(
   const classes = Math.max(2, data.train.classes);
   for (const depth of spec.depths) {
     for (const sw2 of spec.sw2) {
+      const earlier = hooks.done?.[cells.length];
+      if (earlier) {
+        if (earlier.depth !== depth || earlier.sw2 !== sw2) throw new Error(`trainability: a finished cell (depth ${earlier.depth}, σ_w² ${earlier.sw2}) does not belong at grid position ${cells.length}`);
+        cells.push(earlier);
+        continue;
+      }
       hooks.onCellStart?.(depth, sw2, cells.length, total);
       const c0 = performance.now();
       const model = trainabilityModel(spec, depth, sw2, data.train.d, classes);
