@@ -91,7 +91,7 @@ describe('resume after SIGKILL', () => {
     const last = await sgdscopeDone(['sweep', '--resume', out, '--quiet']);
     expect(last.code, last.stderr).toBe(0);
     console.log(`sweep: killed with ${done} of 4 runs finished (target ${target}), resumed, interrupted by SIGINT after ${res.steps}, resumed`);
-    expectSameFiles(join(dir, 'ref'), out, ['sharpness.npy', 'curves.csv']);
+    expectSameFiles(join(dir, 'ref'), out, ['sharpness.npy', 'curves.csv', 'weights_layer0.npy', 'weights_layer1.npy', 'train_indices.npy']);
     // runs.csv: the same except the seconds each run took.
     const rows = (p: string): string[][] => readFileSync(join(p, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
     const [ra, rb] = [rows(join(dir, 'ref')), rows(out)];

@@ -57,7 +57,7 @@ function fakeRun(lr: number, B: number, o: Partial<SweepRun> = {}): SweepRun {
     status: 'completed', outcome: 'trained', message: '', divergedStep: null, spikeStep: null, steps: 10, epochs: 1, seconds: 1, stepsPerSecond: 10,
     trainLoss: 0.1, trainAccuracy: 0.99, testLoss: 0.2, testAccuracy: 0.9, gapLoss: 0.1, gapAccuracy: 0.09,
     weightNorm: 5, layerNorms: [3, 4], noiseScale: noiseScale(lr, 1000, B), sharpness: [10 / lr, 5 / lr], sharpnessRelResiduals: [0, 0],
-    sharpnessConverged: true, sharpnessSeconds: 0, evals: [], ...o,
+    sharpnessConverged: true, sharpnessSeconds: 0, evals: [], params: new Float32Array(0), ...o,
   };
 }
 
@@ -184,7 +184,11 @@ describe('sgdscope sweep', () => {
     const r = sgdscope(['sweep', '--config', config, '--lr', '0.1,0.3', '--batch', '20', '--epochs', '3', '--sharpness-k', '2', '--sharpness-samples', '0', '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2 runs \(0 diverged, 0 collapsed\)/);
-    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs.csv', 'sharpness.npy']);
+    const layers = MODEL.widths.length - 1;
+    const weights = Array.from({ length: layers }, (_, l) => [`weights_layer${l}.npy`, ...(MODEL.bias ? [`bias_layer${l}.npy`] : [])]).flat();
+    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs.csv', 'sharpness.npy', 'test_indices.npy', 'train_indices.npy', ...weights].sort());
+    // Every run's weights, stacked: (runs, fan_in, fan_out).
+    expect(decodeNpy(new Uint8Array(readFileSync(join(out, 'weights_layer0.npy')))).shape).toEqual([2, MODEL.widths[0], MODEL.widths[1]]);
     const csv = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(3);
     expect(csv[0]).toMatch(/^run,lr,batch_size,weight_decay,dropout,seed,status,outcome,diverged_step,spike_step,.*,lambda_1,lambda_2,sharpness_converged,sharpness_seconds$/);

@@ -11,6 +11,7 @@ import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import { validateMlpConfig } from '../nn/config.ts';
 import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec, type AwdRun } from '../analysis/awd/experiment.ts';
 import { awdFiles, trends } from '../analysis/awd/files.ts';
+import { indexFiles, stackedWeightFiles } from '../train/run-files.ts';
 import { indicesDigest, itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
 import { StopSignals } from './signals.ts';
 import { fromExact, toExact } from '../util/exact-json.ts';
@@ -130,7 +131,7 @@ export async function awdCommand(argv: string[]): Promise<number> {
     },
   });
   signals.dispose();
-  cr.finish(awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  cr.finish(new Map([...awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }), ...stackedWeightFiles(spec.model, result.runs.map((r) => r.params)), ...indexFiles(loaded)]));
   const lines = trends(result).map((t) => `  ${t.factor} factor vs ${t.axis}: ${t.expected ? `expected ${t.expected}, ` : ''}observed ${t.observed}${t.expected && t.observed !== 'n/a' ? (t.holds ? ' ✓' : ' ✗') : ''} (${t.values.map((v) => `${v.x}: ${v.y.toPrecision(4)}`).join(' → ')})`);
   process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${cr.dir.shown} (report.html)\n`);
   ctx.destroy();

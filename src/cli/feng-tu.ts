@@ -14,7 +14,7 @@ import { loadReportAssets } from '../analysis/lab/report-html.ts';
 import type { RecorderState } from '../analysis/lab/recorder.ts';
 import { checkRunFitsData } from '../train/config.ts';
 import { Trainer } from '../train/trainer.ts';
-import { runConfigJson } from '../train/run-files.ts';
+import { indexFiles, runConfigJson, stackedWeightFiles } from '../train/run-files.ts';
 import { runTrainSession } from '../train/session.ts';
 import { encodeNpy } from '../util/npy.ts';
 import type { CheckpointContents } from '../util/checkpoint-file.ts';
@@ -138,8 +138,12 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   signals.dispose();
   const files = fengTuFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) });
   // What numpy needs beyond the lab's files: the samples trained on, the settings with defaults.
-  files.set('train_indices.npy', encodeNpy(loaded.trainIndices, [loaded.trainIndices.length]));
-  files.set('test_indices.npy', encodeNpy(loaded.testIndices, [loaded.testIndices.length]));
+  for (const [name, content] of indexFiles(loaded)) files.set(name, content);
+  // The weight checkpoints T(t) and L(t) were measured at, stacked per layer, and their steps.
+  const rec = session!.recorder;
+  const slots = await Promise.all(rec.checkpointSteps.map((_, i) => rec.readCheckpoint(i)));
+  for (const [name, content] of stackedWeightFiles(run.model, slots)) files.set(`checkpoints_${name}`, content);
+  files.set('checkpoint_steps.npy', encodeNpy(Uint32Array.from(rec.checkpointSteps), [rec.checkpointSteps.length]));
   files.set('config.json', runConfigJson({ model: run.model, train: result.train, data: loaded.spec, adapter: adapterRecord(ctx) }).replace(/\n}\n$/, `,\n  "fengTu": ${JSON.stringify(result.options)}\n}\n`));
   cr.finish(files);
   const s = result.summary;

@@ -17,7 +17,7 @@ import { checkRunFitsData, validateTrainConfig, type TrainConfig } from '../trai
 import { Trainer, type EvalRecord } from '../train/trainer.ts';
 import { runTrainSession } from '../train/session.ts';
 import { removeTree } from '../util/durable-fs.ts';
-import { runFiles } from '../train/run-files.ts';
+import { indexFiles, runFiles, weightFiles } from '../train/run-files.ts';
 import { uploadDataset } from '../train/gpu-dataset.ts';
 import { checkRunIndices, loadRunFolder } from '../train/run-load.ts';
 import { analyseHessian, DEFAULT_HESSIAN_OPTIONS, type HessianAnalysisOptions } from '../analysis/curvature/analysis.ts';
@@ -183,7 +183,10 @@ export async function hessianCommand(argv: string[]): Promise<number> {
   const { onStage: _drop, ...recorded } = options;
   void _drop;
   const assets = await loadReportAssets();
-  cr.finish(hessianRunFiles(analysis, { model, source, train: setup.train, data: loaded.spec, options: recorded as Record<string, unknown>, adapter: adapterRecord(ctx), finalEval }, assets));
+  const files = hessianRunFiles(analysis, { model, source, train: setup.train, data: loaded.spec, options: recorded as Record<string, unknown>, adapter: adapterRecord(ctx), finalEval }, assets);
+  // Self-contained: the weights analysed and the samples (without --run they are in train/).
+  if (run) for (const [name, content] of [...weightFiles(model, params), ...indexFiles(loaded)]) files.set(name, content);
+  cr.finish(files);
   const top = Array.from(analysis.lanczos.values.slice(0, 5), (v) => v.toPrecision(4)).join(', ');
   let msg = `layers ${layers.join(',')} (${dim} parameters): λ1..5 = ${top}; trace ${analysis.hutchinson.trace.toPrecision(5)} ± ${analysis.hutchinson.stdErr.toPrecision(2)}; ${analysis.outliers.count} outliers above ${analysis.outliers.bulkEdge.toPrecision(3)}`;
   if (analysis.diagonalFit) msg += `; C_ii ∝ H_ii^${analysis.diagonalFit.gamma.toFixed(3)}`;

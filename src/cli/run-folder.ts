@@ -112,6 +112,7 @@ export function openCommandRunDir(flags: FlagValues, o: { kind: string; command:
       const ck = dir.path(CHECKPOINT_FILE);
       if (existsSync(ck)) unlinkSync(ck);
       dir.commit(result ?? { status: 'completed', ...withResult(files, {}) }, files);
+      // (result.json of a command that writes none, or one without a status, says completed.)
     },
   };
 }

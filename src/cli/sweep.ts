@@ -24,6 +24,7 @@ import { CHECKPOINT_FILE } from '../util/run-dir.ts';
 import { fromExact, toExact } from '../util/exact-json.ts';
 import { saveCheckpoint } from '../train/checkpoint-store.ts';
 import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
+import { indexFiles, stackedWeightFiles } from '../train/run-files.ts';
 import { withDeviceRecovery } from '../gpu/device-recovery.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
@@ -176,7 +177,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     ctx.destroy();
     return cr.stop('interrupted', `interrupted by ${signals.signal} after ${finished.length} of ${total} runs (runs.csv holds them; runs in progress start again on resume)`, finished.length, new Map(), signals.exitCode);
   }
-  cr.finish(sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  // Beyond the tables: every run's weights and the samples, so numpy can recompute each number.
+  const files = new Map([...sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }), ...stackedWeightFiles(spec.model, result.runs.map((r) => r.params)), ...indexFiles(loaded)]);
+  cr.finish(files);
   const diverged = result.runs.filter((r) => r.outcome === 'diverged').length;
   const collapsed = result.runs.filter((r) => r.outcome === 'collapsed').length;
   process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${dir.shown} (report.html)\n`);

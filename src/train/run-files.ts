@@ -60,14 +60,18 @@ export function runFiles(r: RunRecord): RunFiles {
     ) + '\n',
   );
   files.set('metrics.csv', metricsCsv(r.history, r.stepsPerEpoch));
-  const layout = paramLayout(r.model);
-  for (const L of layout.layers) {
-    files.set(`weights_layer${L.index}.npy`, encodeNpy(layerWeights(r.params, L), [L.fanIn, L.fanOut]));
-    const b = layerBias(r.params, L);
+  for (const [name, content] of [...weightFiles(r.model, r.params), ...indexFiles(r)]) files.set(name, content);
+  return files;
+}
+
+/** weights_layer{l}.npy (fan_in, fan_out) and bias_layer{l}.npy (fan_out,) of one set of weights (flat layout). */
+export function weightFiles(model: MlpConfig, params: Float32Array): RunFiles {
+  const files: RunFiles = new Map();
+  for (const L of paramLayout(model).layers) {
+    files.set(`weights_layer${L.index}.npy`, encodeNpy(layerWeights(params, L), [L.fanIn, L.fanOut]));
+    const b = layerBias(params, L);
     if (b) files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [L.fanOut]));
   }
-  files.set('train_indices.npy', encodeNpy(r.trainIndices, [r.trainIndices.length]));
-  files.set('test_indices.npy', encodeNpy(r.testIndices, [r.testIndices.length]));
   return files;
 }
 
@@ -98,4 +102,31 @@ export function metricsCsv(h: History, stepsPerEpoch: number): string {
   const last = metricsLastStep(h);
   for (let step = 1; step <= last; step++) rows.push(metricsRow(h, step, stepsPerEpoch, evals.get(step)));
   return toCsv(METRICS_HEADER, rows);
+}
+
+/**
+ * The weights of several runs of one model, stacked: weights_layer{l}.npy (runs, fan_in, fan_out)
+ * and bias_layer{l}.npy (runs, fan_out) — what numpy needs to recompute a sweep's per-run numbers.
+ */
+export function stackedWeightFiles(model: MlpConfig, params: Float32Array[]): RunFiles {
+  const files: RunFiles = new Map();
+  const R = params.length;
+  for (const L of paramLayout(model).layers) {
+    const w = new Float32Array(R * L.fanIn * L.fanOut);
+    params.forEach((p, r) => w.set(layerWeights(p, L), r * L.fanIn * L.fanOut));
+    files.set(`weights_layer${L.index}.npy`, encodeNpy(w, [R, L.fanIn, L.fanOut]));
+    if (L.biasOffset === null) continue;
+    const b = new Float32Array(R * L.fanOut);
+    params.forEach((p, r) => b.set(layerBias(p, L)!, r * L.fanOut));
+    files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [R, L.fanOut]));
+  }
+  return files;
+}
+
+/** train_indices.npy and test_indices.npy: the samples, in the dataset's canonical order. */
+export function indexFiles(d: { trainIndices: Uint32Array; testIndices: Uint32Array }): RunFiles {
+  return new Map([
+    ['train_indices.npy', encodeNpy(d.trainIndices, [d.trainIndices.length])],
+    ['test_indices.npy', encodeNpy(d.testIndices, [d.testIndices.length])],
+  ]);
 }

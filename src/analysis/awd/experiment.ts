@@ -123,6 +123,8 @@ export interface AwdRun {
   weightNorm: number;
   analysis: AwdAnalysis | null;
   analysisSeconds: number;
+  /** The trained weights analysed (flat layout): the run folder saves them. */
+  params: Float32Array;
 }
 
 export interface AwdExperimentResult {
@@ -221,6 +223,7 @@ export async function runAwdExperiment(ctx: GpuContext, spec: AwdExperimentSpec,
         weightNorm: Math.sqrt(w),
         analysis,
         analysisSeconds: (performance.now() - ta) / 1000,
+        params: tr.params,
       };
       runs.push(run);
       hooks.onRunEnd?.(run, runs.length, points.length);

@@ -80,6 +80,8 @@ export interface SweepRun {
   sharpnessSeconds: number;
   /** Evaluations along training (step, train/test loss and accuracy). */
   evals: EvalRecord[];
+  /** The weights measured (final, or last good after a divergence), flat layout: the run folder saves them. */
+  params: Float32Array;
 }
 
 export interface SweepHooks {
@@ -186,6 +188,7 @@ export async function runOne(ctx: GpuContext, spec: SweepSpec, p: SweepPoint, da
       sharpnessConverged: conv,
       sharpnessSeconds: shSeconds,
       evals: trainer.history.evals,
+      params,
     };
   } finally {
     // The per-run dataset copies are the big buffers; the rest goes with the trainer object.
