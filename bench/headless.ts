@@ -10,6 +10,7 @@ import { serveBuiltSite } from '../tests/helpers/browser.ts';
 import type { BenchOptions } from './suite.ts';
 import { formatHeader, type BenchResult } from './core/report.ts';
 import { writeResults } from './core/files.ts';
+import { parseArgs } from './core/args.ts';
 
 export async function runHeadless(opts: Partial<BenchOptions>, o: { out: string; write: boolean; screenshot?: string; timeoutMs?: number }): Promise<number> {
   console.log('\n# the same suite in headless Chromium (building the site…)');
@@ -54,7 +55,6 @@ export async function runHeadless(opts: Partial<BenchOptions>, o: { out: string;
 }
 
 async function main(): Promise<void> {
-  const { parseArgs } = await import('./node.ts');
   let args;
   try {
     args = parseArgs(process.argv.slice(2).filter((a) => a !== '--browser'));

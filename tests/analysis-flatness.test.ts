@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FlatnessProbe, measureFlatness } from '../src/analysis/flatness.ts';
+import { type FlatnessProbe, measureFlatness } from '../src/analysis/numerics/flatness.ts';
 import { expectClose } from './analysis-compare.ts';
 
 /** Wraps per-direction loss profiles as a batched evaluator that records every call. */

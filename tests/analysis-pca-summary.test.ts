@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { detrendLinear, summarizePca, varianceProfile } from '../src/analysis/pca-summary.ts';
-import { linearRegression } from '../src/analysis/stats.ts';
-import { trajectoryPcaCovariance } from '../src/analysis/trajectory-svd.ts';
+import { detrendLinear, summarizePca, varianceProfile } from '../src/analysis/numerics/pca-summary.ts';
+import { linearRegression } from '../src/analysis/numerics/stats.ts';
+import { trajectoryPcaCovariance } from '../src/analysis/numerics/trajectory-svd.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose } from './analysis-compare.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { powerLawFit } from '../src/analysis/power-law-fit.ts';
+import { powerLawFit } from '../src/analysis/numerics/power-law-fit.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose } from './analysis-compare.ts';
 

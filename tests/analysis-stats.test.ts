@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linearRegression, mean, median, pearson, ranks, spearman, variance } from '../src/analysis/stats.ts';
+import { linearRegression, mean, median, pearson, ranks, spearman, variance } from '../src/analysis/numerics/stats.ts';
 import { expectClose } from './analysis-compare.ts';
 
 describe('stats', () => {

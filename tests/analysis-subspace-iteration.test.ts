@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { blockLanczos } from '../src/analysis/block-lanczos.ts';
-import { orthonormalizeColumns } from '../src/analysis/orthonormalize.ts';
-import { subspaceIteration } from '../src/analysis/subspace-iteration.ts';
+import { blockLanczos } from '../src/analysis/numerics/block-lanczos.ts';
+import { orthonormalizeColumns } from '../src/analysis/numerics/orthonormalize.ts';
+import { subspaceIteration } from '../src/analysis/numerics/subspace-iteration.ts';
 import { Rng } from '../src/util/rng.ts';
 import { denseOperator, expectClose, matrixWithSpectrum, orthogonalityError } from './analysis-compare.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose, matrixWithSpectrum, orthogonalityError } from './analysis-compare.ts';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
 import {
   temperatureAnisotropy,
   temperatureFromMinibatches,
   temperatureFromPerSample,
-} from '../src/analysis/temperature.ts';
+} from '../src/analysis/numerics/temperature.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose } from './analysis-compare.ts';
 

@@ -5,7 +5,7 @@ import {
   trajectoryPcaGram,
   trajectoryPcaRandomized,
   type TrajectoryPca,
-} from '../src/analysis/trajectory-svd.ts';
+} from '../src/analysis/numerics/trajectory-svd.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose } from './analysis-compare.ts';
 

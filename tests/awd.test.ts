@@ -1,5 +1,5 @@
 /**
- * Activity–weight duality (src/analysis/awd/):
+ * Activity–weight duality (src/experiments/awd/):
  *  - same-class nearest-neighbour pairing against brute force, both directions;
  *  - dual weights satisfy their defining equation a·(W + ΔW*) = a'·W to float64 round-off (and
  *    to float32 precision with ΔW stored in float32), ‖ΔW*‖ = ‖Δa·W‖/‖a‖, and the training
@@ -15,13 +15,13 @@ import type { MlpConfig } from '../src/nn/config.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { mlpGradCpu } from '../src/nn/mlp-cpu.ts';
 import { Trainer } from '../src/train/trainer.ts';
-import { pairSamples } from '../src/analysis/awd/pairing.ts';
-import { recordLayer } from '../src/analysis/awd/network-cpu.ts';
-import { dualWeights } from '../src/analysis/awd/duality.ts';
-import { AwdProbe } from '../src/analysis/awd/analyze.ts';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
-import { awdPoints, onAxis, runAwdExperiment, AWD_SCALED, type AwdExperimentSpec } from '../src/analysis/awd/experiment.ts';
-import { awdFiles, trends } from '../src/analysis/awd/files.ts';
+import { pairSamples } from '../src/experiments/awd/pairing.ts';
+import { recordLayer } from '../src/experiments/awd/network-cpu.ts';
+import { dualWeights } from '../src/experiments/awd/duality.ts';
+import { AwdProbe } from '../src/experiments/awd/analyze.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
+import { awdPoints, onAxis, runAwdExperiment, AWD_SCALED, type AwdExperimentSpec } from '../src/experiments/awd/run.ts';
+import { awdFiles, trends } from '../src/experiments/awd/files.ts';
 import { decodeNpy } from '../src/util/npy.ts';
 
 const ctx = useGpu();

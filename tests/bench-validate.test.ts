@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
 import { runSuite, failedChecks } from '../bench/suite.ts';
-import { parseArgs } from '../bench/node.ts';
+import { parseArgs } from '../bench/core/args.ts';
 import type { Row } from '../bench/core/report.ts';
 
 const ctx = useGpu();

@@ -18,7 +18,7 @@ import { packTrainerState, unpackTrainerState } from '../src/train/trainer-state
 import { runTrainSession, type TrainSessionOptions } from '../src/train/session.ts';
 import { metricsCsv } from '../src/train/run-files.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointArray, type CheckpointContents } from '../src/util/checkpoint-file.ts';
-import { prepareFengTu } from '../src/analysis/lab/feng-tu.ts';
+import { prepareFengTu } from '../src/experiments/feng-tu/run.ts';
 import { readF32 } from '../src/gpu/buffers.ts';
 
 const ctx = useGpu();

@@ -15,7 +15,7 @@ import { SEED_MLP } from '../src/nn/config.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { DEFAULT_TRAIN } from '../src/train/config.ts';
 import { History } from '../src/train/trainer.ts';
-import { ROOT, sgdscopeDone } from './helpers/cli.ts';
+import { ROOT, sgdscopeDone } from './helpers/cli-process.ts';
 
 const NO_GPU = { VK_ICD_FILENAMES: '/nonexistent/sgdscope-test-icd.json' };
 

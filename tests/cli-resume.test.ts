@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/util/rng.ts';
-import { sgdscope, sgdscopeDone, waitFor, workFolders, workProgress } from './helpers/cli.ts';
+import { sgdscope, sgdscopeDone, waitFor, workFolders, workProgress } from './helpers/cli-process.ts';
 
 const SEED = 1616;
 const json = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8'));

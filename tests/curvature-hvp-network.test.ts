@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
 import { assertClose } from './helpers/close.ts';
-import { mlpHvpCpu } from '../src/kernels/hvp.ref.ts';
+import { mlpHvpCpu } from '../src/nn/hvp-cpu.ts';
 import type { Activation } from '../src/kernels/activation.ts';
 import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';

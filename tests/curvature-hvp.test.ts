@@ -11,7 +11,7 @@ import { assertClose } from './helpers/close.ts';
 import { GpuBatch } from '../src/gpu/batch.ts';
 import { createStorage, readF32 } from '../src/gpu/buffers.ts';
 import { RForward, RGradInput, RGradWeight, RSoftmaxCe } from '../src/kernels/hvp.ts';
-import { rForwardRef, rGradInputRef, rGradWeightRef, rSoftmaxCeRef } from '../src/kernels/hvp.ref.ts';
+import { rForwardRef, rGradInputRef, rGradWeightRef, rSoftmaxCeRef } from '../src/nn/hvp-cpu.ts';
 import type { Activation } from '../src/kernels/activation.ts';
 
 const ctx = useGpu();

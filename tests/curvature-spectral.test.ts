@@ -16,15 +16,15 @@ import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
 import { assertClose } from './helpers/close.ts';
 import type { Activation } from '../src/kernels/activation.ts';
-import { mlpHvpCpu } from '../src/kernels/hvp.ref.ts';
+import { mlpHvpCpu } from '../src/nn/hvp-cpu.ts';
 import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { mlpGradCpu } from '../src/nn/mlp-cpu.ts';
 import { MlpGpu } from '../src/nn/mlp-gpu.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
-import type { BlockOperator } from '../src/analysis/ritz.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
+import type { BlockOperator } from '../src/analysis/numerics/ritz.ts';
 import {
   HvpEngine,
   blockGradientNoise,

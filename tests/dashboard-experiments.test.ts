@@ -4,7 +4,7 @@
  *  - a form refuses a bad value inline, naming the field and the allowed range, and the run
  *    button waits until it is fixed;
  *  - the toy landscape, a sweep and an AWD run on the worker's side device give the same headline
- *    numbers as the same request run in Node (src/ui/experiment-runner.ts on npm Dawn), and every
+ *    numbers as the same request run in Node (src/experiments/dashboard-runner.ts on npm Dawn), and every
  *    figure has data; the sweep's run folder exports as a zip with the CLI's files;
  *  - the Hessian of the network being trained, computed beside training from its last snapshot;
  *  - a charts.json of a CLI run folder opened in the viewer is drawn;
@@ -18,10 +18,10 @@ import type { Page } from 'playwright-core';
 import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
 import { useGpu } from './helpers/gpu.ts';
 import { loadDataset } from '../src/data/index.ts';
-import { runExperiment, type ExperimentEnv, type ExperimentRun } from '../src/ui/experiment-runner.ts';
-import { defaultValues, formatValue, type ExperimentKind, type ExperimentValues } from '../src/ui/experiment-settings.ts';
+import { runExperiment, type ExperimentEnv, type ExperimentRun } from '../src/experiments/dashboard-runner.ts';
+import { defaultValues, formatValue, type ExperimentKind, type ExperimentValues } from '../src/experiments/dashboard-settings.ts';
 import type { ExperimentProbe } from '../src/ui/experiment-panels.ts';
-import { DEFAULT_SETTINGS, runSpecOf } from '../src/ui/settings.ts';
+import { DEFAULT_SETTINGS, runSpecOf } from '../src/experiments/dashboard/run-settings.ts';
 
 const ctx = useGpu();
 let site: ServedPage;

@@ -14,8 +14,9 @@ import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
 import { acquireGpu } from '../src/gpu/device.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { Trainer } from '../src/train/trainer.ts';
-import { runFengTu } from '../src/analysis/lab/feng-tu.ts';
+import { runFengTu } from '../src/experiments/feng-tu/run.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
+import { instruments } from '../src/instruments/all.ts';
 import type { Page } from 'playwright-core';
 
 let site: ServedPage;
@@ -29,7 +30,8 @@ afterAll(async () => {
   await site?.close();
 });
 
-const PANELS = ['loss', 'accuracy', 'spectrum', 'flatness', 'variance-flatness', 'temperature', 'temperature-flatness', 'temperature-loss', 'mlf', 'timings'];
+/** The training panels and every instrument's (all on by default on the dashboard). */
+const PANELS = ['loss', 'accuracy', ...instruments().flatMap((d) => d.panels.map((p) => p.chart))];
 
 function watchConsole(page: Page): string[] {
   const problems: string[] = [];

@@ -14,12 +14,12 @@ import { loadDataset, gaussianMixture, stratifiedSplit, subset, type Dataset } f
 import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { Rng } from '../src/util/rng.ts';
-import { mlpHvpCpu } from '../src/kernels/hvp.ref.ts';
+import { mlpHvpCpu } from '../src/nn/hvp-cpu.ts';
 import { paramLayout } from '../src/nn/params.ts';
-import { classifyRun } from '../src/analysis/sweep/runner.ts';
-import { phaseDiagram, phaseHeatmap } from '../src/analysis/sweep/charts.ts';
-import { defaultValues, EXPERIMENT_KINDS, validateExperiment, parseExperimentField, type ExperimentRequest } from '../src/ui/experiment-settings.ts';
-import { runExperiment, type ExperimentEnv, type NetworkState } from '../src/ui/experiment-runner.ts';
+import { classifyRun } from '../src/experiments/sweep/run.ts';
+import { phaseDiagram, phaseHeatmap } from '../src/experiments/sweep/charts.ts';
+import { defaultValues, EXPERIMENT_KINDS, validateExperiment, parseExperimentField, type ExperimentRequest } from '../src/experiments/dashboard-settings.ts';
+import { runExperiment, type ExperimentEnv, type NetworkState } from '../src/experiments/dashboard-runner.ts';
 import { parseChartsJson } from '../src/ui/experiment-panels.ts';
 
 const ctx = useGpu();

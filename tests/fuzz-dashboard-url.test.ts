@@ -1,12 +1,14 @@
 /**
- * Property-based: the dashboard's URL state (src/ui/settings.ts) under random queries — known
+ * Property-based: the dashboard's URL state (src/experiments/dashboard/run-settings.ts) under random queries — known
  * settings with odd values, unknown keys, prototype names, broken escapes, repeated keys. Parsing
  * never throws (problems are listed), validation never throws, and settings that pass both give
  * a run spec the engine accepts and a URL that reads back to the same settings. Seeded (FUZZ_SEED).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_SETTINGS, SETTING_KEYS, runSpecOf, settingsFromQuery, settingsToQuery, validateSettings } from '../src/ui/settings.ts';
+import { DEFAULT_SETTINGS, runSpecOf, settingKeys, settingsFromQuery, settingsToQuery, validateSettings } from '../src/experiments/dashboard/run-settings.ts';
+
+const SETTING_KEYS = settingKeys();
 import { validateMlpConfig } from '../src/nn/config.ts';
 import { validateTrainConfig } from '../src/train/config.ts';
 import { FUZZ_SEED } from './helpers/fuzz.ts';

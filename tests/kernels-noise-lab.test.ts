@@ -17,7 +17,7 @@ import { DenseGradWeight } from '../src/kernels/dense_backward.ts';
 import { gradWeightRef } from '../src/kernels/dense_backward.ref.ts';
 import { ScatterKernels } from '../src/kernels/scatter.ts';
 import { columnStatsRef, scatterRef } from '../src/kernels/scatter.ref.ts';
-import { GpuScatter, encodeCenteredWindow, readWindowStats } from '../src/analysis/lab/gpu-scatter.ts';
+import { GpuScatter, encodeCenteredWindow, readWindowStats } from '../src/analysis/noise/gpu-scatter.ts';
 import { ProbeLoss, ProbePerturb, ProbePerturbForward } from '../src/kernels/probe_loss.ts';
 import { denseForwardRef } from '../src/kernels/dense_forward.ref.ts';
 import { probeLossRef, probePerturbRef } from '../src/kernels/probe_loss.ref.ts';

@@ -21,18 +21,18 @@ import { mlpForwardCpu, mlpGradCpu } from '../src/nn/mlp-cpu.ts';
 import { MlpGpu, TrainStepPlan } from '../src/nn/mlp-gpu.ts';
 import { uploadDataset, type GpuDataset } from '../src/train/gpu-dataset.ts';
 import { Rng } from '../src/util/rng.ts';
-import { FullSetPass, PerSampleProjector } from '../src/analysis/lab/full-pass.ts';
+import { FullSetPass, PerSampleProjector } from '../src/analysis/noise/full-pass.ts';
 import { PerSampleMaterialize } from '../src/kernels/per_sample_grad.ts';
-import { ProbeEvaluator } from '../src/analysis/lab/probe-eval.ts';
-import { gpuFlatness } from '../src/analysis/lab/flatness-gpu.ts';
-import { measureFlatness } from '../src/analysis/flatness.ts';
-import { temperatureFromPerSample } from '../src/analysis/temperature.ts';
-import { pcaFromScatter, pcaFromTrajectory } from '../src/analysis/lab/pca-gpu.ts';
+import { ProbeEvaluator } from '../src/analysis/noise/probe-eval.ts';
+import { gpuFlatness } from '../src/analysis/noise/flatness-gpu.ts';
+import { measureFlatness } from '../src/analysis/numerics/flatness.ts';
+import { temperatureFromPerSample } from '../src/analysis/numerics/temperature.ts';
+import { pcaFromScatter, pcaFromTrajectory } from '../src/analysis/noise/pca-gpu.ts';
 import { ScatterKernels } from '../src/kernels/scatter.ts';
-import { encodeCenteredWindow, readWindowStats, windowSumOfSquares, GpuScatter } from '../src/analysis/lab/gpu-scatter.ts';
-import { trajectoryPcaCovariance } from '../src/analysis/trajectory-svd.ts';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
-import { absCos } from '../src/analysis/dense.ts';
+import { encodeCenteredWindow, readWindowStats, windowSumOfSquares, GpuScatter } from '../src/analysis/noise/gpu-scatter.ts';
+import { trajectoryPcaCovariance } from '../src/analysis/numerics/trajectory-svd.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
+import { absCos } from '../src/analysis/numerics/dense.ts';
 
 const ctx = useGpu();
 
@@ -89,7 +89,7 @@ describe('per-sample gradients over a dataset', () => {
         assertClose(tGpu.T, tRef.T, { atol: 1e-9, rtol: 1e-3, label: 'T' });
         if (layer === 1) {
           // Minibatches drawn with replacement: Var = v/B (population variance v), no finite-population factor.
-          const { temperatureAt } = await import('../src/analysis/lab/temperature-gpu.ts');
+          const { temperatureAt } = await import('../src/analysis/noise/temperature-gpu.ts');
           const wr = await temperatureAt(proj, { lr: 0.1, batchSize: 5, withReplacement: true });
           for (let j = 0; j < J; j++) {
             let m = 0;
@@ -259,7 +259,7 @@ describe('gradient-noise covariance from per-sample gradients', () => {
     const layer = 1;
     const L = paramLayout(cfg).layers[layer];
     const pass = await FullSetPass.create(mlp, data, layer);
-    const { gradientNoiseCovariance } = await import('../src/analysis/lab/noise-covariance.ts');
+    const { gradientNoiseCovariance } = await import('../src/analysis/noise/noise-covariance.ts');
     const cov = await gradientNoiseCovariance(pass, { chunkRows: 10 });
     const S = await cov.scatter.readScatter();
     const J = 3;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { erf as erfAct, relu, tanh, withoutClosedForms } from '../src/analysis/meanfield/activations.ts';
-import { erf } from '../src/analysis/meanfield/erf.ts';
+import { erf } from '../src/util/erf.ts';
 import { expect1, expect2, gaussHermite } from '../src/analysis/meanfield/gauss-hermite.ts';
 import { gaussTrapezoid, trapezoidRuleFor } from '../src/analysis/meanfield/gauss-trapezoid.ts';
 import {

@@ -10,14 +10,14 @@ import { iterateCorrelationMap, iterateLengthMap, qStar } from '../src/analysis/
 import { meanFieldPoint } from '../src/analysis/meanfield/depth-scales.ts';
 import { phaseDiagram } from '../src/analysis/meanfield/phase-diagram.ts';
 import { criticalLine } from '../src/analysis/meanfield/critical-line.ts';
-import { probeInputs } from '../src/analysis/propagation/inputs.ts';
-import { propagationTheory } from '../src/analysis/propagation/theory.ts';
-import { comparePropagation, representativePairs } from '../src/analysis/propagation/compare.ts';
-import type { PropagationResult } from '../src/analysis/propagation/gpu-propagation.ts';
-import { trainabilityBand, linspace } from '../src/analysis/propagation/experiment.ts';
-import { phaseDiagramHeatmaps, propagationCharts, trainabilityHeatmap } from '../src/analysis/propagation/charts.ts';
-import { cellEdges, colorPosition, paletteColor } from '../src/analysis/propagation/heatmap-plot.js';
-import type { TrainabilityResult } from '../src/analysis/propagation/trainability.ts';
+import { probeInputs } from '../src/experiments/propagation/inputs.ts';
+import { propagationTheory } from '../src/experiments/propagation/theory.ts';
+import { comparePropagation, representativePairs } from '../src/experiments/propagation/compare.ts';
+import type { PropagationResult } from '../src/experiments/propagation/gpu-propagation.ts';
+import { trainabilityBand, linspace } from '../src/experiments/propagation/run.ts';
+import { phaseDiagramHeatmaps, propagationCharts, trainabilityHeatmap } from '../src/experiments/propagation/charts.ts';
+import { cellEdges, colorPosition, paletteColor } from '../src/analysis/report/heatmap-plot.js';
+import type { TrainabilityResult } from '../src/experiments/propagation/trainability.ts';
 import { Rng } from '../src/util/rng.ts';
 
 describe('probeInputs', () => {

@@ -3,11 +3,11 @@ import { useGpu, randomArray } from './helpers/gpu.ts';
 import { assertClose } from './helpers/close.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { tanh } from '../src/analysis/meanfield/activations.ts';
-import { GpuPropagation, type PropagationSpec } from '../src/analysis/propagation/gpu-propagation.ts';
-import { propagationRef } from '../src/analysis/propagation/propagation.ref.ts';
-import { propagationTheory } from '../src/analysis/propagation/theory.ts';
-import { comparePropagation } from '../src/analysis/propagation/compare.ts';
-import { probeInputs } from '../src/analysis/propagation/inputs.ts';
+import { GpuPropagation, type PropagationSpec } from '../src/experiments/propagation/gpu-propagation.ts';
+import { propagationRef } from '../src/experiments/propagation/propagation.ref.ts';
+import { propagationTheory } from '../src/experiments/propagation/theory.ts';
+import { comparePropagation } from '../src/experiments/propagation/compare.ts';
+import { probeInputs } from '../src/experiments/propagation/inputs.ts';
 
 const ctx = useGpu();
 

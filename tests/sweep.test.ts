@@ -1,5 +1,5 @@
 /**
- * The sweep runner (src/analysis/sweep/) and `sgdscope sweep`:
+ * The sweep runner (src/experiments/sweep/) and `sgdscope sweep`:
  *  - grid expansion, validation naming the axis and value, the noise scale g = lr(N/B − 1);
  *  - chart functions on hand-made run records (2/lr reference, one series per B, the divergence
  *    boundary of the phase diagram);
@@ -20,12 +20,12 @@ import { mlpGradCpu } from '../src/nn/mlp-cpu.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { initParams } from '../src/nn/init.ts';
 import { Rng } from '../src/util/rng.ts';
-import { symmetricEig } from '../src/analysis/symmetric-eig.ts';
+import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
 import { decodeNpy } from '../src/util/npy.ts';
-import { DEFAULT_SHARPNESS, expandGrid, noiseScale, validateSweepSpec, type SweepSpec } from '../src/analysis/sweep/grid.ts';
-import { runSweep, type SweepRun } from '../src/analysis/sweep/runner.ts';
-import { accuracyVsNoiseScale, phaseDiagram, sharpnessVsLr } from '../src/analysis/sweep/charts.ts';
-import { SharpnessProbe } from '../src/analysis/sweep/sharpness.ts';
+import { DEFAULT_SHARPNESS, expandGrid, noiseScale, validateSweepSpec, type SweepSpec } from '../src/experiments/sweep/grid.ts';
+import { runSweep, type SweepRun } from '../src/experiments/sweep/run.ts';
+import { accuracyVsNoiseScale, phaseDiagram, sharpnessVsLr } from '../src/experiments/sweep/charts.ts';
+import { SharpnessProbe } from '../src/experiments/sweep/sharpness.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 
 const ctx = useGpu();
@@ -57,7 +57,7 @@ function fakeRun(lr: number, B: number, o: Partial<SweepRun> = {}): SweepRun {
     status: 'completed', outcome: 'trained', message: '', divergedStep: null, spikeStep: null, steps: 10, epochs: 1, seconds: 1, stepsPerSecond: 10,
     trainLoss: 0.1, trainAccuracy: 0.99, testLoss: 0.2, testAccuracy: 0.9, gapLoss: 0.1, gapAccuracy: 0.09,
     weightNorm: 5, layerNorms: [3, 4], noiseScale: noiseScale(lr, 1000, B), sharpness: [10 / lr, 5 / lr], sharpnessRelResiduals: [0, 0],
-    sharpnessConverged: true, sharpnessSeconds: 0, evals: [], params: new Float32Array(0), ...o,
+    sharpnessConverged: true, sharpnessSeconds: 0, evals: [], ...o,
   };
 }
 
@@ -184,13 +184,17 @@ describe('sgdscope sweep', () => {
     const r = sgdscope(['sweep', '--config', config, '--lr', '0.1,0.3', '--batch', '20', '--epochs', '3', '--sharpness-k', '2', '--sharpness-samples', '0', '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2 runs \(0 diverged, 0 collapsed\)/);
-    const layers = MODEL.widths.length - 1;
-    const weights = Array.from({ length: layers }, (_, l) => [`weights_layer${l}.npy`, ...(MODEL.bias ? [`bias_layer${l}.npy`] : [])]).flat();
-    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs.csv', 'sharpness.npy', 'test_indices.npy', 'train_indices.npy', ...weights].sort());
-    // Every run's weights, stacked: (runs, fan_in, fan_out).
-    expect(decodeNpy(new Uint8Array(readFileSync(join(out, 'weights_layer0.npy')))).shape).toEqual([2, MODEL.widths[0], MODEL.widths[1]]);
+    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs', 'runs.csv', 'sharpness.npy']);
     const csv = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(3);
+    // Each run's own folder (as a queue worker writes it): its weights give its ‖w‖.
+    expect(readdirSync(join(out, 'runs'))).toEqual(['0000', '0001']);
+    const run1 = join(out, 'runs', '0001');
+    expect(readdirSync(run1).sort()).toEqual(['bias_layer0.npy', 'bias_layer1.npy', 'config.json', 'metrics.csv', 'record.json', 'result.json', 'test_indices.npy', 'train_indices.npy', 'unit.json', 'weights_layer0.npy', 'weights_layer1.npy']);
+    let sq = 0;
+    for (const f of readdirSync(run1).filter((f) => /^(weights|bias)_layer/.test(f))) for (const v of decodeNpy(new Uint8Array(readFileSync(join(run1, f)))).data) sq += v * v;
+    const cols = csv[0].split(',');
+    expect(Math.sqrt(sq)).toBeCloseTo(Number(csv[2].split(',')[cols.indexOf('weight_norm')]), 10);
     expect(csv[0]).toMatch(/^run,lr,batch_size,weight_decay,dropout,seed,status,outcome,diverged_step,spike_step,.*,lambda_1,lambda_2,sharpness_converged,sharpness_seconds$/);
     // A copy: decodeNpy misreads a Node Buffer from the shared pool (Buffer.slice is a view).
     const sh = decodeNpy(new Uint8Array(readFileSync(join(out, 'sharpness.npy'))));

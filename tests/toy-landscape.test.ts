@@ -1,5 +1,5 @@
 /**
- * The toy-landscape walkers (shaders/toy_walkers.wgsl, src/analysis/toy/):
+ * The toy-landscape walkers (shaders/toy_walkers.wgsl, src/experiments/toy/):
  *  - GPU steps equal the float64 CPU reference (same Threefry draws), escape steps included;
  *  - the sampler against a closed-form stationary density: a harmonic well with constant noise
  *    is an AR(1) per coordinate, stationary Gaussian with Var = Δ/(k(1 − αk/2)) — tested at
@@ -12,8 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
 import { toyStepsRef } from '../src/kernels/toy_walkers.ref.ts';
 import type { ToyParams } from '../src/kernels/toy_walkers.ts';
-import { runEnsemble, marginalX, conditionalUVarianceMeasured, geometryOf, noiseOf, initialPositions } from '../src/analysis/toy/ensemble.ts';
-import { binnedDensity, conditionalUVariance, erfc, harmonicVariances, lambdaAt, predictedEscapedFraction } from '../src/analysis/toy/theory.ts';
+import { runEnsemble, marginalX, conditionalUVarianceMeasured, geometryOf, noiseOf, initialPositions } from '../src/experiments/toy/ensemble.ts';
+import { binnedDensity, conditionalUVariance, erfc, harmonicVariances, lambdaAt, predictedEscapedFraction } from '../src/experiments/toy/theory.ts';
 
 const ctx = useGpu();
 

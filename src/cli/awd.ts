@@ -1,16 +1,16 @@
 /**
- * `sgdscope reproduce awd`: the activity–weight duality experiment (src/analysis/awd/experiment.ts)
+ * `sgdscope reproduce awd`: the activity–weight duality experiment (src/experiments/awd/run.ts)
  * — train the authors' network around lr 0.1, B 25 with lr, B and weight decay varied, analyse
  * each network's hidden→hidden layer, and write a run folder with report.html
- * (src/analysis/awd/files.ts). Default: a scaled design that runs here in minutes; --full is the
+ * (src/experiments/awd/files.ts). Default: a scaled design that runs here in minutes; --full is the
  * authors' grid (hours on a real GPU).
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { validateMlpConfig } from '../nn/config.ts';
-import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec, type AwdRun } from '../analysis/awd/experiment.ts';
-import { awdFiles, trends } from '../analysis/awd/files.ts';
+import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec, type AwdRun } from '../experiments/awd/run.ts';
+import { awdFiles, trends } from '../experiments/awd/files.ts';
 import { indexFiles, stackedWeightFiles } from '../train/run-files.ts';
 import { indicesDigest, itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
 import { StopSignals } from './signals.ts';
@@ -18,6 +18,7 @@ import { fromExact, toExact } from '../util/exact-json.ts';
 import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 export const AWD_FLAGS: Record<string, FlagSpec> = {
   full: { kind: 'bool', help: "the authors' grid: lr 0.005–0.1, B 25–400, weight decay 0–2e-3, 10 seeds, to loss 1e-3 (for a real GPU: hours)" },
@@ -38,6 +39,7 @@ export const AWD_FLAGS: Record<string, FlagSpec> = {
   'target-loss': { kind: 'number', help: `stop when the full training loss is at or below this (default ${AWD_SCALED.targetLoss}; authors 1e-3)`, range: [0, 1e6, true] },
   'max-epochs': { kind: 'int', help: `epoch cap per run (default ${AWD_SCALED.maxEpochs})`, range: [1, 1e6] },
   'wd-epochs': { kind: 'int', help: `weight decay only during the first N epochs, then off to the target (default ${AWD_SCALED.weightDecayEpochs}; 0: the whole run)`, range: [0, 1e6] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-awd)' },
   force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
   resume: { kind: 'string', help: 'continue the interrupted experiment in this folder: finished runs are kept, the rest run' },
@@ -96,6 +98,11 @@ export async function awdCommand(argv: string[]): Promise<number> {
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  checkQueueFlags(flags, CMD);
+  if (flags.queue !== undefined && flags.resume === undefined) {
+    if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
+    return runOnQueue('awd', resolveAwd(flags), flags, CMD, log);
+  }
   const signals = new StopSignals(log);
   const { spec, loaded, assets, cr } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);

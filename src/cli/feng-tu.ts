@@ -8,10 +8,10 @@
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { analyseFengTu, prepareFengTu, type FengTuOptions, type FengTuSession, type Stage } from '../analysis/lab/feng-tu.ts';
-import { fengTuFiles } from '../analysis/lab/feng-tu-files.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
-import type { RecorderState } from '../analysis/lab/recorder.ts';
+import { analyseFengTu, prepareFengTu, type FengTuOptions, type FengTuSession, type Stage } from '../experiments/feng-tu/run.ts';
+import { fengTuFiles } from '../experiments/feng-tu/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
+import type { RecorderState } from '../analysis/noise/recorder.ts';
 import { checkRunFitsData } from '../train/config.ts';
 import { Trainer } from '../train/trainer.ts';
 import { indexFiles, runConfigJson, stackedWeightFiles } from '../train/run-files.ts';

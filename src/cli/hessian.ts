@@ -2,7 +2,7 @@
  * `sgdscope hessian`: the Hessian of the mean training loss of a trained MLP — top-k eigenpairs
  * (Lanczos on exact GPU Hessian–vector products), SLQ spectral density, Hutchinson trace, outliers
  * above the bulk, gradient-noise covariance against the Hessian — written as a run folder
- * (src/analysis/curvature/files.ts). The weights come from a `sgdscope train` run folder (--run),
+ * (src/experiments/curvature/files.ts). The weights come from a `sgdscope train` run folder (--run),
  * or, without --run, from training the reference setting here first (its run folder goes to
  * <out>/train). --verify-dense also builds the block explicitly (dim products) and compares the
  * top eigenvalues with a dense float64 eigensolver; the exit status is 4 when they differ by more
@@ -20,9 +20,9 @@ import { removeTree } from '../util/durable-fs.ts';
 import { indexFiles, runFiles, weightFiles } from '../train/run-files.ts';
 import { uploadDataset } from '../train/gpu-dataset.ts';
 import { checkRunIndices, loadRunFolder } from '../train/run-load.ts';
-import { analyseHessian, DEFAULT_HESSIAN_OPTIONS, type HessianAnalysisOptions } from '../analysis/curvature/analysis.ts';
-import { hessianRunFiles } from '../analysis/curvature/files.ts';
-import { loadReportAssets } from '../analysis/curvature/report-html.ts';
+import { analyseHessian, DEFAULT_HESSIAN_OPTIONS, type HessianAnalysisOptions } from '../experiments/curvature/run.ts';
+import { hessianRunFiles } from '../experiments/curvature/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { openCommandRunDir, resumeOnly, sessionSink, settingsMeta, type CommandRun } from './run-folder.ts';
 import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { inputPhase } from './input.ts';

@@ -1,8 +1,8 @@
 /**
  * `sgdscope reproduce signal-propagation`: Schoenholz et al. (ICLR 2017) end to end
- * (src/analysis/propagation/experiment.ts) — the mean-field phase diagram and depth scales, random
+ * (src/experiments/propagation/run.ts) — the mean-field phase diagram and depth scales, random
  * deep networks on the GPU against the theory, and the depth × σ_w² trainability map — written
- * to a run folder (src/analysis/propagation/signal-files.ts) with a self-contained report.html.
+ * to a run folder (src/experiments/propagation/files.ts) with a self-contained report.html.
  * The critical σ_w² table and the ξ_c table are also printed.
  *
  * Default scale: finishes in about 15 minutes on a 2-core machine without a GPU (SwiftShader).
@@ -13,18 +13,18 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import {
   DEFAULT_SIGNAL_PROPAGATION, linspace, runSignalPropagation, type SignalPropagationOptions,
-} from '../analysis/propagation/experiment.ts';
-import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../analysis/propagation/trainability.ts';
-import { PROPAGATION_LIMITS } from '../analysis/propagation/gpu-propagation.ts';
-import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../analysis/propagation/signal-files.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
+} from '../experiments/propagation/run.ts';
+import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilityCell, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
+import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
+import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
 import { itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
 import { StopSignals } from './signals.ts';
 import { fromExact, toExact } from '../util/exact-json.ts';
-import type { TrainabilityCell } from '../analysis/propagation/trainability.ts';
 import { inputPhase } from './input.ts';
 import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 const CMD = 'sgdscope reproduce signal-propagation';
 
@@ -55,6 +55,7 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   threshold: { kind: 'number', help: 'trainability: train accuracy from which a cell counts as trainable (default 0.5; chance is 0.1)', range: [0, 1] },
   'skip-training': { kind: 'bool', help: 'no trainability stage' },
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-signal-propagation)' },
   force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
   resume: { kind: 'string', help: 'continue the interrupted run in this folder: finished trainability cells are kept, the rest run' },
@@ -173,10 +174,18 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
+  checkQueueFlags(flags, CMD);
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  if (flags.queue !== undefined && flags.resume === undefined) {
+    const options = resolveSignalPropagationOptions(flags);
+    // The trainability grid's cells go to the workers; the collect job runs the rest on one of them.
+    if (!options.trainability) throw new UsageError(`${CMD}: --queue sends the trainability grid to the workers; there is none with --skip-training`);
+    if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
+    return runOnQueue('signal-propagation', options, flags, CMD, log);
+  }
   const signals = new StopSignals(log);
   const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);

@@ -1,17 +1,19 @@
 /**
- * `sgdscope reproduce feng-tu`: the Feng–Tu experiment end to end (src/analysis/lab/feng-tu.ts) —
+ * `sgdscope reproduce feng-tu`: the Feng–Tu experiment end to end (src/experiments/feng-tu/run.ts) —
  * train the reference setting while recording the hidden→hidden layer at every step of the final
  * window, then PCA, flatness, the variance–flatness fit, noise temperatures, T(t) vs L(t) and the
- * mini-loss-function ensemble; writes a run folder (src/analysis/lab/feng-tu-files.ts) with a
+ * mini-loss-function ensemble; writes a run folder (src/experiments/feng-tu/files.ts) with a
  * self-contained report.html.
  */
-import { DEFAULT_FENG_TU, type FengTuOptions } from '../analysis/lab/feng-tu.ts';
+import { DEFAULT_FENG_TU, type FengTuOptions } from '../experiments/feng-tu/run.ts';
 import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
 import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
-import { TRAIN_FLAGS } from './train-settings.ts';
+import { TRAIN_FLAGS, resolveTrainSettings } from './train-settings.ts';
 import { fengTuCommand } from './feng-tu.ts';
 import { AWD_SUMMARY, awdCommand } from './awd.ts';
 import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
+import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
+import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk'] as const;
 
@@ -32,6 +34,8 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   'mlf-dirs': { kind: 'list', help: 'PCs (1-based) for the mini-loss-function ensemble (default: the 2nd and the middle direction whose F_i is measured)' },
   'mlf-batches': { kind: 'int', help: 'minibatches in the ensemble (default 20)', range: [1, 10000] },
   'mlf-points': { kind: 'int', help: 'θ values per ensemble curve (default 41)', range: [3, 10001] },
+  seeds: { kind: 'list', help: 'run the experiment once per seed (each seed\'s run folder under runs/NNNN/, seeds.csv and report.html across seeds); with --queue one job per seed' },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-feng-tu)' },
   force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
   resume: { kind: 'string', help: 'continue the interrupted run in this folder: its training from the last checkpoint (window recording included), then the analysis' },
@@ -90,5 +94,11 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
+  if (flags.resume === undefined && (flags.seeds !== undefined || flags.queue !== undefined)) {
+    // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
+    if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
+    checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
+    return fengTuSeedsCommand(flags, resolveTrainSettings(flags), resolveFengTuOptions(flags));
+  }
   return fengTuCommand(flags, rest, resolveFengTuOptions);
 }

@@ -59,7 +59,7 @@ export interface CommandRun {
  * Opens the command's run folder: --out (default runs/<time>-<kind>) with --force, or --resume
  * <folder> (its newest checkpoint, of kind `checkpointKind`, is loaded and checked).
  */
-export function openCommandRunDir(flags: FlagValues, o: { kind: string; command: string; argv: string[]; checkpointKind: string }): CommandRun {
+export function openCommandRunDir(flags: FlagValues, o: { kind: string; command: string; argv: string[]; checkpointKind: string; carry?: string[] }): CommandRun {
   const resuming = flags.resume !== undefined;
   const out = (resuming ? flags.resume : flags.out ?? defaultRunDir(o.kind)) as string;
   const explicitPolicy = flags['save-every'] !== undefined ? parseSavePolicy(String(flags['save-every'])) : null;
@@ -72,6 +72,7 @@ export function openCommandRunDir(flags: FlagValues, o: { kind: string; command:
     command: [o.command, ...o.argv.map(shellWord)].join(' '),
     resumeCommand,
     progressOf: checkpointProgress,
+    carry: o.carry,
   });
   let resume: CheckpointContents | null = null;
   let policy = explicitPolicy ?? DEFAULT_SAVE_POLICY;

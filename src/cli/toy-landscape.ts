@@ -1,13 +1,13 @@
 /**
  * `sgdscope reproduce toy-landscape`: SGD walkers on the toy valley of Yang, Tang & Tu (PRL 2023)
  * on the GPU — stationary density vs the effective-loss prediction, drift toward the flat end,
- * escape beyond a noise level (src/analysis/toy/experiment.ts); writes a run folder with
- * report.html (src/analysis/toy/files.ts).
+ * escape beyond a noise level (src/experiments/toy/run.ts); writes a run folder with
+ * report.html (src/experiments/toy/files.ts).
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
-import { loadReportAssets } from '../analysis/lab/report-html.ts';
-import { TOY_DEFAULT, runToyExperiment, validateToySpec, type ToyExperimentSpec } from '../analysis/toy/experiment.ts';
-import { toyFiles } from '../analysis/toy/files.ts';
+import { loadReportAssets } from '../analysis/report/assets.ts';
+import { TOY_DEFAULT, runToyExperiment, validateToySpec, type ToyExperimentSpec } from '../experiments/toy/run.ts';
+import { toyFiles } from '../experiments/toy/files.ts';
 import { openPlainRun } from './run-folder.ts';
 import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';

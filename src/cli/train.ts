@@ -16,7 +16,9 @@ import { runConfigJson, runFiles, type RunFiles } from '../train/run-files.ts';
 import { runTrainSession } from '../train/session.ts';
 import { unpackTrainerState } from '../train/trainer-state.ts';
 import { historyOf, openCommandRunDir, readSettingsMeta, resumeOnly, sessionSink, settingsMeta, type CommandRun } from './run-folder.ts';
-import { helpText, parseFlags, UsageError } from './args.ts';
+import { helpText, parseFlags, UsageError, type FlagValues } from './args.ts';
+import { instrumentFlagSpecs, instrumentsFromFlags } from './instrument-flags.ts';
+import { startTrainInstruments, type TrainInstruments } from './train-instruments.ts';
 import { inputPhase } from './input.ts';
 import { StopSignals } from './signals.ts';
 import { EXIT } from './exit-codes.ts';
@@ -28,9 +30,12 @@ export { TRAIN_FLAGS, resolveTrainSettings, parseConfigFile, type ResolvedRun } 
 const CMD = 'sgdscope train';
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, TRAIN_FLAGS, CMD);
+  const specs = { ...TRAIN_FLAGS, ...instrumentFlagSpecs() };
+  const parsed = parseFlags(argv, specs, CMD);
+  const { positional } = parsed;
+  let flags = parsed.flags;
   if (flags.help) {
-    process.stdout.write(helpText(CMD, 'train an MLP with SGD on the GPU and write a run folder', TRAIN_FLAGS));
+    process.stdout.write(helpText(CMD, 'train an MLP with SGD on the GPU and write a run folder', specs));
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
@@ -43,11 +48,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { cr, run, loaded } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD);
     const settings = flags.resume === undefined ? resolveTrainSettings(flags) : null;
+    if (settings) instrumentsFromFlags(flags, runContext(settings, null));
     const loadedFresh = settings ? await loadDataset(settings.data) : null;
     if (settings && loadedFresh) checkRunFitsData(settings.model, settings.train, loadedFresh.train);
     const cr = openCommandRunDir(flags, { kind: 'train', command: CMD, argv, checkpointKind: 'train' });
     try {
       const run: ResolvedRun = settings ?? readSettingsMeta(cr.resume!.meta, cr.dir.resumed!.checkpoint);
+      // A resumed run's instruments are the ones it was started with.
+      if (cr.resume) flags = { ...flags, ...((cr.resume.meta.instruments as FlagValues | undefined) ?? {}) };
       const loaded = loadedFresh ?? (await loadDataset(run.data));
       if (cr.resume) checkRunFitsData(run.model, run.train, loaded.train);
       cr.checkIndices(loaded);
@@ -63,6 +71,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test, ${loaded.train.d} features, ${loaded.train.classes} classes`);
   log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)${cr.resume ? `; resuming from step ${unpackTrainerState(cr.resume, 'trainer', 'checkpoint').step}` : ''}`);
   const adapter = adapterRecord(ctx);
+  const active = instrumentsFromFlags(flags, runContext(run, loaded.train.n));
+  const live: { instruments: TrainInstruments | null; started: boolean } = { instruments: null, started: false };
   dir.write('config.json', runConfigJson({ model: run.model, train: run.train, data: loaded.spec, adapter }));
 
   const bar = new ProgressBar('train');
@@ -71,9 +81,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let firstStep: number | null = null;
   const outcome = await runTrainSession(ctx, {
     kind: 'train',
-    meta: settingsMeta(run, loaded),
+    meta: { ...settingsMeta(run, loaded), instruments: instrumentFlagsOf(flags) },
     resume: cr.resume,
-    build: (c) => Trainer.create(c, run.model, run.train, { train: loaded.train, test: loaded.test }).then((trainer) => ({ trainer })),
+    build: async (c) => {
+      const trainer = await Trainer.create(c, run.model, run.train, { train: loaded.train, test: loaded.test });
+      // Live instruments keep no checkpoints: after a resume or a new device they start again.
+      const inst = await startTrainInstruments(trainer, loaded.train, active, log);
+      if (inst && (cr.resume || live.started)) log('instruments: they keep no checkpoints, so they observe the run from here on');
+      live.instruments = inst;
+      live.started = true;
+      return { trainer, part: inst ? { hooks: (base) => inst.hooks(base) } : undefined };
+    },
     acquire: () => acquireGpu(),
     policy: cr.policy,
     stopRequested: () => signals.requested,
@@ -123,6 +141,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const finalEval = result.status === 'diverged' ? null : lastEvalRec?.step === result.steps ? lastEvalRec : await trainer.evaluate();
   const files = runFiles({ ...filesRecord(run, loaded, adapter, { ...result, message: result.message + note }), finalEval, history: trainer.history, stepsPerEpoch: trainer.stepsPerEpoch, params, paramsStep });
   files.delete('metrics.csv');
+  if (live.instruments) {
+    for (const [k, v] of await live.instruments.finish({ model: run.model, train: run.train, result }, `${CMD}: ${run.model.widths.join('-')}, lr ${run.train.lr}, B ${run.train.batchSize}`)) files.set(k, v);
+    for (const line of live.instruments.lines()) log(line);
+  }
   cr.finish(files);
   const summary = finalEval
     ? `; train loss ${finalEval.train.loss.toFixed(4)} acc ${(100 * finalEval.train.accuracy).toFixed(2)}%, test loss ${finalEval.test?.loss.toFixed(4)} acc ${((finalEval.test?.accuracy ?? NaN) * 100).toFixed(2)}%`
@@ -130,6 +152,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${result.message} in ${formatDuration(result.seconds)} (${result.stepsPerSecond.toFixed(0)} steps/s)${summary}\nrun folder: ${dir.shown}\n`);
   ctx.destroy();
   return result.status === 'diverged' ? EXIT.diverged : EXIT.ok;
+}
+
+/** What the instruments' flag ranges depend on. */
+function runContext(run: ResolvedRun, trainSize: number | null) {
+  return { widths: run.model.widths, bias: run.model.bias, batchSize: run.train.batchSize, epochs: run.train.epochs, trainSize, stepsPerEpoch: trainSize === null ? null : Math.floor(trainSize / run.train.batchSize) };
+}
+
+/** The instrument flags given (stored in checkpoints, so a resumed run has the same instruments). */
+function instrumentFlagsOf(flags: FlagValues): FlagValues {
+  const names = Object.keys(instrumentFlagSpecs());
+  return Object.fromEntries(Object.entries(flags).filter(([k, v]) => names.includes(k) && v !== undefined));
 }
 
 function stepsPerEpochOf(loaded: LoadedData, run: ResolvedRun): number {

@@ -1,5 +1,5 @@
 /** CPU reference (the spec) for shaders/layer_stats.wgsl, float64. */
-import { erf } from '../analysis/meanfield/erf.ts';
+import { erf } from '../util/erf.ts';
 import { statsStride, type StatsActivation } from './layer_stats.ts';
 
 const SQRT_PI_2 = Math.sqrt(Math.PI) / 2;

@@ -17,6 +17,8 @@ import type { ChunkProgress, RunResult, TrainHooks, Trainer } from './trainer.ts
 /** What a command adds to a trainer: its hooks and its share of the checkpoint. */
 export interface SessionPart {
   onStepEncoded?: TrainHooks['onStepEncoded'];
+  /** Wraps the session's hooks with the part's own (e.g. live instruments); the snapshot hooks stay the session's. */
+  hooks?(base: TrainHooks): TrainHooks;
   /** Adds the part's state to a checkpoint being written (no chunk is in flight). */
   pack?(into: { meta: Record<string, unknown>; arrays: Record<string, CheckpointArray> }): Promise<void>;
 }
@@ -73,7 +75,7 @@ export async function runTrainSession(first: GpuContext, o: TrainSessionOptions)
       const metrics = file ? new MetricsCsvStream((t) => file.append(t), trainer.stepsPerEpoch) : null;
       metrics?.update(trainer.history, trainer.step);
       const clock = new SaveClock(o.policy, trainer.step);
-      const result = await trainer.run({
+      const base: TrainHooks = {
         onStepEncoded: part?.onStepEncoded,
         onChunk: (p) => {
           metrics?.update(trainer.history, p.step);
@@ -86,7 +88,8 @@ export async function runTrainSession(first: GpuContext, o: TrainSessionOptions)
           await checkpoint(trainer, part);
           clock.saved(step);
         },
-      });
+      };
+      const result = await trainer.run(part?.hooks ? { ...part.hooks(base), snapshotDue: base.snapshotDue, onSnapshot: base.onSnapshot } : base);
       metrics?.update(trainer.history);
       file?.sync();
       return { result, trainer, part };

@@ -7,7 +7,7 @@
  */
 import type { CheckpointArray, CheckpointContents } from '../util/checkpoint-file.ts';
 import type { SamplerState } from './sampler.ts';
-import type { EvalRecord } from './trainer.ts';
+import type { EvalRecord } from './run-types.ts';
 
 export interface TrainerState {
   /** Steps taken (the weights are those after this many updates). */

@@ -27,59 +27,12 @@ import { checkRunFitsData, type TrainConfig } from './config.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import type { TrainerState } from './trainer-state.ts';
-import { Evaluator, type EvalResult } from './evaluate.ts';
+import { Evaluator } from './evaluate.ts';
+import { StepViews } from './step-view.ts';
+import { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
 
-export interface EvalRecord {
-  step: number;
-  epoch: number;
-  train: EvalResult;
-  test: EvalResult | null;
-}
+export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
 
-export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
-
-export interface RunResult {
-  status: RunStatus;
-  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
-  message: string;
-  steps: number;
-  seconds: number;
-  stepsPerSecond: number;
-}
-
-export interface ChunkProgress {
-  step: number;
-  epoch: number;
-  totalSteps: number | null;
-  /** Minibatch loss and accuracy of the chunk's steps. */
-  losses: Float32Array;
-  accuracies: Float32Array;
-  firstStep: number;
-  eval: EvalRecord | null;
-  stepsPerSecond: number;
-}
-
-export interface TrainHooks {
-  /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
-  onStepEncoded?(batch: GpuBatch, step: number): void;
-  /** Called once per chunk after its numbers were read. */
-  onChunk?(p: ChunkProgress): void | Promise<void>;
-  /** Polled between chunks; true stops the run (status 'stopped'). */
-  shouldStop?(): boolean;
-  /**
-   * Polled between chunks with the step reached; true makes the trainer stop running ahead and,
-   * as soon as no chunk is in flight, await onSnapshot (where captureState() may be called).
-   */
-  snapshotDue?(step: number): boolean;
-  onSnapshot?(step: number): Promise<void>;
-}
-
-/** Per-step history kept on the CPU (columnar, for CSV and charts). */
-export class History {
-  loss: number[] = [];
-  accuracy: number[] = [];
-  evals: EvalRecord[] = [];
-}
 
 interface InFlight {
   firstStep: number;
@@ -108,6 +61,7 @@ export class Trainer {
   private readonly staging: GPUBuffer[];
   private readonly stagingFloats: number;
   private readonly perStep = new DurationEstimate(0.3);
+  private readonly views: StepViews;
   /** The last chunks encoded (newest last), for recomputing the last good weights. */
   private recent: InFlight[] = [];
   /** After a divergence: the first step whose minibatch loss was bad. */
@@ -133,6 +87,7 @@ export class Trainer {
     this.indices = createStorage(ctx, 'train.indices', c.chunkSteps * c.batchSize * 4);
     this.metrics = createStorage(ctx, 'train.metrics', 2 * c.chunkSteps * 4);
     this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics, { dropout: c.dropout > 0 ? { rate: c.dropout, seed: c.seed } : null });
+    this.views = new StepViews(this.plan, { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum });
     this.trainEval = new Evaluator(mlp, trainData);
     this.testEval = testData ? new Evaluator(mlp, testData) : null;
     // Staging layout (floats): [2·chunkSteps step metrics | train eval metrics | test eval metrics].
@@ -342,26 +297,39 @@ export class Trainer {
     const slot = this.chunkCounter % 2;
     const startSlot = this.chunkCounter % START_SLOTS;
     this.chunkCounter++;
+    const plan: ChunkPlan = { firstStep, steps, evalDue };
+    const asked = hooks.onChunkStart?.(plan);
     const indices = this.sampler.next(steps);
     writeBuffer(ctx, this.indices, indices);
-    const batch = new GpuBatch(ctx, 'train', this.profiler);
-    const total = this.mlp.layout.total;
-    batch.copy(this.mlp.params, 0, this.starts[startSlot], 0, total * 4);
-    if (this.mlp.hasMomentum) batch.copy(this.mlp.velocity, 0, this.starts[startSlot], total * 4, total * 4);
-    const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
-    for (let s = 0; s < steps; s++) {
-      this.plan.encodeStep(batch, s * c.batchSize, s, hyper, firstStep + s + 1);
-      hooks.onStepEncoded?.(batch, firstStep + s + 1);
-    }
-    const staging = this.staging[slot];
-    batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
-    if (evalDue) {
-      this.trainEval.encode(batch);
-      this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
-      if (this.testEval) {
-        this.testEval.encode(batch);
-        this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+    const batch = new GpuBatch(ctx, 'train', (asked && asked.profiler) || this.profiler);
+    try {
+      const total = this.mlp.layout.total;
+      batch.copy(this.mlp.params, 0, this.starts[startSlot], 0, total * 4);
+      if (this.mlp.hasMomentum) batch.copy(this.mlp.velocity, 0, this.starts[startSlot], total * 4, total * 4);
+      const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
+      for (let s = 0; s < steps; s++) {
+        const step = firstStep + s + 1;
+        this.plan.encodeForwardLoss(batch, s * c.batchSize, s, step);
+        this.plan.encodeBackward(batch);
+        hooks.onStepGradient?.(batch, this.views.at(step, s, 'gradient'));
+        this.plan.encodeUpdate(batch, hyper);
+        hooks.onStepEncoded?.(batch, step, this.views.at(step, s, 'update'));
       }
+      const staging = this.staging[slot];
+      batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
+      if (evalDue) {
+        this.trainEval.encode(batch);
+        this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
+        if (this.testEval) {
+          this.testEval.encode(batch);
+          this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+        }
+      }
+      hooks.onChunkEncoded?.(batch, plan);
+    } catch (e) {
+      // Nothing of this chunk is submitted; the uniform arena is free again for the caller.
+      batch.abandon();
+      throw e;
     }
     batch.submit();
     const chunk = { firstStep, steps, evalDue, slot, startSlot, indices, submittedAt: performance.now() };

@@ -7,11 +7,11 @@
  * last card opens charts.json files of CLI run folders (`sgdscope sweep`, `reproduce awd`, …) and
  * draws them the same way, so a long headless run can be looked at here.
  *
- * The experiments run in the engine worker on its side device (src/ui/experiment-queue.ts);
+ * The experiments run in the engine worker on its side device (src/experiments/dashboard/experiment-queue.ts);
  * figures are drawn from the page's frame loop like every other panel.
  */
 import uPlot from 'uplot';
-import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
+import { heatmapPlot } from '../analysis/report/heatmap-plot.js';
 import type { ChartData, HeatmapData } from '../analysis/report/chart-data.ts';
 import { Panel, downloadCanvas } from './charts.ts';
 import { chartDataColumns, chartDataSpec, pointsDrawn } from './chart-data-panel.ts';
@@ -24,10 +24,10 @@ import {
   type ExperimentContext,
   type ExperimentKind,
   type ExperimentValues,
-} from './experiment-settings.ts';
-import type { ExperimentOutcome } from './experiment-runner.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
-import type { RunSpec } from './settings.ts';
+} from '../experiments/dashboard-settings.ts';
+import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
+import type { FromWorker, ToWorker } from '../experiments/dashboard/protocol.ts';
+import type { RunSpec } from '../experiments/dashboard/run-settings.ts';
 
 export interface ExperimentDeps {
   send(m: ToWorker): void;

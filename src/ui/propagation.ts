@@ -6,14 +6,14 @@
  * training), drawn against the theory in two line panels.
  */
 import uPlot from 'uplot';
-import { heatmapPlot } from '../analysis/propagation/heatmap-plot.js';
-import type { HeatmapData } from '../analysis/propagation/charts.ts';
+import { heatmapPlot } from '../analysis/report/heatmap-plot.js';
+import type { HeatmapData } from '../experiments/propagation/charts.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth-scales.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
 import { Panel, downloadCanvas, fmt } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
-import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
+import type { FromWorker, PropagationRequest, ToWorker } from '../experiments/dashboard/protocol.ts';
 
 /** Small enough for a few seconds on SwiftShader. */
 export const LIVE_PROPAGATION = { width: 256, depth: 30, nets: 4 } as const;

@@ -1,56 +1,90 @@
 /**
- * JSON that gives back exactly what went in: plain JSON turns NaN and ±Infinity into null, -0 into
- * 0 and typed arrays into objects. Here those are written as {"$n": "NaN" | "Infinity" |
- * "-Infinity" | "-0"} and {"$f64" | "$f32" | "$u32" | "$u8": "<base64 of the bytes>"}, so records
- * kept in a checkpoint (a sweep's finished runs) come back bit for bit.
+ * JSON that gives back exactly what went in: plain JSON turns NaN and ±Infinity into null and
+ * typed arrays into index-keyed objects. Here a non-finite number becomes {"$num": "NaN"}, and a
+ * typed array {"$f32" | "$f64" | "$u32" | "$i32" | "$u8": base64 of its little-endian bytes}; every
+ * finite double round-trips bit for bit (JSON's shortest representation does), -0 included via
+ * {"$num": "-0"}. Used for result records that another process (a queue worker) writes and a
+ * collector reads back to rebuild files byte-identical to an in-process run's.
  */
-const TYPED: Record<string, new (b: ArrayBuffer) => Float64Array | Float32Array | Uint32Array | Uint8Array> = { $f64: Float64Array, $f32: Float32Array, $u32: Uint32Array, $u8: Uint8Array };
+type Typed = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
+const TAGS: [string, new (b: ArrayBuffer) => Typed][] = [['$f32', Float32Array], ['$f64', Float64Array], ['$u32', Uint32Array], ['$i32', Int32Array], ['$u8', Uint8Array]];
 
-function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+
+/** Base64 by hand: this module also runs in the browser (no Buffer there). */
+function toBase64(a: Typed): string {
+  const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let out = '';
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    out += B64[n >> 18] + B64[(n >> 12) & 63] + (i + 1 < b.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < b.length ? B64[n & 63] : '=');
+  }
   return out;
 }
 
-function encode(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : { $n: Object.is(v, -0) ? '-0' : String(v) };
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-    const tag = v instanceof Float64Array ? '$f64' : v instanceof Float32Array ? '$f32' : v instanceof Uint32Array ? '$u32' : v instanceof Uint8Array ? '$u8' : null;
-    if (!tag) throw new Error(`exact JSON: unsupported typed array ${v.constructor.name}`);
-    return { [tag]: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+function fromBase64(s: string, ctor: new (b: ArrayBuffer) => Typed): Typed {
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const bytes = new Uint8Array((s.length / 4) * 3 - pad);
+  for (let i = 0, o = 0; i < s.length; i += 4) {
+    const at = (k: number): number => B64_INDEX.get(s[i + k]) ?? 0;
+    const n = (at(0) << 18) | (at(1) << 12) | (at(2) << 6) | at(3);
+    for (const byte of [n >> 16, (n >> 8) & 255, n & 255]) if (o < bytes.length) bytes[o++] = byte;
   }
-  if (Array.isArray(v)) return v.map(encode);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, encode(x)]));
-  return v;
+  return new ctor(bytes.buffer);
 }
 
-function decode(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(decode);
+function tag(v: unknown): unknown {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return { $num: 'NaN' };
+    if (!Number.isFinite(v)) return { $num: v > 0 ? 'Infinity' : '-Infinity' };
+    return Object.is(v, -0) ? { $num: '-0' } : v;
+  }
+  if (ArrayBuffer.isView(v)) {
+    const t = TAGS.find(([, c]) => v instanceof c);
+    if (!t) throw new Error(`exact-json: unsupported array type ${v.constructor.name}`);
+    return { [t[0]]: toBase64(v as Typed) };
+  }
+  if (Array.isArray(v)) return v.map(tag);
   if (v && typeof v === 'object') {
-    const keys = Object.keys(v);
-    const o = v as Record<string, unknown>;
-    if (keys.length === 1 && keys[0] === '$n' && typeof o.$n === 'string') return o.$n === '-0' ? -0 : Number(o.$n);
-    if (keys.length === 1 && Object.hasOwn(TYPED, keys[0]) && typeof o[keys[0]] === 'string') {
-      const bytes = fromBase64(o[keys[0]] as string);
-      return new TYPED[keys[0]](bytes.buffer as ArrayBuffer);
-    }
-    return Object.fromEntries(keys.map((k) => [k, decode(o[k])]));
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = tag(x);
+    return out;
   }
   return v;
 }
 
-/** A JSON-able value holding `v` exactly (for a checkpoint's meta). */
+function untag(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(untag);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1) {
+      if (keys[0] === '$num') return Number(o.$num === '-0' ? -0 : o.$num);
+      const t = TAGS.find(([name]) => name === keys[0]);
+      if (t) return fromBase64(o[t[0]] as string, t[1]);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = untag(x);
+    return out;
+  }
+  return v;
+}
+
+export function encodeExactJson(v: unknown): string {
+  return JSON.stringify(tag(v)) + '\n';
+}
+
+export function decodeExactJson<T>(text: string): T {
+  return untag(JSON.parse(text)) as T;
+}
+
+/** The tagged JSON-able value itself (for a field of a checkpoint's JSON header). */
 export function toExact(v: unknown): unknown {
-  return encode(v);
+  return tag(v);
 }
 
 export function fromExact<T>(v: unknown): T {
-  return decode(v) as T;
+  return untag(v) as T;
 }

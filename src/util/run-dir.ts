@@ -11,7 +11,7 @@
  * the user still needs: a new run into an `<out>` with an unfinished sibling is refused without
  * --force.
  */
-import { accessSync, closeSync, constants, copyFileSync, existsSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, fsyncSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, cpSync, existsSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fsyncPath, isRootOrAncestor, makeDirs, removeTree, sha256File, writeAll, writeFileDurable } from './durable-fs.ts';
@@ -29,6 +29,8 @@ export interface RunDirOptions {
   resumeCommand: string;
   /** Reads a checkpoint's progress (e.g. its step) to pick the newest one when resuming; null if unusable. */
   progressOf?: (checkpoint: string) => number | null;
+  /** Entries besides the checkpoint that a resume copies from the folder it resumes (e.g. a sweep's runs/). */
+  carry?: string[];
 }
 
 /** Resuming a run that already completed: nothing to do (the caller exits 0 with this message). */
@@ -145,6 +147,7 @@ export class RunDir {
       copyFileSync(join(best.d, CHECKPOINT_FILE), `${checkpoint}.partial`);
       fsyncPath(`${checkpoint}.partial`);
       renameSync(`${checkpoint}.partial`, checkpoint);
+      for (const name of o.carry ?? []) if (existsSync(join(best.d, name))) cpSync(join(best.d, name), join(work, name), { recursive: true });
       fsyncPath(work);
       resumed = { checkpoint, from: best.d };
       // The other unfinished folders are superseded by the copy now on disk.

@@ -1,61 +1,81 @@
 /**
- * The CLI as real processes, for tests that signal, kill and resume them: spawn, wait for a state
- * (never for a time), read a run's checkpoint progress from its work folder.
+ * The sgdscope command line as child processes: one-shot commands (run to their end, with a
+ * timeout) and long-running workers (spawned, logs kept, stopped or killed by the test).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { checkpointProgress } from '../../src/train/checkpoint-store.ts';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
 
-export interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
 }
 
-/** `sgdscope <args>` in `cwd` (the checkout by default), as node + tsx like the launcher does. */
-export function sgdscope(args: string[], cwd = ROOT, env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, ['--import', `file://${ROOT}/node_modules/tsx/dist/loader.mjs`, join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function sgdscope(args: string[], timeoutMs = 300_000): CliResult {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The same, without blocking the test's event loop (workers spawned by the test keep running). */
+export function sgdscopeAsync(args: string[], timeoutMs = 300_000): Promise<CliResult> {
+  const t0 = performance.now();
+  return new Promise((res) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (status) => {
+      clearTimeout(t);
+      res({ status, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+    });
   });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-/** Runs to the end; returns exit code and output. */
-export async function sgdscopeDone(args: string[], cwd = ROOT, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const r = sgdscope(args, cwd, env);
-  const { code } = await r.exit;
-  return { code, stdout: r.stdout(), stderr: r.stderr() };
+export interface WorkerProc {
+  proc: ChildProcess;
+  log(): string;
+  /** SIGTERM, then wait for the exit (SIGKILL after the timeout); returns the exit code. */
+  stop(timeoutMs?: number): Promise<number | null>;
+  /** SIGKILL, and wait for the exit. */
+  kill(): Promise<void>;
+  /** Waits for the exit (SIGKILL after the timeout); returns the exit code. */
+  exit(timeoutMs?: number): Promise<number | null>;
 }
 
-/** Polls `ready` until it returns a value (not null/false), or throws after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, ready: () => T | null | false, timeoutMs = 180_000, pollMs = 100): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = ready();
-    if (v !== null && v !== false) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-/** The progress (step, runs finished) of the newest checkpoint in `<out>.tmp-<pid>/`, or null. */
-export function workProgress(out: string, pid: number): number | null {
-  const ck = join(`${out}.tmp-${pid}`, 'checkpoint.bin');
-  return existsSync(ck) ? checkpointProgress(ck) : null;
-}
-
-/** Work folders `<out>.tmp-*` beside `out`. */
-export function workFolders(out: string): string[] {
-  return readdirSync(dirname(out)).filter((n) => n.startsWith(`${basename(out)}.tmp-`)).map((n) => join(dirname(out), n));
+export function startWorker(args: string[]): WorkerProc {
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc,
+    log: () => log,
+    stop: async (timeoutMs = 60_000) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    exit: async (timeoutMs = 60_000) => {
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    kill: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -7,8 +7,8 @@
  * The float32 products make H·e_i and H·e_j disagree slightly in their (i, j) entries: the
  * asymmetry max|H − Hᵀ| / max|H| is reported, and H ← (H + Hᵀ)/2.
  */
-import { symmetricEig } from '../symmetric-eig.ts';
-import type { BlockOperator } from '../ritz.ts';
+import { symmetricEig } from '../numerics/symmetric-eig.ts';
+import type { BlockOperator } from '../numerics/ritz.ts';
 
 export interface ExplicitBlock {
   n: number;

@@ -24,7 +24,7 @@ import { activationDerivFromOutput } from '../../kernels/activation.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import { mlpForwardCpu } from '../../nn/mlp-cpu.ts';
 import { paramLayout } from '../../nn/params.ts';
-import { linearRegression, pearson } from '../stats.ts';
+import { linearRegression, pearson } from '../numerics/stats.ts';
 
 export interface ProjectedCovariance {
   /** Per direction j: mean of s_nj = g_n·v_j (= ḡ·v_j), centred and uncentred second moments. */

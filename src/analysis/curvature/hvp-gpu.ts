@@ -17,7 +17,7 @@
  * order (each layer's (K + bias)·N block row-major, bias row last), without alignment gaps —
  * dimension `dim`. H_SS·v_S is returned for the block S (the other layers' v is zero and their
  * rows of the product are not formed). toFlat/fromFlat convert to and from the flat layout.
- * The products are BlockOperators (src/analysis/ritz.ts): column-major n×b in and out, float64
+ * The products are BlockOperators (src/analysis/numerics/ritz.ts): column-major n×b in and out, float64
  * on the CPU side, float32 on the GPU.
  */
 import { GpuBatch } from '../../gpu/batch.ts';
@@ -29,7 +29,7 @@ import type { DenseGradInput } from '../../kernels/dense_backward.ts';
 import type { Activation } from '../../kernels/activation.ts';
 import type { ActivationBuffers, ForwardPlan, MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { GpuDataset } from '../../train/gpu-dataset.ts';
-import type { BlockOperator } from '../ritz.ts';
+import type { BlockOperator } from '../numerics/ritz.ts';
 
 export interface HvpEngineOptions {
   /** Layers of the block (default: all — the whole Hessian). Sorted and deduplicated. */

@@ -14,7 +14,7 @@
  * B rows). `layers` omitted = whole network; a block returns H_SS·v_S. Exact (R-operator,
  * shaders/hvp.wgsl), float32 on the GPU: relative error ~1e-6. Directions are batched
  * `maxVectors` (32) per GPU pass: batching pays for block methods, SLQ probes, building blocks.
- * CPU reference: mlpHvpCpu (src/kernels/hvp.ref.ts), float64, same signature idea.
+ * CPU reference: mlpHvpCpu (src/nn/hvp-cpu.ts), float64, same signature idea.
  *
  * ── Spectra (float64 on the CPU, any BlockOperator) ─────────────────────────────────────────────
  *   lanczosTopK(op, { n, k, residualTol?, maxIter? })        top-k (algebraic) eigenpairs, full
@@ -40,10 +40,8 @@
  *   compareInEigenbasis(λ, projected), powerLawRelation(x, y) (C_ii ∝ H_ii^γ)
  *   gaussNewtonDiagonalCpu(config, params, x, y, rows, layers)  exact H_ii for ReLU networks
  *
- * ── Everything at once ──────────────────────────────────────────────────────────────────────────
- *   analyseHessian(mlp, gpuData, cpuData, options) → HessianAnalysis     (analysis.ts)
- *   hessianRunFiles(...) / hessianReportHtml(...)                        (files.ts, report-html.ts)
- * as run by `sgdscope hessian` (src/cli/hessian.ts).
+ * The whole analysis of `sgdscope hessian` (analyseHessian, its run folder and report) is an
+ * experiment built on this library: src/experiments/curvature/.
  */
 export { HvpEngine, type HvpEngineOptions, type BlockPart } from './hvp-gpu.ts';
 export { lanczosTopK, lanczosTridiagonal, tridiagonalEig, reorthogonalize, type LanczosOptions, type LanczosResult, type TridiagonalRun, type LockstepOptions } from './lanczos.ts';
@@ -76,5 +74,4 @@ export {
   type EigenbasisComparison,
 } from './fisher.ts';
 export { blockGradientNoise, type BlockGradientNoise } from './noise-gpu.ts';
-export { analyseHessian, DEFAULT_HESSIAN_OPTIONS, type HessianAnalysis, type HessianAnalysisOptions, type DenseCheck } from './analysis.ts';
-export { mlpHvpCpu } from '../../kernels/hvp.ref.ts';
+export { mlpHvpCpu } from '../../nn/hvp-cpu.ts';

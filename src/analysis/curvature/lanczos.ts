@@ -22,9 +22,9 @@
  * with a random vector orthogonal to Q (β = 0 decouples T); a quadrature recurrence just stops.
  */
 import { Rng } from '../../util/rng.ts';
-import { norm2 } from '../dense.ts';
-import { symmetricEig } from '../symmetric-eig.ts';
-import type { BlockOperator } from '../ritz.ts';
+import { norm2 } from '../numerics/dense.ts';
+import { symmetricEig } from '../numerics/symmetric-eig.ts';
+import type { BlockOperator } from '../numerics/ritz.ts';
 
 export interface LanczosOptions {
   /** Operator dimension. */

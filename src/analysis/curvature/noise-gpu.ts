@@ -1,7 +1,7 @@
 /**
  * Per-sample gradient statistics of a block of layers over a whole dataset on the GPU, for the
  * gradient-noise covariance C (fisher.ts): projections s_nj = g_n·v_j on given directions and the
- * diagonal C_ii. Built on the noise lab's per-sample machinery (src/analysis/lab/full-pass.ts:
+ * diagonal C_ii. Built on the noise lab's per-sample machinery (src/analysis/noise/full-pass.ts:
  * one forward/backward pass over all M samples keeping each layer's input a and per-sample
  * δ = dl_n/dz; shaders/per_sample_grad.wgsl projects g_n = a_aug,n ⊗ δ_n without forming it).
  * A block of several layers sums the layers' projections (g_n·v = Σ_l g_n^(l)·v^(l)).
@@ -11,7 +11,7 @@ import { readF32 } from '../../gpu/buffers.ts';
 import type { BufferResource } from '../../gpu/kernel.ts';
 import type { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { GpuDataset } from '../../train/gpu-dataset.ts';
-import { FullSetPass, PerSampleProjector } from '../lab/full-pass.ts';
+import { FullSetPass, PerSampleProjector } from '../noise/full-pass.ts';
 import { layerCovarianceDiagonal, projectedCovariance, type DiagonalCovariance, type ProjectedCovariance } from './fisher.ts';
 import type { BlockPart } from './hvp-gpu.ts';
 

@@ -16,7 +16,7 @@
  * standard deviation of zᵀHz over √R (Var zᵀHz = 2 Σ_{i≠j} H_ij² for Rademacher probes).
  */
 import { Rng } from '../../util/rng.ts';
-import type { BlockOperator } from '../ritz.ts';
+import type { BlockOperator } from '../numerics/ritz.ts';
 import { lanczosTridiagonal, tridiagonalEig } from './lanczos.ts';
 
 /** Column-major n×r Rademacher (±1) probes from a seeded generator. */

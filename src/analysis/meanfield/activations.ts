@@ -3,7 +3,7 @@
  * Notation: (u, v) ~ N(0, [[q1, q12], [q12, q2]]), ρ = q12/√(q1 q2), θ = arccos ρ.
  */
 import { correlationOf, type Activation } from './activation.ts';
-import { erf as erfFn } from './erf.ts';
+import { erf as erfFn } from '../../util/erf.ts';
 
 /** tanh: no closed forms; poles of sech² at ±iπ/2 → strip π/2. */
 export const tanh: Activation = {

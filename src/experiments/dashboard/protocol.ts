@@ -1,0 +1,118 @@
+/**
+ * Messages between the page (draws) and the engine worker (owns the GPU devices). Small, typed,
+ * columnar: a chunk of steps travels as typed arrays, an instrument's update as one typed array per
+ * column, never as one object per step or per direction. Instruments all travel in the same two
+ * messages ('instrument' out, 'instrument-request' in): adding one adds no message.
+ */
+import type { RunSpec } from './run-settings.ts';
+import type { ChartData } from '../../analysis/report/chart-data.ts';
+import type { HeatmapData } from '../propagation/charts.ts';
+import type { ExperimentKind, ExperimentRequest } from '../dashboard-settings.ts';
+import type { ExperimentOutcome } from '../dashboard-runner.ts';
+import type { InstrumentUpdate, RunInfo } from '../../instruments/types.ts';
+
+/** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
+export interface PropagationRequest {
+  type: 'propagate';
+  /** Echoed back; the page shows only the latest request's result. */
+  id: number;
+  activation: 'tanh';
+  sw2: number;
+  sb2: number;
+  width: number;
+  depth: number;
+  nets: number;
+}
+
+export type ToWorker =
+  | { type: 'start'; spec: RunSpec; files?: File[] }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** While paused: one chunk of SGD steps, then pause again. */
+  | { type: 'step' }
+  | { type: 'stop' }
+  /** An on-demand request to the running instruments (a click on a panel point: its x). */
+  | { type: 'instrument-request'; name: string; value: number }
+  | { type: 'export' }
+  /** After a lost device: a new device, the last snapshot, and on. */
+  | { type: 'resume-snapshot' }
+  /** Tests: destroy the device as a driver reset would. */
+  | { type: 'debug-lose-device' }
+  /** The mean-field phase diagram (χ1 and ξ_c maps with the critical line) of an activation. */
+  | { type: 'phase-diagram'; activation: 'tanh' }
+  | PropagationRequest
+  /**
+   * Curvature and generalisation (issue 6): an experiment on the worker's side device. `spec`: the
+   * dashboard's settings (model, base training, dataset; `files` for IDX data), which the sweep and
+   * AWD train on; the Hessian is of the run being trained.
+   */
+  | { type: 'experiment'; id: number; request: ExperimentRequest; spec: RunSpec; files?: File[] }
+  /** The CLI's run folder of the last result of this experiment, as a .zip ('export' reply). */
+  | { type: 'experiment-export'; kind: ExperimentKind };
+
+export interface EvalPoint {
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+/** An instrument's update with its columns as Float64Arrays (their buffers are transferred). */
+export type InstrumentMessage = Omit<InstrumentUpdate, 'tables'> & { tables?: Record<string, Record<string, Float64Array>> };
+
+export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'analysing' | 'done' | 'lost' | 'error';
+
+export type FromWorker =
+  | { type: 'status'; text: string }
+  | { type: 'state'; state: RunState; text: string }
+  | {
+      type: 'ready';
+      adapter: string;
+      hasTimestamps: boolean;
+      isSoftware: boolean;
+      data: string;
+      trainN: number;
+      testN: number;
+      totalSteps: number;
+      stepsPerEpoch: number;
+      window: { first: number; last: number; T: number };
+      /** What the instruments' charts need to know, and which instruments run. */
+      run: RunInfo;
+      instruments: string[];
+    }
+  | {
+      type: 'chunk';
+      firstStep: number;
+      losses: Float32Array;
+      accuracies: Float32Array;
+      eval: EvalPoint | null;
+      stepsPerSecond: number;
+      step: number;
+      epoch: number;
+    }
+  | { type: 'instrument'; id: string; update: InstrumentMessage }
+  /** A refresh of the window instruments ended: the step it was due at and each one's wall time, ms. */
+  | { type: 'refresh'; step: number; ms: Record<string, number> }
+  | { type: 'done'; status: string; message: string; stepsPerSecond: number; final: boolean }
+  | { type: 'lost'; message: string; resumeStep: number | null }
+  | { type: 'resumed'; step: number }
+  | { type: 'export'; name: string; zip: Uint8Array<ArrayBuffer>; files: string[] }
+  | { type: 'error'; message: string }
+  | { type: 'phase-diagram'; activation: string; chi1: HeatmapData; xiC: HeatmapData; ms: number }
+  | {
+      type: 'propagation';
+      id: number;
+      sw2: number;
+      sb2: number;
+      /** Measured vs theory q^l, c^l (and gradient) charts of propagationCharts(). */
+      charts: ChartData[];
+      /** GPU wall time, s. */
+      seconds: number;
+      agrees: { q: boolean; c: boolean };
+      inputs: string[];
+    }
+  | { type: 'propagation-error'; id: number; message: string }
+  | { type: 'experiment-progress'; id: number; kind: ExperimentKind; text: string }
+  | { type: 'experiment'; id: number; outcome: ExperimentOutcome }
+  | { type: 'experiment-error'; id: number; kind: ExperimentKind; message: string };
