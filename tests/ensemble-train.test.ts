@@ -82,7 +82,7 @@ describe('an ensemble trains each replica exactly as it would train alone', () =
     expect(solo[0].status).toBe('completed');
     for (const R of [1, 2, 7, 16]) {
       const t = await Trainer.create(c, MODEL, Array.from({ length: R }, (_, r) => replicaConfig(r)), data);
-      const res: RunResult = await t.run();
+      const res = await t.run();
       expect(res.replicas).toHaveLength(R);
       const T = t.mlp.layout.total;
       const all = await t.mlp.readParams();

@@ -4,16 +4,18 @@
  * due, and for each replica whether it diverged (the first minibatch loss that is NaN, ±Inf or
  * above its divergenceLoss) or reached its target at the evaluation.
  */
+import type { GpuContext } from '../gpu/device.ts';
+import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
 import type { TrainConfig } from './config.ts';
 import type { Evaluator } from './evaluate.ts';
-import type { ChunkProgress, EvalRecord } from './history.ts';
+import type { ChunkProgress, EvalRecord } from './run-types.ts';
 
 /** A chunk submitted and not yet read. */
 export interface InFlight {
   firstStep: number;
   steps: number;
   evalDue: boolean;
-  /** Which of the two staging/checkpoint pairs this chunk uses. */
+  /** Which of the two staging buffers this chunk uses. */
   slot: number;
   submittedAt: number;
 }
@@ -101,4 +103,45 @@ function targetReached(c: TrainConfig, e: EvalRecord | null): string | null {
     return `target reached at step ${e.step}: train accuracy ${e.train.accuracy.toFixed(4)} ≥ ${c.targetTrainAccuracy}`;
   }
   return null;
+}
+
+/**
+ * The two staging buffers chunks alternate between (chunk i+1 is on the GPU while chunk i is
+ * read), and the GPU time per step estimated from the reads, so a read sleeps through most of a
+ * chunk's expected time before asking Dawn to poll.
+ */
+export class ChunkStaging {
+  readonly buffers: GPUBuffer[];
+  private readonly perStep = new DurationEstimate(0.3);
+  private lastReadAt = 0;
+
+  constructor(ctx: GpuContext, floats: number) {
+    this.buffers = [0, 1].map((i) => ctx.device.createBuffer({ label: `train.staging${i}`, size: floats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+  }
+
+  /** Steps per second as last measured (0 before the first read). */
+  get stepsPerSecond(): number {
+    return this.perStep.ms > 0 ? 1000 / this.perStep.ms : 0;
+  }
+
+  /** The chunk's staging buffer, once the GPU has filled it. */
+  async read(chunk: InFlight): Promise<Float32Array> {
+    const staging = this.buffers[chunk.slot];
+    const expected = Math.max(0, this.perStep.ms * chunk.steps - (performance.now() - chunk.submittedAt));
+    await gentleWait(expected, () => staging.mapAsync(GPUMapMode.READ));
+    const m = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    // GPU time per step: from submit, or from the previous read when this chunk queued behind it.
+    this.perStep.update((performance.now() - Math.max(chunk.submittedAt, this.lastReadAt)) / chunk.steps);
+    this.lastReadAt = performance.now();
+    return m;
+  }
+
+  /** Waits for chunks already submitted (their results are discarded). */
+  async drain(queue: InFlight[]): Promise<void> {
+    for (const chunk of queue.splice(0)) {
+      await this.buffers[chunk.slot].mapAsync(GPUMapMode.READ);
+      this.buffers[chunk.slot].unmap();
+    }
+  }
 }

@@ -14,7 +14,7 @@ import type { MlpConfig } from '../nn/config.ts';
 import { layerBias, layerWeights, paramLayout } from '../nn/params.ts';
 import type { TrainConfig } from './config.ts';
 import type { ReplicaOutcome } from './ensemble.ts';
-import type { EvalRecord, History } from './history.ts';
+import type { EvalRecord, History } from './run-types.ts';
 import { metricsCsv, type RunFiles } from './run-files.ts';
 
 export interface EnsembleRecord {

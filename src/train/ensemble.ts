@@ -8,6 +8,9 @@
  */
 import type { ReplicaSettings } from '../kernels/replica-settings.ts';
 import { validateTrainConfig, type TrainConfig } from './config.ts';
+import type { ReplicaOutcome, ReplicaStatus, RunStatus } from './run-types.ts';
+
+export type { ReplicaOutcome, ReplicaStatus, RunStatus };
 
 /** Fields every replica of an ensemble must share (the dispatches and the chunk loop depend on them). */
 export const SHARED_FIELDS = ['batchSize', 'sampling', 'epochs', 'steps', 'evalEvery', 'chunkSteps'] as const satisfies readonly (keyof TrainConfig)[];
@@ -48,19 +51,6 @@ export function seedEnsemble(base: Partial<TrainConfig>, replicas: number, seeds
 export function replicaSettings(c: TrainConfig, frozen = false): ReplicaSettings {
   return { lr: frozen ? 0 : c.lr, weightDecay: c.weightDecay, momentum: c.momentum, dropout: c.dropout, seed: c.seed };
 }
-
-export type ReplicaStatus = 'running' | 'diverged' | 'target-reached';
-
-/** What became of one replica: still training, or stopped by its own rule (with the step and why). */
-export interface ReplicaOutcome {
-  status: ReplicaStatus;
-  /** Empty while running; e.g. "diverged at step 812 (epoch 5.07): minibatch loss NaN (lr 3, batch 50)". */
-  message: string;
-  /** The step its weights are from: the last step while running, the target's step, or the last good step. */
-  step: number;
-}
-
-export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
 
 /**
  * A run's status and message from its replicas' outcomes: a single run's is its replica's own;

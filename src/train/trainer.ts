@@ -7,33 +7,39 @@
  * before chunk i's numbers are read, so the GPU never waits for JavaScript.
  *
  * Divergence (a minibatch loss that is NaN, ±Inf or above divergenceLoss) stops a replica with the
- * step it happened at; its weights from the start of that chunk (the last ones known good) are put
- * back and kept (lr 0 from then on), so the caller can still save them. A replica that reaches
- * its target stops the same way at its evaluation. The run ends when the stop rule in steps or
- * epochs is reached or no replica is left training. Replica r's weights, history and outcome are
- * bit for bit those of the same configuration trained alone.
+ * step d it happened at. Its last good weights are those after step d − 2 — the last whose
+ * minibatch loss (measured at step d − 1) was finite and bounded — recomputed bit for bit from the
+ * start of their chunk (chunk-starts.ts); the replica keeps them (lr 0 from then on), so the caller
+ * can still save them. A replica that reaches its target stops the same way at its evaluation.
+ * The run ends when the stop rule in steps or epochs is reached or no replica is left training.
+ * Replica r's weights, history and outcome are bit for bit those of its configuration trained alone.
+ *
+ * Checkpoints: captureStates() / restoreStates() (trainer-state.ts) give the complete state of
+ * every replica between two steps; the snapshotDue/onSnapshot hooks let a caller take one while
+ * run() goes on.
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { GpuBatch } from '../gpu/batch.ts';
 import type { Profiler } from '../gpu/profiler.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
-import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
 import { Rng } from '../util/rng.ts';
-import { validateMlpConfig, type MlpConfig } from '../nn/config.ts';
+import type { MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { TrainStepPlan } from '../nn/train-step.ts';
 import type { Dataset } from '../data/dataset.ts';
-import type { TrainConfig } from './config.ts';
+import { checkRunFitsData, type TrainConfig } from './config.ts';
 import { replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator } from './evaluate.ts';
-import { readChunkMetrics, type ChunkRead, type InFlight } from './chunk-metrics.ts';
-import { StepViews } from './step-view.ts';
-import { History, type ChunkPlan, type EvalRecord, type RunResult, type TrainHooks } from './history.ts';
+import { ChunkStaging, readChunkMetrics, type ChunkRead, type InFlight } from './chunk-metrics.ts';
+import { StepEncoder, interleaveIndices } from './step-encoder.ts';
+import { ChunkStarts } from './chunk-starts.ts';
+import { stackStates, type TrainerState } from './trainer-state.ts';
+import { History, type ChunkPlan, type EvalRecord, type RunResult, type TrainHooks } from './run-types.ts';
 
-export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type ReplicaChunk, type RunResult, type TrainHooks } from './history.ts';
+export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type ReplicaChunk, type RunResult, type TrainHooks } from './run-types.ts';
 
 export type { RunStatus };
 
@@ -45,20 +51,17 @@ export class Trainer {
   readonly replicas: number;
   /** Replica 0's configuration (a single run's); `configs` has every replica's. */
   readonly config: TrainConfig;
-  /** The fused step, and (made on first need) the open one that per-step hooks get. */
+  /** The fused step, and (made on first need) the open one that measured steps take. */
   private readonly plan: TrainStepPlan;
-  private open: { plan: TrainStepPlan; views: StepViews } | null = null;
+  private readonly steps: StepEncoder;
   private readonly samplers: MinibatchSampler[];
   private readonly indices: GPUBuffer;
   private readonly metrics: GPUBuffer;
-  private readonly checkpoints: GPUBuffer[];
-  private readonly staging: GPUBuffer[];
-  private readonly stagingFloats: number;
-  private readonly perStep = new DurationEstimate(0.3);
-  /** Weights of each replica that diverged, from the start of the chunk it diverged in. */
-  private readonly lastGood: ({ params: Float32Array; step: number } | null)[];
+  private readonly starts: ChunkStarts;
+  private readonly staging: ChunkStaging;
+  /** Each diverged replica's last good weights (after step d − 2) and that step; good = false when step 1 diverged. */
+  private readonly lastGood: ({ params: Float32Array; step: number; good: boolean } | null)[];
   private chunkCounter = 0;
-  private lastReadAt = 0;
   readonly trainEval: Evaluator;
   readonly testEval: Evaluator | null;
   /** When set, the next chunks' command buffers time every dispatch (GpuBatch with a Profiler). */
@@ -87,14 +90,12 @@ export class Trainer {
       settings: configs.map((rc) => replicaSettings(rc)),
       dropout: configs.some((rc) => rc.dropout > 0),
     });
+    this.steps = new StepEncoder(this.plan);
     this.trainEval = new Evaluator(mlp, trainData);
     this.testEval = testData ? new Evaluator(mlp, testData) : null;
     // Staging layout (floats): [2·chunkSteps·R step metrics | train eval metrics | test eval metrics].
-    this.stagingFloats = 2 * c.chunkSteps * R + this.trainEval.metricsFloats + (this.testEval?.metricsFloats ?? 0);
-    this.staging = [0, 1].map((i) =>
-      ctx.device.createBuffer({ label: `train.staging${i}`, size: this.stagingFloats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-    );
-    this.checkpoints = [0, 1].map((i) => createStorage(ctx, `train.checkpoint${i}`, R * mlp.layout.total * 4));
+    this.staging = new ChunkStaging(ctx, 2 * c.chunkSteps * R + this.trainEval.metricsFloats + (this.testEval?.metricsFloats ?? 0));
+    this.starts = new ChunkStarts(ctx, mlp);
     mlp.uploadParams(initial);
   }
 
@@ -103,17 +104,12 @@ export class Trainer {
    * configuration (a single run), or one per replica (an ensemble, src/train/ensemble.ts).
    */
   static async create(ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig> | readonly Partial<TrainConfig>[], data: { train: Dataset; test: Dataset | null }): Promise<Trainer> {
-    // The model first: the checks below index model.widths.
-    validateMlpConfig(model);
-    const configs = validateEnsemble(Array.isArray(train) ? train : [train], data.train.n);
+    const list = Array.isArray(train) ? train : [train];
+    // Each replica's settings against the model and the data, then what they must share.
+    list.forEach((c, r) => checkRunFitsData(model, c, data.train, list.length === 1 ? 'train' : `train[${r}]`));
+    const configs = validateEnsemble(list, data.train.n);
     const config = configs[0];
-    if (data.train.d !== model.widths[0]) {
-      throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.train.d} features per sample`);
-    }
     const classes = model.widths[model.widths.length - 1];
-    if (data.train.classes > classes) {
-      throw new Error(`model output width ${classes} is smaller than the dataset's ${data.train.classes} classes`);
-    }
     const R = configs.length;
     const mlp = await MlpGpu.create(ctx, model, { momentum: configs.some((c) => c.momentum > 0), dropout: configs.some((c) => c.dropout > 0), replicas: R });
     await mlp.prepare(config.batchSize, true, { indexed: true, update: true });
@@ -172,13 +168,8 @@ export class Trainer {
   }
 
   /** Runs until a stop rule fires. Can be called again after 'stopped' to resume. */
-  async run(hooks: TrainHooks = {}): Promise<RunResult> {
-    if ((hooks.onStepGradient || hooks.measures) && !this.open) {
-      const plan = await TrainStepPlan.create(this.mlp, this.config.batchSize, this.trainData, this.indices, this.metrics, {
-        settings: this.plan.replicaSettings ?? undefined, dropout: this.plan.hasDropout, gather: 'kernel', update: 'kernel',
-      });
-      this.open = { plan, views: new StepViews(plan) };
-    }
+  async run(hooks: TrainHooks = {}): Promise<RunResult & { replicas: ReplicaOutcome[] }> {
+    await this.steps.prepare(hooks);
     const t0 = performance.now();
     const startStep = this.step;
     const total = this.totalSteps;
@@ -201,33 +192,38 @@ export class Trainer {
     // it, or that replica's weights on the GPU would be a chunk past the step it reports.
     const hasTarget = this.configs.some((c) => c.targetTrainLoss !== null || c.targetTrainAccuracy !== null);
     const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
+    // A stop or a snapshot wants the GPU idle at a chunk boundary: stop running ahead.
+    const holding = (): boolean => (hooks.shouldStop?.() ?? false) || (hooks.snapshotDue?.(this.step) ?? false);
     if (this.running.length > 0) encodeNext();
     while (queue.length > 0) {
       // Keep the GPU fed: the next chunk goes in before this one's numbers are read.
-      if (queue.length < 2 && !mayEnd(queue[queue.length - 1]) && !(hooks.shouldStop?.() ?? false)) encodeNext();
+      if (queue.length < 2 && !mayEnd(queue[queue.length - 1]) && !holding()) encodeNext();
       const chunk = queue.shift()!;
       const errorsBefore = this.ctx.uncapturedErrors.length;
       const read = await this.readChunk(chunk);
       if (this.ctx.uncapturedErrors.length > errorsBefore) {
-        await this.drain(queue);
+        await this.staging.drain(queue);
         throw new Error(`WebGPU error during training (steps ${chunk.firstStep + 1}–${chunk.firstStep + chunk.steps}):\n${this.ctx.uncapturedErrors.slice(errorsBefore).join('\n')}`);
       }
-      const { stopped: stoppedNow, diverged, allDiverged } = await this.settle(chunk, read);
+      const { stopped: stoppedNow, allDiverged } = await this.settle(chunk, read);
       if (this.running.length === 0) {
         // Nothing left to train: the run ends at the step of its last replica's stop. A chunk in
         // which every replica still training diverged reports nothing (its numbers are not kept).
-        await this.drain(queue);
+        await this.staging.drain(queue);
+        if (stoppedNow) this.freeze();
         this.step = Math.max(...this.outcomes.map((o) => o.step));
+        // A single run that diverged at step d reports d (its weights are those after d − 2).
         if (!allDiverged) await hooks.onChunk?.(read.info);
         break;
       }
       this.step = chunk.firstStep + chunk.steps;
-      if (stoppedNow) this.freeze(chunk, diverged);
+      if (stoppedNow) this.freeze();
       await hooks.onChunk?.(read.info);
       if (hooks.shouldStop?.() && queue.length === 0) {
         stopped = true;
         break;
       }
+      if (queue.length === 0 && hooks.snapshotDue?.(this.step)) await hooks.onSnapshot?.(this.step);
       // After a chunk whose evaluation could have ended the run, continue.
       if (queue.length === 0) encodeNext();
     }
@@ -263,11 +259,64 @@ export class Trainer {
   }
 
   /**
-   * After a divergence of replica `replica`: its weights at the start of the chunk that diverged
-   * (every step before it had a finite, bounded loss), and that step. Null if it did not diverge.
+   * After a divergence of replica `replica` whose first bad minibatch loss was at step d: its
+   * weights after step d − 2 (the last whose minibatch loss, measured at step d − 1, was finite
+   * and at most divergenceLoss) and that step. When step 1 already diverged there are none: the
+   * initial weights, with good = false. Null if the replica did not diverge.
    */
-  async lastGoodParams(replica = 0): Promise<{ params: Float32Array; step: number } | null> {
+  async lastGoodParams(replica = 0): Promise<{ params: Float32Array; step: number; good: boolean } | null> {
     return this.lastGood[replica];
+  }
+
+  /**
+   * The complete state of every replica after `step` steps (trainer-state.ts). Call while no chunk
+   * is in flight: between run() calls or inside the onSnapshot hook.
+   */
+  async captureStates(): Promise<TrainerState[]> {
+    const T = this.mlp.layout.total;
+    const params = await this.mlp.readParams();
+    const velocity = this.mlp.hasMomentum ? await readF32(this.ctx, this.mlp.velocity, 0, this.replicas * T) : null;
+    return this.histories.map((h, r) => ({
+      step: this.step,
+      params: params.slice(r * T, (r + 1) * T),
+      velocity: velocity ? velocity.slice(r * T, (r + 1) * T) : null,
+      sampler: this.samplers[r].state(),
+      history: { loss: Float32Array.from(h.loss), accuracy: Float32Array.from(h.accuracy), evals: h.evals.map((e) => ({ ...e })) },
+      ...(this.replicas > 1 ? { outcome: { ...this.outcomes[r] } } : {}),
+    }));
+  }
+
+  /** A single run's state (captureStates()[0]; an ensemble has one per replica). */
+  async captureState(): Promise<TrainerState> {
+    if (this.replicas !== 1) throw new Error(`captureState: this trainer has ${this.replicas} replicas; use captureStates()`);
+    return (await this.captureStates())[0];
+  }
+
+  /** Continues from captured states, bit for bit; call on a fresh Trainer of the same settings, before run(). */
+  restoreStates(states: readonly TrainerState[]): void {
+    if (this.step !== 0) throw new Error(`restoreState: call it on a fresh Trainer (this one is at step ${this.step})`);
+    const { step, params, velocity } = stackStates(states, this.replicas, this.mlp.layout.total, this.mlp.hasMomentum);
+    const total = this.totalSteps;
+    if (total !== null && step > total) throw new Error(`restoreState: step ${step} is past the run's ${total} steps`);
+    states.forEach((st, r) => this.samplers[r].restore(st.sampler));
+    this.mlp.uploadParams(params);
+    if (velocity) writeBuffer(this.ctx, this.mlp.velocity, velocity);
+    this.step = step;
+    states.forEach((st, r) => {
+      const h = this.histories[r];
+      h.loss = Array.from(st.history.loss);
+      h.accuracy = Array.from(st.history.accuracy);
+      h.evals = st.history.evals.map((e) => ({ ...e }));
+      const o = st.outcome ?? { status: 'running', message: '', step };
+      this.outcomes[r] = { ...o };
+      if (o.status === 'diverged') this.lastGood[r] = { params: st.params.slice(), step: Math.max(0, o.step - 2), good: o.step >= 2 };
+    });
+    if (this.outcomes.some((o) => o.status !== 'running')) this.applySettings();
+  }
+
+  /** A single run's restoreStates. */
+  restoreState(st: TrainerState): void {
+    this.restoreStates([st]);
   }
 
   private encodeChunk(firstStep: number, steps: number, evalDue: boolean, hooks: TrainHooks): InFlight {
@@ -277,31 +326,14 @@ export class Trainer {
     const slot = this.chunkCounter++ % 2;
     const chunkPlan: ChunkPlan = { firstStep, steps, evalDue };
     const asked = hooks.onChunkStart?.(chunkPlan);
-    // Indices (steps, R, B): step s of replica r at (s·R + r)·B.
-    const perReplica = this.samplers.map((s) => s.next(steps));
-    const idx = new Uint32Array(steps * R * B);
-    for (let s = 0; s < steps; s++) for (let r = 0; r < R; r++) idx.set(perReplica[r].subarray(s * B, (s + 1) * B), (s * R + r) * B);
+    const idx = interleaveIndices(this.samplers, steps, B);
     writeBuffer(ctx, this.indices, idx);
     const batch = new GpuBatch(ctx, 'train', (asked && asked.profiler) || this.profiler);
-    const open = hooks.onStepGradient || hooks.measures ? this.open : null;
+    let startSlot = 0;
     try {
-      batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, R * this.mlp.layout.total * 4);
-      for (let s = 0; s < steps; s++) {
-        const step = firstStep + s + 1;
-        // Only a measured step takes the open form (gradient buffer, separate update): the fused
-        // one gives the same weights, bit for bit, in fewer dispatches.
-        if (!open || !(hooks.measures ? hooks.measures(step) : true)) {
-          this.plan.encodeStep(batch, s * R * B, s, step);
-          hooks.onStepEncoded?.(batch, step);
-          continue;
-        }
-        open.plan.encodeForwardLoss(batch, s * R * B, s, step);
-        open.plan.encodeBackward(batch, s * R * B);
-        hooks.onStepGradient?.(batch, open.views.at(step, s, 'gradient'));
-        open.plan.encodeUpdate(batch);
-        hooks.onStepEncoded?.(batch, step, open.views.at(step, s, 'update'));
-      }
-      const staging = this.staging[slot];
+      startSlot = this.starts.encodeSave(batch);
+      this.steps.encodeSteps(batch, firstStep, steps, hooks);
+      const staging = this.staging.buffers[slot];
       batch.copy(this.metrics, 0, staging, 0, 2 * steps * R * 4);
       if (evalDue) {
         const at = 2 * c.chunkSteps * R;
@@ -319,29 +351,22 @@ export class Trainer {
       throw e;
     }
     batch.submit();
+    this.starts.remember({ firstStep, steps, startSlot, indices: idx });
     return { firstStep, steps, evalDue, slot, submittedAt: performance.now() };
   }
 
   private async readChunk(chunk: InFlight): Promise<ChunkRead> {
-    const staging = this.staging[chunk.slot];
-    const expected = Math.max(0, this.perStep.ms * chunk.steps - (performance.now() - chunk.submittedAt));
-    await gentleWait(expected, () => staging.mapAsync(GPUMapMode.READ));
-    const m = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    // GPU time per step: from submit, or from the previous read when this chunk queued behind it.
-    this.perStep.update((performance.now() - Math.max(chunk.submittedAt, this.lastReadAt)) / chunk.steps);
-    this.lastReadAt = performance.now();
-    return readChunkMetrics(this, m, chunk, this.perStep.ms > 0 ? 1000 / this.perStep.ms : 0);
+    const m = await this.staging.read(chunk);
+    return readChunkMetrics(this, m, chunk, this.staging.stepsPerSecond);
   }
 
   /**
    * Books a chunk's numbers into the running replicas' histories and outcomes; true when a
    * replica stopped in it (diverged, or reached its target). A diverged replica's last good
-   * weights are read from the chunk's checkpoint now, before a later chunk reuses it.
+   * weights are recomputed now (chunk-starts.ts), while the chunk starts they need are kept.
    */
-  private async settle(chunk: InFlight, read: ChunkRead): Promise<{ stopped: boolean; diverged: number[]; allDiverged: boolean }> {
+  private async settle(chunk: InFlight, read: ChunkRead): Promise<{ stopped: boolean; allDiverged: boolean }> {
     let stopped = false;
-    const diverged: number[] = [];
     const running = this.running;
     for (const r of running) {
       const rep = read.replicas[r];
@@ -351,12 +376,12 @@ export class Trainer {
         h.accuracy.push(rep.accuracies[s]);
       }
       if (rep.diverged) {
-        const T = this.mlp.layout.total;
-        const params = await readF32(this.ctx, this.checkpoints[chunk.slot], r * T * 4, T);
-        this.lastGood[r] = { params, step: chunk.firstStep };
-        this.outcomes[r] = { status: 'diverged', message: rep.diverged, step: rep.divergedStep };
+        const d = rep.divergedStep;
+        const target = Math.max(0, d - 2);
+        const params = await this.starts.replay(this.plan, this.indices, target, r);
+        this.lastGood[r] = { params, step: target, good: d >= 2 };
+        this.outcomes[r] = { status: 'diverged', message: rep.diverged, step: d };
         stopped = true;
-        diverged.push(r);
         continue;
       }
       if (rep.eval) h.evals.push(rep.eval);
@@ -365,29 +390,20 @@ export class Trainer {
         stopped = true;
       }
     }
-    return { stopped, diverged, allDiverged: running.every((r) => this.outcomes[r].status === 'diverged') };
+    return { stopped, allDiverged: running.every((r) => this.outcomes[r].status === 'diverged') };
   }
 
   /**
-   * Stops the replicas that stopped in `chunk` from training on: one that diverged in it gets its
-   * last good weights back (from this chunk's checkpoint: a later chunk's may hold its NaNs), and
-   * every stopped replica gets lr 0 from the next command buffer on (sgd.wgsl leaves it alone).
+   * Stops the replicas that stopped from training on: one that diverged gets its last good
+   * weights back (the chunk in flight may have trained it on), and every stopped replica gets
+   * lr 0 from the next command buffer on (a frozen replica is left alone by the update).
    */
-  private freeze(chunk: InFlight, diverged: readonly number[]): void {
-    const T = this.mlp.layout.total;
-    const batch = new GpuBatch(this.ctx, 'train.freeze');
-    for (const r of diverged) batch.copy(this.checkpoints[chunk.slot], r * T * 4, this.mlp.params, r * T * 4, T * 4);
-    batch.submit();
-    const settings = this.configs.map((c, r) => replicaSettings(c, this.outcomes[r].status !== 'running'));
-    this.plan.setSettings(settings);
-    this.open?.plan.setSettings(settings);
+  private freeze(): void {
+    this.lastGood.forEach((g, r) => g && this.mlp.uploadParams(g.params, r));
+    this.applySettings();
   }
 
-  /** Waits for chunks already submitted (their results are discarded). */
-  private async drain(queue: InFlight[]): Promise<void> {
-    for (const chunk of queue.splice(0)) {
-      await this.staging[chunk.slot].mapAsync(GPUMapMode.READ);
-      this.staging[chunk.slot].unmap();
-    }
+  private applySettings(): void {
+    this.steps.setSettings(this.configs.map((c, r) => replicaSettings(c, this.outcomes[r].status !== 'running')));
   }
 }

@@ -1,12 +1,12 @@
 /**
- * What a training run records on the CPU, per replica: the minibatch loss and accuracy of every
- * step and the full train/test evaluations; what each chunk reports to its hook, the hooks, and
- * the run's result.
+ * The training loop's vocabulary (src/train/trainer.ts): evaluations, a run's result and each
+ * replica's outcome, a chunk's progress and plan, the hooks a caller gives run(), and the
+ * per-step history (one per replica). Kept apart from the Trainer so that what describes a run
+ * (trainer-state.ts, run-files.ts) needs no trainer.
  */
 import type { GpuBatch } from '../gpu/batch.ts';
 import type { Profiler } from '../gpu/profiler.ts';
 import type { EvalResult } from './evaluate.ts';
-import type { ReplicaOutcome, RunStatus } from './ensemble.ts';
 import type { StepView } from './step-view.ts';
 
 export interface EvalRecord {
@@ -16,11 +16,32 @@ export interface EvalRecord {
   test: EvalResult | null;
 }
 
-/** Per-step history kept on the CPU (columnar, for CSV and charts). */
-export class History {
-  loss: number[] = [];
-  accuracy: number[] = [];
-  evals: EvalRecord[] = [];
+export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
+
+export type ReplicaStatus = 'running' | 'diverged' | 'target-reached';
+
+/** What became of one replica: still training, or stopped by its own rule (with the step and why). */
+export interface ReplicaOutcome {
+  status: ReplicaStatus;
+  /** Empty while running; e.g. "diverged at step 812 (epoch 5.07): minibatch loss NaN (lr 3, batch 50)". */
+  message: string;
+  /**
+   * The step it stopped at: the last step while running, the target's step, or the first step d
+   * whose minibatch loss was bad (its weights are then those after d − 2: Trainer.lastGoodParams).
+   */
+  step: number;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
+  message: string;
+  steps: number;
+  seconds: number;
+  /** Steps per second of the ensemble (each step trains every replica). */
+  stepsPerSecond: number;
+  /** Per replica: its outcome (R = 1: the run's own). */
+  replicas?: ReplicaOutcome[];
 }
 
 /** One replica's part of a chunk. */
@@ -43,19 +64,6 @@ export interface ChunkProgress {
   stepsPerSecond: number;
   /** Every replica's losses, accuracies and evaluation (replica 0 first). */
   replicas: ReplicaChunk[];
-}
-
-
-export interface RunResult {
-  status: RunStatus;
-  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
-  message: string;
-  steps: number;
-  seconds: number;
-  /** Steps per second of the ensemble (each step trains every replica). */
-  stepsPerSecond: number;
-  /** Per replica: its outcome (R = 1: the run's own). */
-  replicas: ReplicaOutcome[];
 }
 
 /** A chunk about to be encoded: steps firstStep + 1 … firstStep + steps, ending in an evaluation or not. */
@@ -95,5 +103,17 @@ export interface TrainHooks {
   onChunk?(p: ChunkProgress): void | Promise<void>;
   /** Polled between chunks; true stops the run (status 'stopped'). */
   shouldStop?(): boolean;
+  /**
+   * Polled between chunks with the step reached; true makes the trainer stop running ahead and,
+   * as soon as no chunk is in flight, await onSnapshot (where captureState() may be called).
+   */
+  snapshotDue?(step: number): boolean;
+  onSnapshot?(step: number): Promise<void>;
 }
 
+/** Per-step history kept on the CPU (columnar, for CSV and charts). */
+export class History {
+  loss: number[] = [];
+  accuracy: number[] = [];
+  evals: EvalRecord[] = [];
+}
