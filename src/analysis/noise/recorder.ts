@@ -9,6 +9,9 @@
  *  - checkpoints of ALL weights every `checkpointEvery` steps (and at step 0), for T_i(t) and L(t).
  *
  * The window is steps windowStart + 1 … windowStart + T (w_t after the update of step t).
+ *
+ * In an ensemble (an MlpGpu with R replicas) a recorder follows one replica (`replica`); after
+ * training, retarget() points its checkpoint loads at the single network the analysis runs on.
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import { GpuBatch } from '../../gpu/batch.ts';
@@ -28,6 +31,8 @@ export interface RecorderOptions {
   /** Checkpoint every this many steps (0: none), up to totalSteps. */
   checkpointEvery: number;
   totalSteps: number;
+  /** The replica recorded, in an ensemble (default 0). */
+  replica?: number;
 }
 
 /** What a checkpoint keeps of a recording (WindowRecorder.state / restore). */
@@ -52,8 +57,14 @@ export class WindowRecorder {
   /** Rows recorded so far. */
   recorded = 0;
   private blockStart = 0;
+  /** Byte offset of the recorded replica's parameters in mlp.params. */
+  private readonly from: number;
+  /** The network checkpoints are loaded into (the recorded one until retarget()). */
+  private target: MlpGpu;
 
   private constructor(readonly ctx: GpuContext, readonly mlp: MlpGpu, readonly o: RecorderOptions, scatter: GpuScatter | null, traj: GPUBuffer) {
+    this.from = (o.replica ?? 0) * mlp.stride * 4;
+    this.target = mlp;
     this.L = mlp.layout.layers[o.layer];
     this.P = this.L.size;
     this.traj = traj;
@@ -69,6 +80,8 @@ export class WindowRecorder {
     const layers = mlp.layout.layers;
     if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < layers.length)) throw new Error(`recorder: layer must be in [0, ${layers.length - 1}], got ${o.layer}`);
     if (!(Number.isInteger(o.T) && o.T >= 3)) throw new Error(`recorder: the window needs at least 3 steps, got ${o.T}`);
+    const r = o.replica ?? 0;
+    if (!(Number.isInteger(r) && r >= 0 && r < mlp.replicas)) throw new Error(`recorder: replica must be in [0, ${mlp.replicas - 1}], got ${r}`);
     if (o.windowStart + o.T > o.totalSteps) throw new Error(`recorder: window ${o.windowStart + 1}…${o.windowStart + o.T} extends past the ${o.totalSteps} training steps`);
     const P = layers[o.layer].size;
     const bytes = o.T * P * 4;
@@ -84,7 +97,7 @@ export class WindowRecorder {
   recordInitial(): void {
     if (!this.checkpoints) return;
     const batch = new GpuBatch(this.ctx, 'lab.checkpoint0');
-    batch.copy(this.mlp.params, 0, this.checkpoints, 0, this.mlp.layout.total * 4);
+    batch.copy(this.mlp.params, this.from, this.checkpoints, 0, this.mlp.layout.total * 4);
     batch.submit();
   }
 
@@ -93,7 +106,7 @@ export class WindowRecorder {
     const { o, P } = this;
     const t = step - o.windowStart - 1;
     if (t >= 0 && t < o.T) {
-      batch.copy(this.mlp.params, this.L.offset * 4, this.traj, t * P * 4, P * 4);
+      batch.copy(this.mlp.params, this.from + this.L.offset * 4, this.traj, t * P * 4, P * 4);
       this.recorded = t + 1;
       if (this.scatter) {
         const rows = t + 1 - this.blockStart;
@@ -107,7 +120,7 @@ export class WindowRecorder {
       const slot = this.checkpointSteps.indexOf(step);
       if (slot > 0) {
         const total = this.mlp.layout.total;
-        batch.copy(this.mlp.params, 0, this.checkpoints, slot * total * 4, total * 4);
+        batch.copy(this.mlp.params, this.from, this.checkpoints, slot * total * 4, total * 4);
       }
     }
   }
@@ -162,10 +175,16 @@ export class WindowRecorder {
     return readF32(this.ctx, this.checkpoints, slot * total * 4, total);
   }
 
-  /** Copies checkpoint `slot` into the model's parameter buffer (in `batch`). */
+  /** Copies checkpoint `slot` into the target network's parameter buffer (in `batch`). */
   encodeLoadCheckpoint(batch: GpuBatch, slot: number): void {
     if (!this.checkpoints) throw new Error('recorder: no checkpoints were recorded');
     const total = this.mlp.layout.total;
-    batch.copy(this.checkpoints, slot * total * 4, this.mlp.params, 0, total * 4);
+    batch.copy(this.checkpoints, slot * total * 4, this.target.params, 0, total * 4);
+  }
+
+  /** After training: checkpoint loads go into `mlp` (a single network of the same layout) from now on. */
+  retarget(mlp: MlpGpu): void {
+    if (mlp.layout.total !== this.mlp.layout.total || mlp.replicas !== 1) throw new Error('recorder.retarget: needs a single network of the recorded layout');
+    this.target = mlp;
   }
 }

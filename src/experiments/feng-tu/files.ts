@@ -44,7 +44,7 @@ export function fengTuSummary(r: FengTuResult, extra: Record<string, unknown> = 
     model: r.model,
     train: r.train,
     run: { status: r.run.status, message: r.run.message, steps: r.run.steps, seconds: r.run.seconds, stepsPerSecond: r.run.stepsPerSecond },
-    finalEval: r.trainer.history.evals.at(-1) ?? null,
+    finalEval: r.history.evals.at(-1) ?? null,
     layer: { index: r.layer, fanIn: r.fanIn, fanOut: r.fanOut, P: r.P },
     window: { ...r.window, stepsPerEpoch: r.stepsPerEpoch, totalSteps: r.totalSteps },
     k: r.options.k,
@@ -138,7 +138,7 @@ export function fengTuFiles(r: FengTuResult, assets: ReportAssets, extra: Record
     for (let j = 0; j < e.theta.length; j++) mlfRows.push([e.dir + 1, e.theta[j], e.full[j], ...e.mini.map((m) => m[j])]);
   }
   files.set('mlf.csv', toCsv(['pc', 'theta', 'L', ...Array.from({ length: nMu }, (_, m) => `L_mu${m}`)], mlfRows));
-  files.set('metrics.csv', metricsCsv(r.trainer.history, r.stepsPerEpoch));
+  files.set('metrics.csv', metricsCsv(r.history, r.stepsPerEpoch));
   files.set('report.html', reportHtml(r, assets, fengTuSummary(r, extra)));
   return files;
 }

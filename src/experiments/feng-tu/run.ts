@@ -26,7 +26,7 @@ import { createStorage } from '../../gpu/buffers.ts';
 import { ScatterKernels } from '../../kernels/scatter.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import type { TrainConfig } from '../../train/config.ts';
-import { Trainer, type ChunkProgress, type RunResult } from '../../train/trainer.ts';
+import { Trainer, type ChunkProgress, type History, type RunResult } from '../../train/trainer.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { summarizePca, type PcaSummary } from '../../analysis/numerics/pca-summary.ts';
 import { powerLawFit, type PowerLawFit } from '../../analysis/numerics/power-law-fit.ts';
@@ -105,6 +105,8 @@ export interface FengTuResult {
   model: MlpConfig;
   train: TrainConfig;
   run: RunResult;
+  /** The analysed network's training history (of its replica, in an ensemble). */
+  history: History;
   stepsPerEpoch: number;
   totalSteps: number;
   window: { firstStep: number; lastStep: number; T: number; epochs: number };
@@ -154,7 +156,11 @@ export interface FengTuResult {
 export interface FengTuSession {
   ctx: GpuContext;
   o: FengTuOptions;
+  /** The network analysed (a single network: in an ensemble, one the replica's weights are put into). */
   trainer: Trainer;
+  /** The analysed network's settings and history when they are not the trainer's own (an ensemble's replica). */
+  config?: TrainConfig;
+  history?: History;
   recorder: WindowRecorder;
   route: PcaRoute;
   /** Window length and the steps before it; total = the run's steps. */
@@ -163,8 +169,8 @@ export interface FengTuSession {
   total: number;
 }
 
-/** Validates the options against the trainer's model and run and creates the window recorder. */
-export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: Partial<FengTuOptions> = {}): Promise<FengTuSession> {
+/** Validates the options against the trainer's model and run and creates the window recorder (of `replica`, in an ensemble). */
+export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: Partial<FengTuOptions> = {}, replica = 0): Promise<FengTuSession> {
   const o: FengTuOptions = { ...DEFAULT_FENG_TU, ...options };
   const mlp = trainer.mlp;
   const layers = mlp.layout.layers;
@@ -198,6 +204,7 @@ export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: 
     scatterBlock: route === 'covariance' ? Math.min(o.scatterBlock, T) : 0,
     checkpointEvery,
     totalSteps: total,
+    replica,
   });
   return { ctx, o, trainer, recorder, route, T, windowStart, total };
 }
@@ -250,10 +257,11 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
   const k = o.k as number;
   const dirStride = o.dirStride as number;
   const eig = o.eig;
+  const config = session.config ?? trainer.config;
   const M = trainer.trainData.n;
-  const B = trainer.config.batchSize;
-  const lr = trainer.config.lr;
-  const withReplacement = trainer.config.sampling === 'replacement';
+  const B = config.batchSize;
+  const lr = config.lr;
+  const withReplacement = config.sampling === 'replacement';
   if (run.status !== 'completed' || !recorder.complete) {
     throw new Error(`training did not complete the window (${run.message}); the analysis needs all ${T} steps of the window`);
   }
@@ -433,7 +441,7 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
         const d = j < D ? flatness?.directions[j] : undefined;
         const reach = d ? Math.max(Math.abs(d.thetaL ?? 0), Math.abs(d.thetaR ?? 0)) : 0;
         const half = reach > 0 ? 1.5 * reach : 0.1 * norm2(wStar);
-        const e = await miniLossEnsemble(evaluator!, j, thetaGrid(half, o.mlfPoints), { batchSize: B, batches: o.mlfBatches, seed: trainer.config.seed + i });
+        const e = await miniLossEnsemble(evaluator!, j, thetaGrid(half, o.mlfPoints), { batchSize: B, batches: o.mlfBatches, seed: config.seed + i });
         mlf.push({ ...e, dir: i });
       }
     });
@@ -442,8 +450,9 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
   return {
     options: o,
     model: trainer.model,
-    train: trainer.config,
+    train: config,
     run,
+    history: session.history ?? trainer.history,
     stepsPerEpoch: spe,
     totalSteps: total,
     window: { firstStep: windowStart + 1, lastStep: total, T, epochs: T / spe },
