@@ -4,6 +4,8 @@
  * alone — a diverging point (lr 60) packed with converging ones included. Only the timings differ.
  */
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { useGpu } from './helpers/gpu.ts';
 import { gaussianMixture, stratifiedSplit, subset } from '../src/data/index.ts';
 import type { MlpConfig } from '../src/nn/config.ts';
@@ -13,6 +15,7 @@ import { packPoints } from '../src/experiments/sweep/pack.ts';
 import type { RunFiles } from '../src/train/run-files.ts';
 
 const ctx = useGpu();
+const ROOT = join(import.meta.dirname, '..');
 const MODEL: MlpConfig = { widths: [8, 6, 4], activation: 'relu', bias: true, init: { kind: 'pytorch' } };
 
 function spec(pack: number): SweepSpec {
@@ -70,4 +73,17 @@ describe('sweep packing', () => {
     expect(outcomes).toContain('completed');
     expect(alone.runs.some((r) => r.sharpness !== null)).toBe(true);
   }, 300_000);
+
+  it('sgdscope sweep --pack: out of range, with ASHA or with --queue is refused (exit 2) before the GPU starts', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'sweep', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    for (const [args, msg] of [
+      [['--pack', '65'], /--pack must be in \[1, 64\]/],
+      [['--pack', '2', '--search', 'asha'], /ASHA runs stop at their own rungs/],
+      [['--pack', '2', '--queue', 'redis://127.0.0.1:1/0'], /not with --queue/],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+  });
 });

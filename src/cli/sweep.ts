@@ -113,6 +113,7 @@ export function resolveSweepSpec(flags: FlagValues): SweepSpec {
   if (flags['sharpness-layers'] !== undefined) sharpness.layers = flags['sharpness-layers'] as number[];
   const concurrency = (flags.concurrency as number | undefined) ?? file.concurrency ?? 1;
   const pack = (flags.pack as number | undefined) ?? file.pack;
+  if (pack !== undefined && pack > 1 && flags.queue !== undefined) throw new UsageError(`${CMD}: --pack trains points as one ensemble in this process; not with --queue (a queue job checkpoints one network)`);
   // The grid owns these; the base keeps every other training setting.
   const train = { ...base.train } as Partial<typeof base.train>;
   for (const k of ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed'] as const) delete train[k];
