@@ -42,8 +42,8 @@ interface Trained {
   /** Dispatches per call. */
   dispatches: number;
   reset(): void;
-  /** All replicas' parameters, replica after replica. */
-  params(): Promise<Float32Array>;
+  /** Each replica's parameters. */
+  params(): Promise<Float32Array[]>;
   destroy(): void;
 }
 
@@ -69,7 +69,10 @@ async function ensembleOf(ctx: GpuContext, setup: SeedSetup, data: { x: GPUBuffe
     encode: (b, i) => plan.encodeStep(b, (i % HELD_STEPS) * R * B, i % HELD_STEPS),
     dispatches: plan.dispatchList.length,
     reset,
-    params: () => mlp.readParams(),
+    params: async () => {
+      const all = await mlp.readParams();
+      return seeds.map((_, r) => all.subarray(r * mlp.stride, (r + 1) * mlp.stride));
+    },
     destroy: () => [indices, metrics, mlp.params, mlp.grads, mlp.velocity].forEach((x) => x.destroy()),
   };
 }
@@ -84,16 +87,7 @@ async function separateOf(ctx: GpuContext, setup: SeedSetup, data: { x: GPUBuffe
     },
     dispatches: runs.reduce((a, r) => a + r.dispatches, 0),
     reset: () => runs.forEach((r) => r.reset()),
-    params: async () => {
-      const parts = await Promise.all(runs.map((r) => r.params()));
-      const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
-    },
+    params: async () => (await Promise.all(runs.map((r) => r.params()))).flat(),
     destroy: () => runs.forEach((r) => r.destroy()),
   };
 }
@@ -109,13 +103,12 @@ async function check(ctx: GpuContext, setup: SeedSetup, ens: Trained, sep: Train
   const [a, s] = [await ens.params(), await sep.params()];
   ens.reset();
   sep.reset();
-  const differ = a.findIndex((v, i) => !Object.is(v, s[i]));
-  if (differ >= 0) return `FAIL: replica ${Math.floor(differ / setup.layout.total)} of the ensemble differs from its run alone (float ${differ % setup.layout.total})`;
-  const T = setup.layout.total;
   let worst = 0;
   for (const [r, seed] of seeds.entries()) {
+    const differ = a[r].findIndex((v, i) => !Object.is(v, s[r][i]));
+    if (differ >= 0) return `FAIL: replica ${r} of the ensemble differs from its run alone (float ${differ})`;
     if (!cpu.has(seed)) cpu.set(seed, setup.cpuStepsOf(seed, CHECK_STEPS));
-    worst = Math.max(worst, weightsError(setup.layout, a.subarray(r * T, (r + 1) * T), cpu.get(seed)!));
+    worst = Math.max(worst, weightsError(setup.layout, a[r], cpu.get(seed)!));
   }
   if (!(worst < 1e-4)) return `FAIL: after ${CHECK_STEPS} steps a replica differs from the CPU reference by ${worst.toExponential(2)} (relative)`;
   return `ok (= R runs alone bit for bit; vs CPU ${worst.toExponential(1)})`;
