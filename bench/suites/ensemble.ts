@@ -12,8 +12,10 @@
  *
  * Checked first, at every R: two steps of the ensemble and of the separate runs; replica r of the
  * ensemble must equal run r alone bit for bit, and both the float64 CPU reference of seed 1 + r
- * (relative error < 1e-4). Reported per R: steps/s of all replicas together (replica-steps/s),
- * per replica, and the ratio to the R separate runs (vs peer, wall time).
+ * (relative error < 1e-4). Reported per R: the GPU time per call (timestamps; the roofline columns),
+ * then from paired wall-time repeats (ensemble, separate, ensemble, … so a burst of load from other
+ * processes hits both; bench/core/peer.ts): steps/s of all replicas together (replica-steps/s), per
+ * replica, and the ratio ensemble / separate (vs peer).
  */
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
@@ -27,6 +29,8 @@ import type { EncodeCall } from '../core/timing.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError, type SeedSetup } from '../core/seed.ts';
 import { fmt, type Row } from '../core/report.ts';
 import { STEP_FLOPS } from './step.ts';
+import { paired } from '../core/peer.ts';
+import { sgdscopeTimer } from './tfjs.ts';
 
 /** The R ladder when timing; validate-only runs check a short one. */
 export const ENSEMBLE_LADDER = [1, 2, 4, 8, 16, 32];
@@ -140,22 +144,29 @@ export async function runEnsemble(env: BenchEnv): Promise<void> {
         continue;
       }
       const timed: { t: Trained; name: string }[] = [{ t: ens, name: `R=${R} ensemble` }, { t: sep, name: `R=${R} separate runs` }];
-      const walls: number[] = [];
       const rows: Row[] = [];
       for (const { t, name } of timed) {
         t.reset();
         const tm = await env.time(t.encode, { maxCalls: Math.max(1, Math.floor(3000 / t.dispatches)) });
-        t.reset();
-        walls.push(tm.wallMs);
         const { peakPct, bound } = env.roofline(flops, bytes, t.dispatches, tm.ms);
         rows.push({
           ...base(name), ms: tm.ms, wallMs: tm.wallMs, timer: tm.timer, gflops: flops / (tm.ms * 1e6), gbs: bytes / (tm.ms * 1e6), peakPct, bound,
-          perSecond: (1000 * R) / tm.wallMs,
-          note: `${fmt((1000 * R) / tm.wallMs)} replica-steps/s, ${fmt(1000 / tm.wallMs)} steps/s per replica (wall)`,
           samples: { gpu: tm.gpuSamples, wall: tm.wallSamples, calls: tm.calls },
         });
       }
-      const ratio = walls[1] / walls[0];
+      ens.reset();
+      sep.reset();
+      const p = await paired(sgdscopeTimer(ctx, ens.encode), sgdscopeTimer(ctx, sep.encode), {
+        targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: Math.floor(3000 / ens.dispatches), maxCallsB: Math.max(1, Math.floor(3000 / sep.dispatches)),
+      });
+      ens.reset();
+      sep.reset();
+      for (const [j, wall] of [p.aMs, p.bMs].entries()) {
+        rows[j].wallMs = wall;
+        rows[j].perSecond = (1000 * R) / wall;
+        rows[j].note = `${fmt((1000 * R) / wall)} replica-steps/s, ${fmt(1000 / wall)} steps/s per replica (paired wall time)`;
+      }
+      const ratio = p.ratio;
       rows[0].vsPeer = { peer: `${R} separate`, ratio, basis: 'wall' };
       for (const r of rows) env.emit(r);
       one ??= rows[0].perSecond!;
