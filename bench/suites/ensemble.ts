@@ -3,8 +3,9 @@
  * MNIST-10k; replica r is the run of seed 1 + r) trained in lockstep by one TrainStepPlan, against
  * the same R runs as R separate single-network plans on the same device, timed in the same run.
  *
- *   one call (ensemble)   one SGD step of all R replicas: the plan's 8 dispatches, grid z = replica
- *   one call (separate)   one SGD step of each of the R runs: 8·R dispatches, all in one pass (the
+ *   one call (ensemble)   one SGD step of all R replicas: the plan's 9 dispatches (3 forward, softmax-CE,
+ *                         2 grad_input, 3 grad_weight with the SGD update fused), grid z = replica
+ *   one call (separate)   one SGD step of each of the R runs: 9·R dispatches, all in one pass (the
  *                         best case for separate runs: no submit or wait between them)
  *   FLOP/call  = R · STEP_FLOPS (bench/suites/step.ts)
  *   bytes/call = R · (B·784·4 + 2·P·4): each replica's minibatch rows read once, its P weights read
