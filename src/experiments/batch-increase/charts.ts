@@ -8,8 +8,9 @@ import { compareSchedules } from './run.ts';
 
 const STYLE: Record<string, SeriesStyle> = { 'decay-lr': 'line+points', 'increase-batch': 'line+points', constant: 'dashed' };
 
-function curve(r: BatchIncreaseResult, x: (e: EpochPoint) => number, y: (e: EpochPoint) => number | null): { x: number[]; series: ChartData['series'] } {
-  return mergeSeries(r.runs.map((run: ScheduleRun) => ({ label: run.schedule.label, style: STYLE[run.schedule.name], points: run.evals.map((e) => ({ x: x(e), y: y(e) })) })));
+function curve(r: BatchIncreaseResult, x: (e: EpochPoint) => number, y: (e: EpochPoint) => number | null, fromEpoch = 0): { x: number[]; series: ChartData['series'] } {
+  const points = (run: ScheduleRun) => run.evals.filter((e) => e.epoch >= fromEpoch).map((e) => ({ x: x(e), y: y(e) }));
+  return mergeSeries(r.runs.map((run) => ({ label: run.schedule.label, style: STYLE[run.schedule.name], points: points(run) })));
 }
 
 const pct = (e: EpochPoint): number | null => (e.test ? 100 * e.test.accuracy : null);
@@ -26,8 +27,9 @@ export function testChart(r: BatchIncreaseResult, against: 'epoch' | 'update'): 
     yLabel: 'test accuracy (%)',
     xLog: false,
     yLog: false,
-    ...curve(r, (e) => (byEpoch ? e.epoch : e.update), pct),
-    ...(byEpoch ? { marks: r.spec.milestones.map((m) => ({ x: m, label: `×${r.spec.factor}` })) } : {}),
+    // From epoch 1: the initial ~10% would squeeze the range where the schedules differ.
+    ...curve(r, (e) => (byEpoch ? e.epoch : e.update), pct, 1),
+    ...(byEpoch ? { marks: r.spec.milestones.map((m) => ({ x: m, label: `lr ÷ ${r.spec.factor} | B × ${r.spec.factor}` })) } : {}),
     note: byEpoch
       ? `Equal noise-scale schedules train alike per epoch: (a) and (b) differ by at most ${gap(c.maxGap)} points (mean ${gap(c.meanGap)}) over the epochs.`
       : `(b) reaches the same accuracy in ${c.updates['increase-batch'] ?? '—'} updates, (a) in ${c.updates['decay-lr'] ?? '—'}${c.updateRatio ? ` (${c.updateRatio.toFixed(2)}× as many)` : ''}: bigger batches, fewer steps.`,
