@@ -11,10 +11,11 @@ import { loadReportAssets } from '../analysis/report/assets.ts';
 import { DEFAULT_BATCH_INCREASE, validateBatchIncreaseSpec, type BatchIncreaseSpec, type BatchRule } from '../experiments/batch-increase/schedule.ts';
 import { compareSchedules, runBatchIncrease } from '../experiments/batch-increase/run.ts';
 import { batchIncreaseFiles } from '../experiments/batch-increase/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { openPlainRun } from './run-folder.ts';
+import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
-import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
+import { TRAIN_FLAGS, resolveTrainSettings, type ResolvedRun } from './train-settings.ts';
 
 const CMD = 'sgdscope reproduce batch-increase';
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'seed', 'sampling', 'chunk'] as const;
@@ -30,7 +31,7 @@ export const BATCH_INCREASE_FLAGS: Record<string, FlagSpec> = {
   'batch-rule': { kind: 'string', help: "'factor' (default, the paper's: B·f^k, equal lr·N/B) or 'equal-g' (B solving lr·(N/B − 1) = (a)'s g, rounded)", choices: ['factor', 'equal-g'] },
   'no-baseline': { kind: 'bool', help: 'skip (c), the constant-lr, constant-B baseline' },
   out: { kind: 'string', help: 'run folder (default runs/<time>-batch-increase)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder' },
   quiet: { kind: 'bool', help: 'no progress bars' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -42,22 +43,15 @@ export function defaultMilestones(epochs: number): number[] {
   return [...new Set([Math.round(epochs / 3), Math.round((2 * epochs) / 3)].map((e) => Math.min(epochs - 1, Math.max(1, e))))];
 }
 
-export function resolveBatchIncrease(flags: FlagValues): { spec: BatchIncreaseSpec; data: ReturnType<typeof resolveTrainSettings>['data'] } {
+/** The spec from the flags (checked against the training set once it is loaded: validateBatchIncreaseSpec). */
+export function resolveBatchIncrease(flags: FlagValues): { spec: BatchIncreaseSpec; data: ResolvedRun['data'] } {
   if (flags.epochs === undefined && !flags.config) flags.epochs = D.epochs;
-  let run: ReturnType<typeof resolveTrainSettings>;
-  try {
-    run = resolveTrainSettings(flags);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${CMD}: ${(e as Error).message}`);
-  }
+  const run = resolveTrainSettings(flags);
   const epochs = run.train.epochs ?? D.epochs;
-  const milestones = (flags.milestones as number[] | undefined) ?? defaultMilestones(epochs);
-  for (const m of milestones) if (!Number.isInteger(m)) throw new UsageError(`${CMD}: --milestones takes whole epochs, got ${m}`);
   const spec: BatchIncreaseSpec = {
     model: run.model,
     train: { ...run.train, epochs },
-    milestones,
+    milestones: (flags.milestones as number[] | undefined) ?? defaultMilestones(epochs),
     factor: (flags.factor as number | undefined) ?? D.factor,
     batchRule: ((flags['batch-rule'] as string | undefined) ?? D.batchRule) as BatchRule,
     baseline: !flags['no-baseline'],
@@ -72,17 +66,14 @@ export async function batchIncreaseCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
-  const { spec: raw, data: dataSpec } = resolveBatchIncrease(flags);
-  const loaded = await loadDataset(dataSpec);
-  let spec: BatchIncreaseSpec;
-  try {
-    // Checked against the loaded training set (B ≤ N) before the GPU starts or a folder is made.
-    spec = validateBatchIncreaseSpec(raw, loaded.train.n);
-  } catch (e) {
-    throw new UsageError(`${CMD}: ${(e as Error).message}`);
-  }
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('batch-increase'), !!flags.force);
-  const assets = await loadReportAssets();
+  // Everything checked (flags, the schedule against the loaded training set, the run folder) before the GPU starts.
+  const { spec, loaded, assets, cr } = await inputPhase(async () => {
+    const { spec: raw, data } = resolveBatchIncrease(flags);
+    const loaded = await loadDataset(data);
+    const spec = validateBatchIncreaseSpec(raw, loaded.train.n);
+    const assets = await loadReportAssets();
+    return { spec, loaded, assets, cr: openPlainRun(flags, { kind: 'batch-increase', command: CMD, argv }) };
+  });
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
@@ -113,12 +104,12 @@ export async function batchIncreaseCommand(argv: string[]): Promise<number> {
       log(`  ${o.message}; test ${o.evals.at(-1)?.test ? (100 * o.evals.at(-1)!.test!.accuracy).toFixed(2) + '%' : '—'} (${o.seconds.toFixed(1)} s training, ${o.wallSeconds.toFixed(1)} s with set-up)`);
     },
   });
-  writeRunFiles(outDir, batchIncreaseFiles(r, assets, { data: loaded.spec, adapter: adapterRecord(ctx), trainIndices: loaded.trainIndices, testIndices: loaded.testIndices }));
+  cr.finish(batchIncreaseFiles(r, assets, { data: loaded.spec, adapter: adapterRecord(ctx), trainIndices: loaded.trainIndices, testIndices: loaded.testIndices }));
   const c = compareSchedules(r);
   const lines = [
     ...r.runs.map((x) => `${x.schedule.label}: ${x.message}; final test ${x.evals.at(-1)?.test ? (100 * x.evals.at(-1)!.test!.accuracy).toFixed(2) + '%' : '—'}, ${x.updates} updates`),
     `(a) vs (b): max |Δ test accuracy| over epochs ${c.maxGap === null ? '—' : (100 * c.maxGap).toFixed(2)} points (mean ${c.meanGap === null ? '—' : (100 * c.meanGap).toFixed(2)}); (a) needs ${c.updateRatio?.toFixed(2) ?? '—'}× the updates of (b)`,
-    `time: ${formatDuration(r.seconds)}; run folder: ${outDir} (report.html)`,
+    `time: ${formatDuration(r.seconds)}; run folder: ${cr.dir.shown} (report.html)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   ctx.destroy();
