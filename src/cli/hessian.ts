@@ -26,10 +26,12 @@ import { loadReportAssets } from '../analysis/report/assets.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec } from './args.ts';
 import { formatDuration } from './progress.ts';
+import { STOP_FLAGS, stopSettings } from './train.ts';
 
 export const HESSIAN_FLAGS: Record<string, FlagSpec> = {
   run: { kind: 'string', help: 'a `sgdscope train` run folder whose final weights and training set are analysed (default: train the reference run here first)' },
-  epochs: { kind: 'int', help: 'without --run: epochs of the reference training (default 20)', range: [1, 100000] },
+  epochs: { kind: 'int', help: 'without --run: epochs of the reference training (default 20; the cap with a stop rule)', range: [1, 100000] },
+  ...STOP_FLAGS,
   layer: { kind: 'string', help: "block analysed: a layer index (default 1, the hidden→hidden layer), a comma list, or 'all' (the whole network)" },
   k: { kind: 'int', help: 'top eigenpairs by Lanczos (default 20)', range: [1, 1000] },
   'max-iter': { kind: 'int', help: 'largest Lanczos Krylov dimension (default max(4k + 60, 150), at most the block size)', range: [2, 100000] },
@@ -77,6 +79,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
   }
   if (positional.length) throw new UsageError(`sgdscope hessian: unexpected argument '${positional[0]}' (flags start with --)`);
   if (flags.run !== undefined && flags.epochs !== undefined) throw new UsageError('sgdscope hessian: --epochs only applies without --run (the run folder already holds trained weights)');
+  if (flags.run !== undefined && Object.keys(STOP_FLAGS).some((f) => flags[f] !== undefined)) throw new UsageError('sgdscope hessian: the stop-rule flags only apply without --run (the run folder already holds trained weights)');
   if (flags.chunk !== undefined && (flags.chunk as number) % 64 !== 0) throw new UsageError(`sgdscope hessian: --chunk must be a multiple of 64, got ${flags.chunk}`);
   // The run folder is read (and --layer checked against its model) before anything is written.
   const run = flags.run !== undefined ? loadRunFolder(flags.run as string) : null;
@@ -115,7 +118,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
     finalEval = (run.result as { final?: unknown } | null)?.final ?? null;
     log(`sgdscope hessian: ${model.widths.join('-')} from ${run.dir}, ${loaded.train.n} training samples, on ${ctx.adapterName} (${ctx.runtime})`);
   } else {
-    const train = validateTrainConfig({ epochs: (flags.epochs as number | undefined) ?? 20 });
+    const train = validateTrainConfig({ epochs: (flags.epochs as number | undefined) ?? 20, ...stopSettings(flags) });
     const loaded = await loadDataset({ kind: 'mnist10k' });
     log(`sgdscope hessian: training the reference run first (${model.widths.join('-')}, lr ${train.lr}, B ${train.batchSize}, ${train.epochs} epochs on ${loaded.train.name})`);
     const trainer = await Trainer.create(ctx, model, train, { train: loaded.train, test: loaded.test });

@@ -19,7 +19,7 @@ import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
 import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
 import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
-const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk'] as const;
+const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk', 'stop-loss', 'stop-accuracy', 'stop-accuracy-epochs'] as const;
 
 export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   ...Object.fromEntries(SHARED.map((k) => [k, TRAIN_FLAGS[k]])),

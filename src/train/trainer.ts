@@ -23,6 +23,7 @@ import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator, type EvalResult } from './evaluate.ts';
 import { StepViews, type StepView } from './step-view.ts';
+import { hasStopRule, stopRuleMet } from './stop-rule.ts';
 
 export interface EvalRecord {
   step: number;
@@ -213,7 +214,7 @@ export class Trainer {
 
     // A chunk ending in an evaluation may end the run (target reached): do not run ahead of it,
     // or the weights on the GPU would be a chunk past the step the run reports.
-    const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null;
+    const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null || hasStopRule(this.config);
     const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
     encodeNext();
     while (queue.length > 0) {
@@ -395,6 +396,6 @@ export class Trainer {
     if (c.targetTrainAccuracy !== null && e.train.accuracy >= c.targetTrainAccuracy) {
       return `target reached at step ${e.step}: train accuracy ${e.train.accuracy.toFixed(4)} ≥ ${c.targetTrainAccuracy}`;
     }
-    return null;
+    return stopRuleMet(c, this.history.evals);
   }
 }
