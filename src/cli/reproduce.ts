@@ -7,8 +7,8 @@
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { runFengTu, DEFAULT_FENG_TU, type FengTuOptions, type Stage } from '../experiments/feng-tu/run.ts';
-import { fengTuFiles } from '../experiments/feng-tu/files.ts';
+import { runFengTu, failedStages, ANALYSIS_STAGES, AUTHORS_PROTOCOL, DEFAULT_FENG_TU, type FengTuOptions, type FengTuResult, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
+import { overviewFiles, stageFiles, trainFiles } from '../experiments/feng-tu/files.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
@@ -21,9 +21,13 @@ import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk', 'stop-loss', 'stop-accuracy', 'stop-accuracy-epochs'] as const;
 
+/** Exit status of a run whose training and window completed but some analysis stage failed. */
+export const EXIT_FAILED_STAGES = 4;
+
 export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
+  protocol: { kind: 'string', help: "'sgdscope' (default: 30 epochs, window = last 10 epochs, flatness factor 2) or 'authors' (Feng & Tu's code: stop when train loss < 5e-5 and the mean train accuracy of the last 9 epochs > 0.99, at most 1000 epochs; window = last 12,000 steps, k = 1000, factor e, every 10th PC, |θ| ≤ 1000); other flags override either", choices: ['sgdscope', 'authors'] },
   ...Object.fromEntries(SHARED.map((k) => [k, TRAIN_FLAGS[k]])),
-  epochs: { kind: 'int', help: 'training epochs (default 30, or the --config file\'s)', range: [1, 100000] },
+  epochs: { kind: 'int', help: 'training epochs (default 30, or the --config file\'s); with a stop rule, the cap (the authors: 1000)', range: [1, 100000] },
   'window-epochs': { kind: 'int', help: 'epochs at the end of training recorded at every step (default 10)', range: [1, 100000] },
   'window-steps': { kind: 'int', help: 'window length in steps (overrides --window-epochs)', range: [3, 1e7] },
   layer: { kind: 'int', help: 'analysed layer (default 1: the hidden→hidden 50×50 matrix)', range: [0, 64] },
@@ -33,7 +37,10 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   eig: { kind: 'string', help: "covariance-route eigensolver: 'auto' (default: dense for k > 100, else lanczos), 'lanczos' (block Lanczos, S·V on the GPU), 'subspace', or 'dense' (S read back, all eigenpairs on the CPU)", choices: ['auto', 'lanczos', 'subspace', 'dense'] },
   route: { kind: 'string', help: "'covariance' (P×P scatter on the GPU), 'trajectory' (products with the centred window) or 'auto' (default: covariance when P ≤ 4096)", choices: ['auto', 'covariance', 'trajectory'] },
   'checkpoint-every': { kind: 'int', help: 'checkpoint all weights every N steps for T(t) vs L(t) (default: one epoch)', range: [1, 1e9] },
-  'scatter-block': { kind: 'int', help: 'recorded steps merged into the scatter matrix per block (default 200)', range: [1, 100000] },
+  scatter: { kind: 'string', help: "arithmetic of the window's scatter matrix: 'auto' (default: double-single on the GPU if this device passes its exactness check, float64 on the CPU if that is faster here or it does not), 'ds-fma', 'ds-dekker' or 'cpu-f64'", choices: ['auto', 'ds-fma', 'ds-dekker', 'cpu-f64'] },
+  'flat-cap': { kind: 'number', help: 'flatness search: largest |θ| probed (default 100·‖w*‖; the authors: 1000)', range: [0, 1e9, true] },
+  'flat-rel-tol': { kind: 'number', help: 'flatness search: relative tolerance on θ (default 1e-3)', range: [0, 0.5, true] },
+  'flat-abs-tol': { kind: 'number', help: 'flatness search: absolute tolerance on θ (default 0; the authors bisect to 0.01)', range: [0, 1e6] },
   't-dirs': { kind: 'list', help: 'PCs (1-based) for T_i(t) vs L(t) (default 1,2,5,10,20,40)' },
   'mlf-dirs': { kind: 'list', help: 'PCs (1-based) for the mini-loss-function ensemble (default: the 2nd and the middle direction whose F_i is measured)' },
   'mlf-batches': { kind: 'int', help: 'minibatches in the ensemble (default 20)', range: [1, 10000] },
@@ -55,8 +62,30 @@ function listFlag(flags: FlagValues, name: string, fallback: number[]): number[]
   return v;
 }
 
+/**
+ * The training flags a protocol implies, unless given: 'sgdscope' 30 epochs; 'authors' their stop
+ * rule with a 1000-epoch cap (a --config file's train section counts as given).
+ */
+export function applyProtocolTraining(flags: FlagValues): void {
+  const protocol = (flags.protocol as Protocol | undefined) ?? 'sgdscope';
+  if (protocol === 'sgdscope') {
+    if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
+    return;
+  }
+  const t = AUTHORS_PROTOCOL.train;
+  if (flags.epochs === undefined && !flags.config) flags.epochs = t.epochs as number;
+  const stopGiven = flags['stop-loss'] !== undefined || flags['stop-accuracy'] !== undefined;
+  if (!stopGiven) {
+    flags['stop-loss'] = t.stopLoss as number;
+    flags['stop-accuracy'] = t.stopAccuracy as number;
+    if (flags['stop-accuracy-epochs'] === undefined) flags['stop-accuracy-epochs'] = t.stopAccuracyEpochs;
+  }
+}
+
 export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> {
-  const o: Partial<FengTuOptions> = {};
+  const o: Partial<FengTuOptions> = flags.protocol === 'authors' ? { ...AUTHORS_PROTOCOL.analysis } : {};
+  // --window-epochs overrides the authors' window in steps.
+  if (flags['window-epochs'] !== undefined && flags['window-steps'] === undefined) delete o.windowSteps;
   if (flags['window-epochs'] !== undefined) o.windowEpochs = flags['window-epochs'] as number;
   if (flags['window-steps'] !== undefined) o.windowSteps = flags['window-steps'] as number;
   if (flags.layer !== undefined) o.layer = flags.layer as number;
@@ -71,8 +100,17 @@ export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> 
   if (flags.eig !== undefined) o.eig = flags.eig as FengTuOptions['eig'];
   if (flags.route !== undefined) o.route = flags.route as FengTuOptions['route'];
   if (flags['checkpoint-every'] !== undefined) o.checkpointEvery = flags['checkpoint-every'] as number;
-  if (flags['scatter-block'] !== undefined) o.scatterBlock = flags['scatter-block'] as number;
+  if (flags.scatter !== undefined) o.scatter = flags.scatter as FengTuOptions['scatter'];
+  if (flags['flat-cap'] !== undefined) o.flatThetaMax = flags['flat-cap'] as number;
+  if (flags['flat-rel-tol'] !== undefined) o.flatRelTol = flags['flat-rel-tol'] as number;
+  if (flags['flat-abs-tol'] !== undefined) o.flatAbsTol = flags['flat-abs-tol'] as number;
   o.tDirs = listFlag(flags, 't-dirs', DEFAULT_FENG_TU.tDirs);
+  const inject = process.env.SGDSCOPE_FAIL_STAGES;
+  if (inject) {
+    const names = inject.split(',').map((x) => x.trim());
+    for (const n of names) if (!(ANALYSIS_STAGES as string[]).includes(n)) throw new UsageError(`SGDSCOPE_FAIL_STAGES: unknown stage '${n}' (stages: ${ANALYSIS_STAGES.join(', ')})`);
+    o.failStages = names as Stage[];
+  }
   if (flags['mlf-dirs'] !== undefined) o.mlfDirs = listFlag(flags, 'mlf-dirs', []);
   if (flags['mlf-batches'] !== undefined) o.mlfBatches = flags['mlf-batches'] as number;
   if (flags['mlf-points'] !== undefined) o.mlfPoints = flags['mlf-points'] as number;
@@ -96,8 +134,7 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
-  // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
-  if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
+  applyProtocolTraining(flags);
   checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
   const run = resolveTrainSettings(flags);
   const options = resolveFengTuOptions(flags);
@@ -118,15 +155,23 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
   const trainBar = new ProgressBar('train');
   let stageBar: ProgressBar | null = null;
   let lastEval = '';
+  const extra = { protocol: (flags.protocol as Protocol | undefined) ?? 'sgdscope', data: loaded.spec, adapter: adapterRecord(ctx) };
+  // Each stage's files as soon as it ends, and the overview (summary.json with every stage's
+  // status, spectra.csv, report.html) after each: a failing stage loses nothing already computed.
+  const write = (stage: Stage, r: FengTuResult): void => {
+    writeRunFiles(outDir, stage === 'train' ? trainFiles(r) : stageFiles(stage, r));
+    writeRunFiles(outDir, overviewFiles(r, assets, extra));
+  };
   const result = await runFengTu(ctx, run.model, run.train, { train: loaded.train, test: loaded.test }, options, {
     onTrainChunk: (p) => {
-      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
+      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toExponential(2)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
       if (quiet) return;
       const elapsed = (performance.now() - t0) / 1000;
       const rate = p.step / Math.max(elapsed, 1e-9);
       const eta = p.totalSteps ? (p.totalSteps - p.step) / rate : NaN;
       const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
-      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
+      const cap = run.train.stopLoss !== null || run.train.stopAccuracy !== null ? ' (cap)' : '';
+      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps}${cap} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA${cap} ${formatDuration(eta)}${lastEval}`);
     },
     onStageStart: (stage: Stage, detail: string) => {
       if (stage === 'train') {
@@ -141,28 +186,29 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
       if (stage === 'train') trainBar.done();
       stageBar?.done();
       stageBar = null;
-      log(`${stage}: done in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
+      log(`${stage}: ${detail.startsWith('FAILED') ? 'failed' : 'done'} in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
     },
+    onStageDone: write,
   });
 
-  const files = fengTuFiles(result, assets, {
-    data: loaded.spec,
-    adapter: adapterRecord(ctx),
-  });
-  writeRunFiles(outDir, files);
   const s = result.summary;
-  const d = (p: typeof s.all | null): string => (p ? `D90 ${p.d90 ?? `>${p.variances.length}`}, D99 ${p.d99 ?? `>${p.variances.length}`}` : '—');
+  const d = (p: NonNullable<typeof s>['all'] | null | undefined): string => (p ? `D90 ${p.d90 ?? `>${p.variances.length}`}, D99 ${p.d99 ?? `>${p.variances.length}`}` : '—');
   const fit = result.fit;
+  const fd = result.fitDetail;
+  const floor = result.pca?.floor;
+  const failed = failedStages(result);
   const lines = [
     `${result.run.message}; window steps ${result.window.firstStep}–${result.window.lastStep} (T = ${result.window.T}), layer ${result.layer} (P = ${result.P}), k = ${result.options.k}`,
-    `dimensions (of P = ${result.P}): all ${d(s.all)} | PC1 left out ${d(s.pc1Removed)} | detrended ${d(s.detrended)} | |cos(PC1, w*)| ${result.pc1VsMeanWeight?.toFixed(3)}`,
-    fit ? `variance–flatness: ψ = ${fit.psi.toFixed(3)} ± ${fit.psiSE.toFixed(3)}, r = ${fit.r.toFixed(3)} (n = ${fit.n}, PC1 left out)` : `variance–flatness: no fit (${result.fitError ?? 'skipped'})`,
-    result.anisotropy ? `temperature: max/min ${result.anisotropy.maxOverMin.toPrecision(3)}, Spearman(T, F) ${result.anisotropy.spearmanWithFlatness?.toFixed(3)}` : 'temperature: skipped',
+    s ? `dimensions (of P = ${result.P}): all ${d(s.all)} | PC1 left out ${d(s.pc1Removed)} | detrended ${d(s.detrended)} | PC1 ${(100 * s.all.ratio[0]).toFixed(2)}% | |cos(PC1, w*)| ${result.pc1VsMeanWeight?.toFixed(3)} | |cos(PC1, drift)| ${result.pc1VsDrift?.toFixed(3)}` : 'dimensions: no PCA',
+    floor ? `noise floor of σ²: ${floor.variance.toExponential(2)} (${floor.relativeToTop.toExponential(1)}·σ1², scatter ${result.scatter?.arithmetic}): PCs 1–${floor.trustedUpTo} trusted to ${floor.relTol}` : '',
+    fit && fd ? `variance–flatness: ψ = ${fit.psi.toFixed(3)} ± ${fit.psiSE.toFixed(3)}, r = ${fit.r.toFixed(3)} over PCs ${fd.pcs[0]}–${fd.pcs[fd.pcs.length - 1]} (n = ${fit.n}, PC1 left out); by range: ${fd.ranges.map((f) => `${f.from}–${f.to} ${f.psi.toFixed(2)}`).join(', ')}` : `variance–flatness: no fit (${result.fitError ?? result.stages.fit?.error ?? 'skipped'})`,
+    result.anisotropy ? `temperature: max/min ${result.anisotropy.maxOverMin.toPrecision(3)}, Spearman(T, F) ${result.anisotropy.spearmanWithFlatness?.toFixed(3)}` : 'temperature: not measured',
     result.temperatureVsLoss.length ? `T(t) vs L(t): Pearson r(ln T, ln L) ${result.tDirs.map((i, j) => `PC${i} ${result.temperatureLossCorrelation[j].toFixed(3)}`).join(', ')}` : '',
     `time: ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}; total ${formatDuration((performance.now() - t0) / 1000)}`,
-    `run folder: ${outDir} (report.html)`,
+    ...failed.map((n) => `FAILED stage ${n}: ${result.stages[n]?.error}`),
+    `run folder: ${outDir} (report.html)${failed.length ? `; completed with ${failed.length} failed stage${failed.length > 1 ? 's' : ''} (exit status ${EXIT_FAILED_STAGES})` : ''}`,
   ].filter(Boolean);
   process.stdout.write(`${lines.join('\n')}\n`);
   ctx.destroy();
-  return 0;
+  return failed.length ? EXIT_FAILED_STAGES : 0;
 }

@@ -20,6 +20,7 @@ export interface GpuFlatnessOptions {
   theta0?: number;
   thetaMax?: number;
   relTol?: number;
+  absTol?: number;
   onRound?: (round: number, probes: number, open: number) => void;
 }
 
@@ -38,7 +39,7 @@ export async function gpuFlatness(evaluator: ProbeEvaluator, o: GpuFlatnessOptio
       o.onRound?.(rounds, p.length, p.length);
       return r.means;
     },
-    { nDirs: o.nDirs, k: o.k ?? 2, theta0, thetaMax: Math.max(thetaMax, theta0), relTol: o.relTol ?? 1e-3 },
+    { nDirs: o.nDirs, k: o.k ?? 2, theta0, thetaMax: Math.max(thetaMax, theta0), relTol: o.relTol ?? 1e-3, absTol: o.absTol },
   );
   return { ...res, probes, ms: performance.now() - t0 };
 }

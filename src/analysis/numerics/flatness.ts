@@ -18,8 +18,8 @@
  *     row, superlinear), each step kept at least relTol·lo/2 from both ends so that a secant
  *     converging from one side closes the bracket, and a bisection safeguard: if three steps
  *     pass without the bracket halving, the next one bisects (the bracket shrinks at least
- *     as 2^(−rounds/4)). Stop when hi − lo ≤ relTol·lo; the reported θ is the secant root of
- *     the final bracket (true g values), inside it, so |θ − θ_true| ≤ relTol·|θ_true|.
+ *     as 2^(−rounds/4)). Stop when hi − lo ≤ max(relTol·lo, absTol); the reported θ is the
+ *     secant root of the final bracket (true g values), inside it, so |θ − θ_true| ≤ that.
  *
  * Non-monotone losses: a loss that rises above target and falls again is reported at its
  * FIRST outward crossing as resolved by the outward grid — stepping stops at the first probe
@@ -54,6 +54,9 @@ export interface FlatnessOptions {
   growth?: number;
   /** Relative tolerance on θ, in (0, 0.5) (default 1e-3). */
   relTol?: number;
+  /** Absolute tolerance on θ (default 0): a side stops when its bracket is narrower than
+   * max(relTol·|θ|, absTol). The authors' code bisects to an absolute 0.01. */
+  absTol?: number;
   /** 'illinois' (default) or plain 'bisection' for the refine phase. */
   method?: 'illinois' | 'bisection';
   /** Round limit (default 200); sides still open then are reported unconverged. */
@@ -158,9 +161,10 @@ function finishUnreached(s: Side, reason: 'thetaMax' | 'maxRounds', L0: number):
 }
 
 /** Refine phase: stop if the bracket is tight, else choose the next point. */
-function planRefine(s: Side, relTol: number, method: 'illinois' | 'bisection'): void {
+function planRefine(s: Side, relTol: number, absTol: number, method: 'illinois' | 'bisection'): void {
   const width = s.hi - s.lo;
-  if (s.lo > 0 && width <= relTol * s.lo) {
+  const tol = Math.max(relTol * s.lo, absTol);
+  if ((s.lo > 0 || absTol > 0) && width <= tol) {
     finishReached(s, true);
     return;
   }
@@ -173,7 +177,7 @@ function planRefine(s: Side, relTol: number, method: 'illinois' | 'bisection'): 
   // Keep a step of at least half the tolerance from either end: when the secant has
   // (nearly) found the root from one side, the nudge lands just past it and closes the
   // bracket, instead of creeping up on the root from that side forever.
-  const delta = 0.5 * relTol * s.lo;
+  const delta = 0.5 * tol;
   if (!Number.isFinite(x) || (delta === 0 && !(x > s.lo && x < s.hi))) x = mid;
   else x = Math.min(Math.max(x, s.lo + delta), s.hi - delta);
   s.next = x;
@@ -185,12 +189,14 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
   const k = options.k ?? Math.E;
   const growth = options.growth ?? 2;
   const relTol = options.relTol ?? 1e-3;
+  const absTol = options.absTol ?? 0;
   const method = options.method ?? 'illinois';
   const maxRounds = options.maxRounds ?? 200;
   if (!(Number.isInteger(nDirs) && nDirs >= 1)) throw new Error(`${name}: nDirs must be an integer >= 1, got ${nDirs}`);
   if (!(k > 1 && Number.isFinite(k))) throw new Error(`${name}: k must be finite and > 1, got ${k}`);
   if (!(growth > 1 && Number.isFinite(growth))) throw new Error(`${name}: growth must be finite and > 1, got ${growth}`);
   if (!(relTol > 0 && relTol < 0.5)) throw new Error(`${name}: relTol must be in (0, 0.5), got ${relTol}`);
+  if (!(absTol >= 0 && Number.isFinite(absTol))) throw new Error(`${name}: absTol must be finite and >= 0, got ${absTol}`);
   if (method !== 'illinois' && method !== 'bisection') throw new Error(`${name}: method must be 'illinois' or 'bisection', got ${String(method)}`);
   if (!(Number.isInteger(maxRounds) && maxRounds >= 1)) throw new Error(`${name}: maxRounds must be an integer >= 1, got ${maxRounds}`);
   const theta0 = perDirection('theta0', options.theta0, nDirs);
@@ -283,7 +289,7 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
           s.phase = 'refine';
           s.refWidth = s.hi - s.lo;
           s.stepsSinceHalving = 0;
-          planRefine(s, relTol, method);
+          planRefine(s, relTol, absTol, method);
         } else {
           s.lo = x;
           s.gLo = s.wLo = g;
@@ -312,7 +318,7 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
       } else {
         s.stepsSinceHalving++;
       }
-      planRefine(s, relTol, method);
+      planRefine(s, relTol, absTol, method);
     }
     for (let d = 0; d < nDirs; d++) dirRounds[d] += seen[d];
   }
