@@ -20,6 +20,7 @@ import { blockLanczos } from '../numerics/block-lanczos.ts';
 import { subspaceIteration } from '../numerics/subspace-iteration.ts';
 import { trajectoryPcaRandomized } from '../numerics/trajectory-svd.ts';
 import { symmetricEig } from '../numerics/symmetric-eig.ts';
+import { symmetricEigTop } from '../numerics/symmetric-eig-top.ts';
 import { readF32 } from '../../gpu/buffers.ts';
 import type { BlockOperator, TopEigenResult } from '../numerics/ritz.ts';
 import { scatterOperator, trajectoryOperator } from './gpu-linalg.ts';
@@ -172,9 +173,10 @@ export async function pcaFromScatter64(S: Float64Array, P: number, T: number, k:
   let components: Float64Array;
   let res: TopEigenResult | null = null;
   if (method === 'dense') {
-    const eig = symmetricEig(S, P, { vectors: !o.valuesOnly, symmetryTol: 1e-12 });
+    // All eigenvalues (D90/D99 need them), vectors for the top k only (symmetric-eig-top.ts).
+    const eig = symmetricEigTop(S, P, o.valuesOnly ? 0 : k);
     values = Float64Array.from(eig.values.subarray(0, k), (v) => v * scale);
-    components = eig.vectors ? eig.vectors.slice(0, P * k) : new Float64Array(0);
+    components = eig.vectors;
   } else {
     const op = float64ScatterOperator(S, P, scale);
     if (method === 'lanczos') {
