@@ -8,6 +8,8 @@ import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
 import { symmetricEigTop, tridiagonalise } from '../src/analysis/numerics/symmetric-eig-top.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectClose, matrixWithSpectrum, orthogonalityError } from './analysis-compare.ts';
+import { loadLinalg } from '../src/analysis/numerics/wasm/linalg.ts';
+import { scatterF64 } from '../src/analysis/numerics/window-scatter.ts';
 
 /** max_j ‖A·v_j − λ_j·v_j‖ over the k vectors, relative to max|λ|. */
 function residual(A: Float64Array, values: Float64Array, V: Float64Array, n: number, k: number): number {
@@ -78,5 +80,45 @@ describe('symmetricEigTop', () => {
     expect(symmetricEigTop([3], 1, 1).values[0]).toBe(3);
     expect(() => symmetricEigTop([1, 2, 3], 2, 1)).toThrow(/n² = 4/);
     expect(() => symmetricEigTop([1, 0, 0, 1], 2, 3)).toThrow(/k must be an integer in \[0, 2\]/);
+  });
+});
+
+describe('the WebAssembly kernels against their JavaScript twins', () => {
+  it('load here (Node 20 has WebAssembly SIMD)', async () => {
+    expect(await loadLinalg()).not.toBeNull();
+  });
+
+  for (const [n, k] of [
+    [2, 1],
+    [3, 3],
+    [7, 4],
+    [53, 20],
+  ] as const) {
+    it(`symmetricEigTop n = ${n}, k = ${k}: same values and vectors`, async () => {
+      await loadLinalg();
+      const rng = new Rng(n);
+      const { A } = matrixWithSpectrum(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 2 : 1 / (1 + i))), () => rng.normal());
+      const w = symmetricEigTop(A, n, k);
+      const j = symmetricEigTop(A, n, k, { js: true });
+      expectClose('values', w.values, j.values, { atol: 1e-13 });
+      expect(residual(A, w.values, w.vectors, n, k)).toBeLessThan(1e-13);
+      expect(orthogonalityError(w.vectors, n, k)).toBeLessThan(1e-12);
+    });
+  }
+
+  it('scatterF64 on odd shapes (P not a multiple of 4, odd rows, a partial last panel)', async () => {
+    await loadLinalg();
+    const [T, P] = [131, 37];
+    const x = Float32Array.from({ length: T * P }, (_, i) => 0.1 + 1e-3 * Math.sin(i * 0.37) + 1e-6 * Math.cos(i * 1.7));
+    const mean = Float64Array.from({ length: P }, (_, p) => {
+      let s = 0;
+      for (let t = 0; t < T; t++) s += x[t * P + p];
+      return s / T;
+    });
+    const w = scatterF64(x, T, P, mean, { blockRows: 50 });
+    const j = scatterF64(x, T, P, mean, { blockRows: 50, js: true });
+    let scale = 0;
+    for (const v of j) scale = Math.max(scale, Math.abs(v));
+    expectClose('S', w, j, { atol: 1e-14 * scale });
   });
 });

@@ -21,6 +21,7 @@ import { subspaceIteration } from '../numerics/subspace-iteration.ts';
 import { trajectoryPcaRandomized } from '../numerics/trajectory-svd.ts';
 import { symmetricEig } from '../numerics/symmetric-eig.ts';
 import { symmetricEigTop } from '../numerics/symmetric-eig-top.ts';
+import { loadLinalg } from '../numerics/wasm/linalg.ts';
 import { readF32 } from '../../gpu/buffers.ts';
 import type { BlockOperator, TopEigenResult } from '../numerics/ritz.ts';
 import { scatterOperator, trajectoryOperator } from './gpu-linalg.ts';
@@ -173,7 +174,9 @@ export async function pcaFromScatter64(S: Float64Array, P: number, T: number, k:
   let components: Float64Array;
   let res: TopEigenResult | null = null;
   if (method === 'dense') {
-    // All eigenvalues (D90/D99 need them), vectors for the top k only (symmetric-eig-top.ts).
+    // All eigenvalues (D90/D99 need them), vectors for the top k only (symmetric-eig-top.ts), in
+    // WebAssembly SIMD where available.
+    await loadLinalg();
     const eig = symmetricEigTop(S, P, o.valuesOnly ? 0 : k);
     values = Float64Array.from(eig.values.subarray(0, k), (v) => v * scale);
     components = eig.vectors;

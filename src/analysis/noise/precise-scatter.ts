@@ -18,6 +18,7 @@ import { ScatterDsKernels } from '../../kernels/scatter_ds.ts';
 import { centredScatterRef, probeRef } from '../../kernels/scatter_ds.ref.ts';
 import { Rng } from '../../util/rng.ts';
 import { scatterF64 } from '../numerics/window-scatter.ts';
+import { loadLinalg } from '../numerics/wasm/linalg.ts';
 
 export type ScatterArithmetic = 'ds-fma' | 'ds-dekker' | 'cpu-f64';
 
@@ -190,6 +191,7 @@ export async function preciseScatter(
 ): Promise<PreciseScatterResult> {
   const t0 = performance.now();
   const { T, P, mean } = window;
+  await loadLinalg(); // the CPU route's SIMD kernels (null where unavailable: plain JavaScript)
   let arithmetic = o.arithmetic ?? 'auto';
   let reason = 'as asked';
   let k: ScatterDsKernels | null = null;

@@ -5,13 +5,16 @@
  * window's scatter from S by a rank-1 downdate.
  *
  * The means feed the GPU's double-single scatter (precise-scatter.ts), which needs μ exactly;
- * scatterF64 is the CPU route to the same S (and the reference the GPU route is tested against).
+ * scatterF64 is the CPU route to the same S (and the reference the GPU route is tested against),
+ * in WebAssembly SIMD when loadLinalg() has run (wasm/linalg.ts), else in plain JavaScript.
  *
  * Detrending: with d_t = x_t − μ, b = Σ_t (t − t̄)·d_t / S_tt (the per-column slope, S_tt =
  * T(T² − 1)/12) and r_t = d_t − b·(t − t̄), Σ_t r_t r_tᵀ = S − S_tt·b bᵀ exactly, so the detrended
  * spectrum needs no second pass over the window. In float64 the downdate cancels about
  * log10(σ₁²(S)/σ₁²(S_det)) digits; the noise floor of the detrended spectrum says what is left.
  */
+
+import { Arena, linalgIfLoaded, type LinalgExports } from './wasm/linalg.ts';
 
 export interface WindowMoments {
   T: number;
@@ -65,7 +68,9 @@ export function traceOf(m: WindowMoments): number {
  * S (P, P) row-major in float64 on the CPU, rows processed in blocks of `blockRows` (centred and
  * transposed into a P × blockRows panel, so every dot product runs over contiguous memory).
  */
-export function scatterF64(x: ArrayLike<number>, T: number, P: number, mean: ArrayLike<number>, o: { blockRows?: number; onBlock?: (rowsDone: number) => void } = {}): Float64Array {
+export function scatterF64(x: ArrayLike<number>, T: number, P: number, mean: ArrayLike<number>, o: { blockRows?: number; onBlock?: (rowsDone: number) => void; js?: boolean } = {}): Float64Array {
+  const wasm = o.js ? null : linalgIfLoaded();
+  if (wasm) return scatterWasm(wasm, x, T, P, mean, o);
   const B = Math.max(1, Math.min(o.blockRows ?? 64, T));
   const S = new Float64Array(P * P);
   const D = new Float64Array(P * B);
@@ -108,6 +113,37 @@ export function scatterF64(x: ArrayLike<number>, T: number, P: number, mean: Arr
     o.onBlock?.(t0 + R);
   }
   for (let i = 0; i < P; i++) for (let j = 0; j < i; j++) S[i * P + j] = S[j * P + i];
+  return S;
+}
+
+/** scatterF64 with the WebAssembly SYRK panel (linalg-wat.ts syrk_panel): 2×4 blocks of dot products in SIMD. */
+function scatterWasm(wasm: LinalgExports, x: ArrayLike<number>, T: number, P: number, mean: ArrayLike<number>, o: { blockRows?: number; onBlock?: (rowsDone: number) => void }): Float64Array {
+  const Pp = Math.ceil(P / 4) * 4;
+  const B = 2 * Math.max(1, Math.round((o.blockRows ?? 64) / 2));
+  const ar = new Arena(wasm);
+  const sAt = ar.alloc(Pp * Pp);
+  const dAt = ar.alloc(Pp * B);
+  ar.view(sAt, Pp * Pp).fill(0);
+  for (let t0 = 0; t0 < T; t0 += B) {
+    const R = Math.min(B, T - t0);
+    const D = ar.view(dAt, Pp * B);
+    D.fill(0);
+    for (let t = 0; t < R; t++) {
+      const xo = (t0 + t) * P;
+      for (let p = 0; p < P; p++) D[p * B + t] = x[xo + p] - mean[p];
+    }
+    wasm.syrk_panel(dAt, sAt, Pp, B, 0, Pp);
+    o.onBlock?.(t0 + R);
+  }
+  const Sp = ar.view(sAt, Pp * Pp);
+  const S = new Float64Array(P * P);
+  for (let i = 0; i < P; i++) {
+    for (let j = i; j < P; j++) {
+      const v = Sp[i * Pp + j];
+      S[i * P + j] = v;
+      S[j * P + i] = v;
+    }
+  }
   return S;
 }
 
