@@ -12,7 +12,7 @@ benchmark peer, re-implemented here step for step (their code is not copied into
             layer's weight replaced, as their loss_change_by_changing_weight does.
 
 Usage: authors_pipeline.py pca WINDOW.npy K OUT.json
-       authors_pipeline.py flatness DIR OUT.json [STRIDE] [COUNT]
+       authors_pipeline.py flatness DIR STRIDE COUNT OUT.json
          DIR holds weights_layer{l}.npy (fan_in, fan_out) at w*, pca_components.npy (k, P),
          train_x.npy (M, 784) float32, train_y.npy (M,) int; layer 1 is analysed.
 Times are wall-clock seconds of the work itself (imports and file reads excluded).
@@ -120,6 +120,6 @@ if __name__ == '__main__':
     if sys.argv[1] == 'pca':
         pca(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif sys.argv[1] == 'flatness':
-        flatness(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 10, int(sys.argv[5]) if len(sys.argv) > 5 else None)
+        flatness(sys.argv[2], sys.argv[5], int(sys.argv[3]), int(sys.argv[4]))
     else:
         raise SystemExit(__doc__)
