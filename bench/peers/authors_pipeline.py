@@ -15,9 +15,9 @@ Usage: authors_pipeline.py pca WINDOW.npy K OUT.json
        authors_pipeline.py flatness DIR STRIDE COUNT OUT.json
          DIR holds weights_layer{l}.npy (fan_in, fan_out) at w*, pca_components.npy (k, P),
          train_x.npy (M, 784) float32, train_y.npy (M,) int; layer 1 is analysed.
-Times are wall-clock seconds of the work itself (imports and file reads excluded). torch runs with
-as many threads as the machine has cores (Debian's build defaults to one here); sklearn's BLAS
-(OpenBLAS) uses them all by default. On a 10-direction check, the authors' own cal_flatness and this
+Times are wall-clock seconds of the work itself (imports and file reads excluded). torch keeps its
+default threads, as the authors' code does (Debian's build starts one OpenMP thread here; two were
+3× slower on this shared 2-core machine); sklearn's BLAS (OpenBLAS) uses every core by default. On a 10-direction check, the authors' own cal_flatness and this
 re-implementation returned the same F to the printed digits in the same time (6.7 s vs 6.5 s).
 """
 import copy
@@ -40,12 +40,9 @@ def pca(window_path, k, out):
 
 
 def flatness(d, out, stride=10, count=None):
-    import os
     import torch
     import torch.nn as nn
     torch.set_grad_enabled(False)
-    # Debian's torch starts with one OpenMP thread here; give the peer every core the machine has.
-    torch.set_num_threads(os.cpu_count() or 1)
     ws = []
     l = 0
     while True:
