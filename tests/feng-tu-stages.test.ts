@@ -60,6 +60,12 @@ describe('reproduce feng-tu with a failing stage', () => {
     expect(spectra).toHaveLength(6);
     expect(spectra[1].split(',')[3]).toBe(''); // F not measured
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('failure injected');
+    // numpy recomputes the PCA of trajectory.npy and agrees (scripts/check_fengtu_numpy.py).
+    const py = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0);
+    if (!py) throw new Error('no python3 with numpy: apt-get install python3-numpy (scripts/ensure-deps.sh does this)');
+    const check = spawnSync(py, [join(ROOT, 'scripts/check_fengtu_numpy.py'), out], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/agree/);
   }, 300_000);
 });
 
