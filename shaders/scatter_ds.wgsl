@@ -107,30 +107,23 @@ fn store_pair(r: u32, c: u32, hi: f32, lo: f32, mirror: bool) {
 // S ← [S +] Σ_{t in block} d_t d_tᵀ in pairs.
 @compute @workgroup_size(WG_T, WG_T)
 fn accumulate(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  if (wid.y > wid.x) { return; }   // upper workgroup tiles only: uniform per workgroup
-  let P = params.cols;
-  let i0 = (wid.y * WG_T + lid.y) * {{TM}}u;   // S rows
-  let j0 = (wid.x * WG_T + lid.x) * {{TN}}u;   // S columns
-  if (i0 >= P || j0 >= P) { return; }
-  let mirror = wid.y != wid.x;
-  // @repeat i in 0..{{TM}}
-  let ci{i} = min(i0 + {i}u, P - 1u);
-  // @end
-  // @repeat j in 0..{{TN}}
-  let cj{j} = min(j0 + {j}u, P - 1u);
-  // @end
+  // Upper workgroup tiles only (uniform per workgroup); this thread's first S row and column.
+  let tile = vec2u(wid.y * WG_T + lid.y, wid.x * WG_T + lid.x) * vec2u({{TM}}u, {{TN}}u);
+  let last = params.cols - 1u;
+  if (wid.y > wid.x || tile.x > last || tile.y > last) { return; }
   // @repeat i in 0..{{TM}}, j in 0..{{TN}}
   var h{i}_{j} = 0.0;
   var l{i}_{j} = 0.0;
   // @end
   for (var t = params.row0; t < params.row0 + params.rows; t++) {
+    // Columns past the matrix are clamped onto its last one (their results are not stored).
     // @repeat i in 0..{{TM}}
-    let a{i} = centred(t, ci{i});
+    let a{i} = centred(t, min(tile.x + {i}u, last));
     var as{i} = vec2f(0.0);
     if (!EXACT_FMA) { as{i} = split(a{i}.x); }
     // @end
     // @repeat j in 0..{{TN}}
-    let b{j} = centred(t, cj{j});
+    let b{j} = centred(t, min(tile.y + {j}u, last));
     var bs{j} = vec2f(0.0);
     if (!EXACT_FMA) { bs{j} = split(b{j}.x); }
     // @end
@@ -145,7 +138,7 @@ fn accumulate(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) w
     // @end
   }
   // @repeat i in 0..{{TM}}, j in 0..{{TN}}
-  store_pair(i0 + {i}u, j0 + {j}u, h{i}_{j}, l{i}_{j}, mirror);
+  store_pair(tile.x + {i}u, tile.y + {j}u, h{i}_{j}, l{i}_{j}, wid.y != wid.x);
   // @end
 }
 

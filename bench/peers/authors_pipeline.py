@@ -78,36 +78,31 @@ def flatness(d, out, stride=10, count=None):
         evals[0] += 1
         return float(loss_fn(m(x), y))
 
+    def side(direction, l0, sign):
+        # Outward from 100 in steps of 100 (|θ| > 1000: that |θ| is returned as the whole F), then
+        # bisection of [0, θ] until narrower than 0.01, testing the width after each update.
+        inner, outer = 0.0, 100.0 * sign
+        while math.log(loss_at(direction, outer)) <= l0 + 1:
+            outer += 100 * sign
+            if abs(outer) > 1000:
+                return None, abs(outer)
+        while True:
+            mid = (inner + outer) / 2
+            if math.log(loss_at(direction, mid)) > l0 + 1:
+                outer = mid
+            else:
+                inner = mid
+            if abs(outer - inner) < 0.01:
+                return (inner + outer) / 2, None
+
     def bound(direction):
         l0 = math.log(loss_at(direction, 0))
-        s, big = 0.0, 100.0
-        while math.log(loss_at(direction, big)) <= l0 + 1:
-            big += 100
-            if abs(big) > 1000:
-                return abs(big)
-        while True:  # their bisection tests the width after each update
-            mid = (s + big) / 2
-            if math.log(loss_at(direction, mid)) > l0 + 1:
-                big = mid
-            else:
-                s = mid
-            if abs(big - s) < 0.01:
-                break
-        upper = (big + s) / 2
-        big, s = 0.0, -100.0
-        while math.log(loss_at(direction, s)) <= l0 + 1:
-            s -= 100
-            if abs(s) > 1000:
-                return abs(s)
-        while True:
-            mid = (s + big) / 2
-            if math.log(loss_at(direction, mid)) > l0 + 1:
-                s = mid
-            else:
-                big = mid
-            if abs(big - s) < 0.01:
-                break
-        lower = (big + s) / 2
+        upper, capped = side(direction, l0, 1)
+        if capped is not None:
+            return capped
+        lower, capped = side(direction, l0, -1)
+        if capped is not None:
+            return capped
         return abs(upper) + abs(lower)
 
     # Component rows are in the layer layout (fan_in, fan_out); torch's weight is (fan_out, fan_in).

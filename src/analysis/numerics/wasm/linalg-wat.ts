@@ -8,7 +8,8 @@
  *
  *   dot(x, y, n) → Σ x_i y_i                axpy(a, x, y, n): y += a·x
  *   fused_row(L, v, w, u, y, n, vi, wi, ui) → s: one row of the tridiagonalisation's fused pass:
- *       for j < n: a = L_j − vi·w_j − wi·v_j; L_j = a; s += a·u_j; y_j += a·ui
+ *       for j < n (n even; the caller does an odd last one): a = L_j − vi·w_j − wi·v_j; L_j = a;
+ *       s += a·u_j; y_j += a·ui
  *       (rank-2 update of the trailing block and the next step's symmetric product in one read)
  *   reflect(V, Z, len, beta, g, stride): for each of g vectors z (z = Z + q·stride bytes):
  *       z −= beta·(vᵀz)·v over len doubles (one Householder reflector on a group of vectors)
@@ -17,6 +18,17 @@
  *       (step 2) and j from 4·⌊i/4⌋ to P (step 4); D is P × B (a panel of B rows of the window,
  *       transposed and centred), S is P × P row-major; P a multiple of 4, B even, i0 even.
  */
+/** The four columns of syrk_panel's 2×4 register block. */
+const COLS = [0, 1, 2, 3];
+
+/** S[at + offset … + 16) += (lane sums of a, lane sums of b): [a0 + a1, b0 + b1] by two shuffles. */
+function storePair(at: string, offset: number, a: string, b: string): string {
+  const lo = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
+  const hi = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+  return `(v128.store offset=${offset} (local.get ${at}) (f64x2.add (v128.load offset=${offset} (local.get ${at})) (f64x2.add
+          (i8x16.shuffle ${lo} (local.get ${a}) (local.get ${b})) (i8x16.shuffle ${hi} (local.get ${a}) (local.get ${b})))))`;
+}
+
 export const LINALG_WAT = `(module
   (memory (export "memory") 1)
 
@@ -55,11 +67,11 @@ export const LINALG_WAT = `(module
   (func (export "fused_row") (param $L i32) (param $v i32) (param $w i32) (param $u i32) (param $y i32) (param $n i32)
         (param $vi f64) (param $wi f64) (param $ui f64) (result f64)
     (local $o i32) (local $end i32) (local $a v128) (local $s v128) (local $VI v128) (local $WI v128) (local $UI v128)
-    (local $p i32) (local $q i32) (local $sa f64) (local $r f64)
+    (local $p i32) (local $q i32)
     (local.set $VI (f64x2.splat (local.get $vi)))
     (local.set $WI (f64x2.splat (local.get $wi)))
     (local.set $UI (f64x2.splat (local.get $ui)))
-    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 3)))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
       (local.set $p (i32.add (local.get $L) (local.get $o)))
@@ -72,18 +84,7 @@ export const LINALG_WAT = `(module
       (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.mul (local.get $a) (local.get $UI))))
       (local.set $o (i32.add (local.get $o) (i32.const 16)))
       (br $l)))
-    (local.set $r (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64x2.extract_lane 1 (local.get $s))))
-    (if (i32.and (local.get $n) (i32.const 1))
-      (then
-        (local.set $p (i32.add (local.get $L) (local.get $end)))
-        (local.set $sa (f64.sub (f64.sub (f64.load (local.get $p))
-          (f64.mul (local.get $vi) (f64.load (i32.add (local.get $w) (local.get $end)))))
-          (f64.mul (local.get $wi) (f64.load (i32.add (local.get $v) (local.get $end))))))
-        (f64.store (local.get $p) (local.get $sa))
-        (local.set $r (f64.add (local.get $r) (f64.mul (local.get $sa) (f64.load (i32.add (local.get $u) (local.get $end))))))
-        (local.set $q (i32.add (local.get $y) (local.get $end)))
-        (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.mul (local.get $sa) (local.get $ui))))))
-    (local.get $r))
+    (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64x2.extract_lane 1 (local.get $s))))
 
   (func (export "reflect") (param $V i32) (param $Z i32) (param $len i32) (param $beta f64) (param $g i32) (param $stride i32)
     (local $q i32) (local $z i32)
@@ -107,14 +108,11 @@ export const LINALG_WAT = `(module
       (br $l))))
 
   (func (export "syrk_panel") (param $D i32) (param $S i32) (param $P i32) (param $B i32) (param $i0 i32) (param $i1 i32)
-    (local $i i32) (local $j i32) (local $t i32) (local $tb i32) (local $rowb i32)
+    (local $i i32) (local $j i32) (local $t i32) (local $rowb i32)
     (local $ai i32) (local $aj i32) (local $ci i32) (local $cj i32)
-    (local $x0 v128) (local $x1 v128) (local $y v128)
-    (local $s00 v128) (local $s01 v128) (local $s02 v128) (local $s03 v128)
-    (local $s10 v128) (local $s11 v128) (local $s12 v128) (local $s13 v128)
-    (local $p i32)
+    (local $x0 v128) (local $x1 v128) (local $y v128) (local $p i32)
+    ${COLS.map((c) => `(local $s0${c} v128) (local $s1${c} v128)`).join(' ')}
     (local.set $rowb (i32.shl (local.get $B) (i32.const 3)))
-    (local.set $tb (local.get $rowb))
     (local.set $i (local.get $i0))
     (block $idone (loop $il
       (br_if $idone (i32.ge_u (local.get $i) (local.get $i1)))
@@ -123,48 +121,25 @@ export const LINALG_WAT = `(module
       (block $jdone (loop $jl
         (br_if $jdone (i32.ge_u (local.get $j) (local.get $P)))
         (local.set $aj (i32.add (local.get $D) (i32.mul (local.get $j) (local.get $rowb))))
-        (local.set $s00 (v128.const i64x2 0 0)) (local.set $s01 (v128.const i64x2 0 0))
-        (local.set $s02 (v128.const i64x2 0 0)) (local.set $s03 (v128.const i64x2 0 0))
-        (local.set $s10 (v128.const i64x2 0 0)) (local.set $s11 (v128.const i64x2 0 0))
-        (local.set $s12 (v128.const i64x2 0 0)) (local.set $s13 (v128.const i64x2 0 0))
+        ${COLS.map((c) => `(local.set $s0${c} (v128.const i64x2 0 0)) (local.set $s1${c} (v128.const i64x2 0 0))`).join('\n        ')}
         (local.set $t (i32.const 0))
         (block $tdone (loop $tl
-          (br_if $tdone (i32.ge_u (local.get $t) (local.get $tb)))
+          (br_if $tdone (i32.ge_u (local.get $t) (local.get $rowb)))
           (local.set $x0 (v128.load (i32.add (local.get $ai) (local.get $t))))
           (local.set $x1 (v128.load (i32.add (i32.add (local.get $ai) (local.get $rowb)) (local.get $t))))
           (local.set $p (i32.add (local.get $aj) (local.get $t)))
+          ${COLS.map(
+            (c) => `${c > 0 ? '(local.set $p (i32.add (local.get $p) (local.get $rowb)))' : ''}
           (local.set $y (v128.load (local.get $p)))
-          (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $x0) (local.get $y))))
-          (local.set $s10 (f64x2.add (local.get $s10) (f64x2.mul (local.get $x1) (local.get $y))))
-          (local.set $p (i32.add (local.get $p) (local.get $rowb)))
-          (local.set $y (v128.load (local.get $p)))
-          (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $x0) (local.get $y))))
-          (local.set $s11 (f64x2.add (local.get $s11) (f64x2.mul (local.get $x1) (local.get $y))))
-          (local.set $p (i32.add (local.get $p) (local.get $rowb)))
-          (local.set $y (v128.load (local.get $p)))
-          (local.set $s02 (f64x2.add (local.get $s02) (f64x2.mul (local.get $x0) (local.get $y))))
-          (local.set $s12 (f64x2.add (local.get $s12) (f64x2.mul (local.get $x1) (local.get $y))))
-          (local.set $p (i32.add (local.get $p) (local.get $rowb)))
-          (local.set $y (v128.load (local.get $p)))
-          (local.set $s03 (f64x2.add (local.get $s03) (f64x2.mul (local.get $x0) (local.get $y))))
-          (local.set $s13 (f64x2.add (local.get $s13) (f64x2.mul (local.get $x1) (local.get $y))))
+          (local.set $s0${c} (f64x2.add (local.get $s0${c}) (f64x2.mul (local.get $x0) (local.get $y))))
+          (local.set $s1${c} (f64x2.add (local.get $s1${c}) (f64x2.mul (local.get $x1) (local.get $y))))`,
+          ).join('\n          ')}
           (local.set $t (i32.add (local.get $t) (i32.const 16)))
           (br $tl)))
-        ;; S[i, j..j+3] and S[i+1, j..j+3] += the lane sums
+        ;; S[i, j..j+3] and S[i+1, j..j+3] += the lane sums of the accumulators
         (local.set $ci (i32.add (local.get $S) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $P)) (local.get $j)) (i32.const 3))))
         (local.set $cj (i32.add (local.get $ci) (i32.shl (local.get $P) (i32.const 3))))
-        (v128.store (local.get $ci) (f64x2.add (v128.load (local.get $ci)) (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s00) (local.get $s01))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s00) (local.get $s01)))))
-        (v128.store offset=16 (local.get $ci) (f64x2.add (v128.load offset=16 (local.get $ci)) (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s02) (local.get $s03))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s02) (local.get $s03)))))
-        (v128.store (local.get $cj) (f64x2.add (v128.load (local.get $cj)) (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s10) (local.get $s11))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s10) (local.get $s11)))))
-        (v128.store offset=16 (local.get $cj) (f64x2.add (v128.load offset=16 (local.get $cj)) (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $s12) (local.get $s13))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $s12) (local.get $s13)))))
+        ${[0, 1].flatMap((r) => [0, 2].map((c) => storePair(r ? '$cj' : '$ci', c * 8, `$s${r}${c}`, `$s${r}${c + 1}`))).join('\n        ')}
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $jl)))
       (local.set $i (i32.add (local.get $i) (i32.const 2)))

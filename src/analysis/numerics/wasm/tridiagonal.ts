@@ -55,7 +55,15 @@ export function tridiagonaliseWasm(wasm: LinalgExports, A: ArrayLike<number>, n:
     y.fill(0, from);
     for (let i = from; i < n; i++) {
       const row = L + (i * n + from) * 8;
-      const s = wasm.fused_row(row, vA + from * 8, wA + from * 8, uA + from * 8, yA + from * 8, i - from, v[i], w[i], ui[i]);
+      const even = (i - from) & ~1;
+      let s = wasm.fused_row(row, vA + from * 8, wA + from * 8, uA + from * 8, yA + from * 8, even, v[i], w[i], ui[i]);
+      if (even < i - from) {
+        // The odd column just left of the diagonal, in JavaScript.
+        const j = i - 1;
+        const a = (F[l0 + i * n + j] -= v[i] * w[j] + w[i] * v[j]);
+        s += a * ui[j];
+        y[j] += a * ui[i];
+      }
       const at = l0 + i * n + i;
       const a = F[at] - 2 * v[i] * w[i];
       F[at] = a;
