@@ -93,4 +93,14 @@ describe('the ring recorder of a stop-rule run', () => {
     // stop, none planned past it.
     expect(stopped.temperatureVsLoss.map((row) => row.step)).toEqual(Array.from({ length: N / 10 + 1 }, (_, i) => 10 * i));
   }, 120_000);
+
+  it("flatAt 'final' slices the loss at the final weights, 'mean' at w*", async () => {
+    const c = ctx();
+    const o = { windowSteps: 30, k: 4, skip: { temperature: true, temperatureVsLoss: true, mlf: true, detrended: true } };
+    const fin = await runFengTu(c, MODEL, { epochs: 5, batchSize: 20, seed: 6 }, { train, test: null }, { ...o, flatAt: 'final' });
+    const mean = await runFengTu(c, MODEL, { epochs: 5, batchSize: 20, seed: 6 }, { train, test: null }, o);
+    const finalLoss = fin.trainer.history.evals.at(-1)!.train.loss;
+    expect(Math.abs(fin.L0! - finalLoss) / finalLoss).toBeLessThan(1e-5);
+    expect(Math.abs(mean.L0! - finalLoss) / finalLoss).toBeGreaterThan(1e-4);
+  }, 120_000);
 });

@@ -14,7 +14,7 @@ import { fengTuFiles } from '../src/experiments/feng-tu/files.ts';
 import { scatterRef } from '../src/kernels/scatter.ref.ts';
 import { decodeNpy } from '../src/util/npy.ts';
 import { parseFlags, UsageError } from '../src/cli/args.ts';
-import { FENG_TU_FLAGS, resolveFengTuOptions } from '../src/cli/reproduce.ts';
+import { FENG_TU_FLAGS, applyProtocolTraining, resolveFengTuOptions } from '../src/cli/reproduce.ts';
 
 const ctx = useGpu();
 
@@ -102,6 +102,19 @@ describe('sgdscope reproduce feng-tu flags', () => {
   it('maps flags to options', () => {
     const o = parse(['--k', '100', '--flat-k', 'e', '--dir-stride', '10', '--eig', 'dense', '--t-dirs', '1,3', '--window-epochs', '5']);
     expect(o).toMatchObject({ k: 100, flatK: Math.E, dirStride: 10, eig: 'dense', tDirs: [1, 3], windowEpochs: 5 });
+  });
+  it('--protocol authors sets their analysis, and their stop rule unless given', () => {
+    expect(parse(['--protocol', 'authors'])).toMatchObject({ windowSteps: 12000, k: 1000, flatK: Math.E, dirStride: 10, flatThetaMax: 1000, flatAt: 'final' });
+    expect(parse(['--protocol', 'authors', '--window-epochs', '20', '--k', '300'])).toMatchObject({ windowEpochs: 20, k: 300 });
+    expect(parse(['--protocol', 'authors', '--window-epochs', '20']).windowSteps).toBeUndefined();
+    const flags = parseFlags(['--protocol', 'authors'], FENG_TU_FLAGS, 'x').flags;
+    applyProtocolTraining(flags);
+    expect(flags).toMatchObject({ epochs: 1000, 'stop-loss': 5e-5, 'stop-accuracy': 0.99, 'stop-accuracy-epochs': 9 });
+    const mine = parseFlags(['--protocol', 'authors', '--stop-loss', '1e-3', '--epochs', '50'], FENG_TU_FLAGS, 'x').flags;
+    applyProtocolTraining(mine);
+    expect(mine).toMatchObject({ epochs: 50, 'stop-loss': 1e-3 });
+    expect(mine['stop-accuracy']).toBeUndefined();
+    expect(() => parse(['--protocol', 'theirs'])).toThrow(/--protocol must be one of sgdscope, authors/);
   });
   it('rejects bad values with the flag named', () => {
     expect(() => parse(['--flat-k', '1'])).toThrow(/--flat-k must be a number in \(1, 1e6\] or 'e'/);

@@ -25,7 +25,7 @@ const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'w
 export const EXIT_FAILED_STAGES = 4;
 
 export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
-  protocol: { kind: 'string', help: "'sgdscope' (default: 30 epochs, window = last 10 epochs, flatness factor 2) or 'authors' (Feng & Tu's code: stop when train loss < 5e-5 and the mean train accuracy of the last 9 epochs > 0.99, at most 1000 epochs; window = last 12,000 steps, k = 1000, factor e, every 10th PC, |θ| ≤ 1000); other flags override either", choices: ['sgdscope', 'authors'] },
+  protocol: { kind: 'string', help: "'sgdscope' (default: 30 epochs, window = last 10 epochs, flatness factor 2) or 'authors' (Feng & Tu's code: stop when train loss < 5e-5 and the mean train accuracy of the last 9 epochs > 0.99, at most 1000 epochs; window = last 12,000 steps, k = 1000, flatness at the final weights with factor e along every 10th PC, |θ| ≤ 1000); other flags override either", choices: ['sgdscope', 'authors'] },
   ...Object.fromEntries(SHARED.map((k) => [k, TRAIN_FLAGS[k]])),
   epochs: { kind: 'int', help: 'training epochs (default 30, or the --config file\'s); with a stop rule, the cap (the authors: 1000)', range: [1, 100000] },
   'window-epochs': { kind: 'int', help: 'epochs at the end of training recorded at every step (default 10)', range: [1, 100000] },
@@ -38,6 +38,7 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   route: { kind: 'string', help: "'covariance' (P×P scatter on the GPU), 'trajectory' (products with the centred window) or 'auto' (default: covariance when P ≤ 4096)", choices: ['auto', 'covariance', 'trajectory'] },
   'checkpoint-every': { kind: 'int', help: 'checkpoint all weights every N steps for T(t) vs L(t) (default: one epoch)', range: [1, 1e9] },
   scatter: { kind: 'string', help: "arithmetic of the window's scatter matrix: 'auto' (default: double-single on the GPU if this device passes its exactness check, float64 on the CPU if that is faster here or it does not), 'ds-fma', 'ds-dekker' or 'cpu-f64'", choices: ['auto', 'ds-fma', 'ds-dekker', 'cpu-f64'] },
+  'flat-at': { kind: 'string', help: "where F_i and the MLF ensemble slice the loss: 'mean' (default: w*, the window's mean) or 'final' (the final weights; the authors' protocol)", choices: ['mean', 'final'] },
   'flat-cap': { kind: 'number', help: 'flatness search: largest |θ| probed (default 100·‖w*‖; the authors: 1000)', range: [0, 1e9, true] },
   'flat-rel-tol': { kind: 'number', help: 'flatness search: relative tolerance on θ (default 1e-3)', range: [0, 0.5, true] },
   'flat-abs-tol': { kind: 'number', help: 'flatness search: absolute tolerance on θ (default 0; the authors bisect to 0.01)', range: [0, 1e6] },
@@ -101,6 +102,7 @@ export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> 
   if (flags.route !== undefined) o.route = flags.route as FengTuOptions['route'];
   if (flags['checkpoint-every'] !== undefined) o.checkpointEvery = flags['checkpoint-every'] as number;
   if (flags.scatter !== undefined) o.scatter = flags.scatter as FengTuOptions['scatter'];
+  if (flags['flat-at'] !== undefined) o.flatAt = flags['flat-at'] as FengTuOptions['flatAt'];
   if (flags['flat-cap'] !== undefined) o.flatThetaMax = flags['flat-cap'] as number;
   if (flags['flat-rel-tol'] !== undefined) o.flatRelTol = flags['flat-rel-tol'] as number;
   if (flags['flat-abs-tol'] !== undefined) o.flatAbsTol = flags['flat-abs-tol'] as number;

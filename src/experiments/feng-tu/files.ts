@@ -85,6 +85,7 @@ export function fengTuSummary(r: FengTuResult, extra: Record<string, unknown> = 
     flatness: r.flatness
       ? {
           k: r.flatness.k,
+          at: r.options.flatAt === 'final' ? 'the final weights' : 'w* (the window mean of the analysed layer)',
           L0: r.flatness.L0,
           directions: r.dirs.length,
           dirStride: r.options.dirStride,

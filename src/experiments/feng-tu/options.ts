@@ -18,6 +18,9 @@ export interface FengTuOptions {
   k: number | null;
   /** Flatness threshold factor (default 2). */
   flatK: number;
+  /** Where the loss is sliced for F_i and the MLF ensemble: 'mean' (default: w*, the window's
+   * mean of the analysed layer, science.md §1) or 'final' (the final weights, as the authors' code). */
+  flatAt: 'mean' | 'final';
   /** Flatness search: cap of |θ| (default null: 100·‖w*‖; the authors: 1000), relative and
    * absolute tolerances on θ (default 1e-3 and 0; the authors bisect to an absolute 0.01). */
   flatThetaMax: number | null;
@@ -55,6 +58,7 @@ export const DEFAULT_FENG_TU: FengTuOptions = {
   windowEpochs: 10,
   k: null,
   flatK: 2,
+  flatAt: 'mean',
   flatThetaMax: null,
   flatRelTol: 1e-3,
   flatAbsTol: 0,
@@ -75,13 +79,14 @@ export type Protocol = 'sgdscope' | 'authors';
 /**
  * The authors' protocol: their stop rule (full train loss < 5e-5 and mean train accuracy of the
  * last 9 epochs > 0.99, at most 1000 epochs), a window of the last 12,000 steps, k = 1000, flatness
- * where log L rises by 1 (k = e) along every 10th PC with their cap |θ| ≤ 1000. sgdscope's search
+ * at the final weights where log L rises by 1 (k = e) along every 10th PC with their cap |θ| ≤ 1000
+ * (T_i stays at w*: their code has no temperature). sgdscope's search
  * keeps its own first step and relative tolerance (see the README: more precise for sharp
  * directions than a bisection of [0, 100] to an absolute 0.01).
  */
 export const AUTHORS_PROTOCOL: { train: Partial<TrainConfig>; analysis: Partial<FengTuOptions> } = {
   train: { epochs: 1000, stopLoss: 5e-5, stopAccuracy: 0.99, stopAccuracyEpochs: 9 },
-  analysis: { windowSteps: 12000, k: 1000, flatK: Math.E, dirStride: 10, flatThetaMax: 1000 },
+  analysis: { windowSteps: 12000, k: 1000, flatK: Math.E, dirStride: 10, flatThetaMax: 1000, flatAt: 'final' },
 };
 
 export type Stage = 'train' | 'pca' | 'pca-detrended' | 'flatness' | 'fit' | 'temperature' | 'temperature-vs-loss' | 'mlf';

@@ -78,7 +78,7 @@ Numerical noise floor of σ<sub>i</sub>²: ${num(floor!.variance)} (${num(floor!
 <h2>Inverse variance–flatness relation</h2>
 <p>${fit && fd ? `σ<sub>i</sub>² ∝ F<sub>i</sub><sup>−ψ</sup> with <b>ψ = ${num(fit.psi)} ± ${num(fit.psiSE, 2)}</b> over PCs ${fd.pcs[0]}–${fd.pcs[fd.pcs.length - 1]} (Pearson r of ln σ², ln F = <b>${num(fit.r)}</b>, n = ${fit.n} PCs, PC1 left out).
 The log–log relation need not be straight: ψ over nested PC ranges and over local blocks of PCs is in the table below.` : `no fit: ${esc(r.fitError ?? r.stages.fit?.error ?? 'flatness not measured')}`}
-Flatness: width of the interval where L(w* + θp<sub>i</sub>) &lt; ${num(r.options.flatK, 4)}·L(w*), L(w*) = ${num(r.L0, 4)}.
+Flatness: width of the interval where L(w + θp<sub>i</sub>) &lt; ${num(r.options.flatK, 4)}·L(w), at w = ${r.options.flatAt === 'final' ? 'the final weights' : 'w*'}, L(w) = ${num(r.L0, 4)}.
 Feng &amp; Tu report ψ ≈ 4 on full MNIST; an equilibrium (thermal) system would give σ² ∝ F², i.e. ψ = −2.</p>
 ${rangeRows ? `<table><tr><th>kind</th><th>PCs</th><th>n</th><th>ψ</th><th>r</th></tr>${rangeRows}</table>` : ''}
 

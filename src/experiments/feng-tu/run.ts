@@ -35,7 +35,7 @@ import type { TemperatureRow } from '../../analysis/noise/temperature-gpu.ts';
 import type { MlfEnsemble } from '../../analysis/noise/mlf.ts';
 import { DEFAULT_FENG_TU, type FengTuOptions, type Stage } from './options.ts';
 import {
-  probesAtWStar,
+  probesAtSlice,
   stageDetrended,
   stageFit,
   stageFlatness,
@@ -258,6 +258,7 @@ async function analysisBase(session: FengTuSession, run: RunResult): Promise<{ b
     wStar: moments.mean,
     drift: moments.slope,
     wStarParams,
+    sliceParams: o.flatAt === 'final' ? finalParams : wStarParams,
     dirs,
     mlfDirs,
     probeDirs: [...dirs, ...mlfDirs.filter((i) => !dirs.includes(i))],
@@ -379,7 +380,7 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
   if (pcaStage) (pcaStage as PcaStage).S = null; // 8·P² bytes no stage needs any more
 
   let evaluator: ProbeEvaluator | null = null;
-  const probes = async (): Promise<ProbeEvaluator> => (evaluator ??= await probesAtWStar(base, r.pca!));
+  const probes = async (): Promise<ProbeEvaluator> => (evaluator ??= await probesAtSlice(base, r.pca!));
   const D = dirs.length;
   await stage('flatness', after('pca', o.skip?.flatness), `F_i for ${D} directions (PCs ${dirs[0] + 1}…${dirs[D - 1] + 1}${(o.dirStride as number) > 1 ? ` every ${o.dirStride}` : ''}), k = ${o.flatK.toPrecision(4)}`, async (p) => {
     r.flatness = await stageFlatness(base, await probes(), p);

@@ -7,7 +7,7 @@
  *
  *   pca                  precise scatter of the window → top-k PCA with its noise floor
  *   pca-detrended        the linearly detrended window's spectrum (values only)
- *   flatness             F_i along the measured PCs through w*
+ *   flatness             F_i along the measured PCs through w* (or the final weights)
  *   fit                  ψ in σ_i² ∝ F_i^(−ψ) over trusted PCs (PC1 left out), and over PC ranges
  *   temperature          T_i at w* from the per-sample gradients of the whole training set
  *   temperature-vs-loss  T_i(t) and L(t) at the recorder's checkpoints
@@ -67,6 +67,9 @@ export interface AnalysisBase {
   drift: Float64Array;
   /** All layers at w* (the analysed layer's window mean, the others final). */
   wStarParams: Float32Array;
+  /** Where the landscape is sliced for F_i and the MLF ensemble: w*, or the final weights
+   * (options.flatAt; the authors' code measures flatness at the final weights). */
+  sliceParams: Float32Array;
   /** 0-based PCs whose F_i and T_i are measured, the MLF PCs, and the probe list (dirs, then the MLF PCs not in it). */
   dirs: number[];
   mlfDirs: number[];
@@ -137,9 +140,10 @@ export function componentRows(pca: GpuPca, list: number[]): Float64Array {
   return out;
 }
 
-/** The probe evaluator over every probe direction, prepared at w* (flatness and MLF share it). */
-export async function probesAtWStar(b: AnalysisBase, pca: GpuPca): Promise<ProbeEvaluator> {
-  b.mlp.uploadParams(b.wStarParams);
+/** The probe evaluator over every probe direction, prepared at the slice point (w* or the final
+ * weights; flatness and MLF share it). */
+export async function probesAtSlice(b: AnalysisBase, pca: GpuPca): Promise<ProbeEvaluator> {
+  b.mlp.uploadParams(b.sliceParams);
   const ev = await ProbeEvaluator.create(b.mlp, b.data, b.layer, b.probeDirs.length);
   await ev.prepare(componentRows(pca, b.probeDirs));
   return ev;
@@ -149,7 +153,7 @@ export type FlatnessStage = FlatnessResult & { probes: number; ms: number };
 
 export async function stageFlatness(b: AnalysisBase, ev: ProbeEvaluator, progress: StageProgress): Promise<FlatnessStage> {
   const { o } = b;
-  b.mlp.uploadParams(b.wStarParams);
+  b.mlp.uploadParams(b.sliceParams);
   const weightNorm = norm2(b.wStar);
   return gpuFlatness(ev, {
     nDirs: b.dirs.length,
@@ -301,7 +305,7 @@ export async function stageTemperatureVsLoss(b: AnalysisBase, pca: GpuPca, progr
 }
 
 export async function stageMlf(b: AnalysisBase, ev: ProbeEvaluator, flat: FlatnessStage | null): Promise<MlfEnsemble[]> {
-  b.mlp.uploadParams(b.wStarParams);
+  b.mlp.uploadParams(b.sliceParams);
   const out: MlfEnsemble[] = [];
   const D = b.dirs.length;
   for (const i of b.mlfDirs) {
