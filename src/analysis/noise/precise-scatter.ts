@@ -119,8 +119,8 @@ export interface PreciseScatterOptions {
   onProgress?: (rowsDone: number, T: number) => void;
 }
 
-/** Double-single S of rows 0 .. T − 1 of x (on the GPU) about the float64 mean μ. */
-async function dsScatter(ctx: GpuContext, k: ScatterDsKernels, x: GPUBuffer, T: number, P: number, mean: Float64Array, o: PreciseScatterOptions = {}): Promise<Float64Array> {
+/** Double-single S of rows 0 .. T − 1 of x (on the GPU) about the float64 mean μ (not read back with readBack: false). */
+async function dsScatter(ctx: GpuContext, k: ScatterDsKernels, x: GPUBuffer, T: number, P: number, mean: Float64Array, o: PreciseScatterOptions & { readBack?: boolean } = {}): Promise<Float64Array> {
   const ref = Float32Array.from(mean);
   const lo = Float32Array.from(mean, (m, p) => m - ref[p]);
   const refBuf = createStorage(ctx, 'scatter_ds.ref', ref);
@@ -146,6 +146,7 @@ async function dsScatter(ctx: GpuContext, k: ScatterDsKernels, x: GPUBuffer, T: 
       perRow.update((performance.now() - t0) / (row0 - start));
       o.onProgress?.(row0, T);
     }
+    if (o.readBack === false) return new Float64Array(0);
     const hi = await readF32(ctx, sHi, 0, P * P);
     const low = await readF32(ctx, sLo, 0, P * P);
     const S = new Float64Array(P * P);
@@ -165,17 +166,27 @@ export interface PreciseScatterResult {
   ms: number;
 }
 
-/** ms per row of each route on the first rows of the window (the GPU route warmed up first). */
+/**
+ * ms per row of each route, from the difference between r rows and one (GPU: without the read-back)
+ * or none (CPU), so that buffer set-up and compilation do not count.
+ */
 async function timeRoutes(ctx: GpuContext, k: ScatterDsKernels, window: { gpu: GPUBuffer; cpu: Float32Array; T: number; P: number; mean: Float64Array }): Promise<{ gpu: number; cpu: number }> {
   const { P, mean } = window;
-  const rows = Math.max(2, Math.min(window.T, Math.round(2 ** 25 / (P * P))));
-  await dsScatter(ctx, k, window.gpu, 1, P, mean);
-  let t0 = performance.now();
-  await dsScatter(ctx, k, window.gpu, rows, P, mean);
-  const gpu = (performance.now() - t0) / rows;
-  t0 = performance.now();
-  scatterF64(window.cpu, rows, P, mean);
-  const cpu = (performance.now() - t0) / rows;
+  const r = Math.max(2, Math.min(window.T, Math.round(2 ** 26 / (P * P))));
+  const gpuMs = async (rows: number): Promise<number> => {
+    const t0 = performance.now();
+    await dsScatter(ctx, k, window.gpu, rows, P, mean, { readBack: false, rowsPerDispatch: rows });
+    return performance.now() - t0;
+  };
+  const cpuMs = (rows: number): number => {
+    const t0 = performance.now();
+    scatterF64(window.cpu, rows, P, mean);
+    return performance.now() - t0;
+  };
+  await gpuMs(1);
+  const gpu = Math.max(1e-6, (await gpuMs(r)) - (await gpuMs(1))) / (r - 1);
+  cpuMs(1);
+  const cpu = Math.max(1e-6, cpuMs(r) - cpuMs(0)) / r;
   return { gpu, cpu };
 }
 
