@@ -31,13 +31,13 @@ describe('the signal-propagation panels of the dashboard', () => {
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     await page.goto(site.url);
-    await page.waitForFunction(`(${probeOf.toString()})()?.phaseReady === true`, undefined, { timeout: 30_000, polling: 200 });
+    await page.waitForFunction(`(${probeOf.toString()})()?.phaseReady === true`, undefined, { timeout: 90_000, polling: 200 });
     const over = page.locator('#panel-phase .u-over');
     const box = await over.boundingBox();
     expect(box).not.toBeNull();
     // Right of the middle, upper part of the map: somewhere in σ_w² ∈ (0.5, 4.5), σ_b² ∈ (0, 0.3).
     await over.click({ position: { x: box!.width * 0.3, y: box!.height * 0.3 } });
-    await page.waitForFunction(`(${probeOf.toString()})()?.point !== null`, undefined, { timeout: 5_000 });
+    await page.waitForFunction(`(${probeOf.toString()})()?.point !== null`, undefined, { timeout: 60_000 });
     const { point, text } = (await page.evaluate(`(${probeOf.toString()})()`)) as PropagationProbe;
     const mf = meanFieldPoint(tanh, point!.sw2, point!.sb2);
     for (const k of ['qStar', 'chi1', 'cStar', 'xiQ', 'xiC', 'xiGrad'] as const) {
@@ -50,14 +50,14 @@ describe('the signal-propagation panels of the dashboard', () => {
     expect(text).toContain(`χ1 = ${mf.chi1.toPrecision(4)}`);
 
     // The measurement on the GPU: every layer's measured q^l and both pairs' c^l drawn.
-    await page.waitForFunction(`(${probeOf.toString()})()?.results >= 1`, undefined, { timeout: 40_000, polling: 200 });
+    await page.waitForFunction(`(${probeOf.toString()})()?.results >= 1`, undefined, { timeout: 120_000, polling: 200 });
     const p = (await page.evaluate(`(${probeOf.toString()})()`)) as PropagationProbe;
     console.log(`clicked σ_w² = ${point!.sw2}, σ_b² = ${point!.sb2} (${mf.phase}); GPU ${p.seconds?.toFixed(2)} s; ${text}`);
     expect(p.error).toBeNull();
     expect(p.measured).toEqual({ q: LIVE_PROPAGATION.depth, c: 2 * LIVE_PROPAGATION.depth });
-    await page.waitForFunction(() => document.querySelector('#panel-propagation-c')?.getAttribute('data-points') === '30', undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => document.querySelector('#panel-propagation-c')?.getAttribute('data-points') === '30', undefined, { timeout: 60_000 });
     expect(await page.getAttribute('#panel-propagation-q', 'data-points')).toBe(String(LIVE_PROPAGATION.depth));
     expect(problems).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 300_000);
 });

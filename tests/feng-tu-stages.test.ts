@@ -3,7 +3,9 @@
  *  - `reproduce feng-tu --protocol authors` on a tiny network ends by its stop rule, records the
  *    last T steps in a ring that wraps, and with one stage made to fail (SGDSCOPE_FAIL_STAGES) still
  *    writes every other stage's files, records the error in summary.json, skips what needed the
- *    failed stage, and exits with status 4 ("completed with failed stages");
+ *    failed stage, and exits with status 4 ("completed with failed stages"), keeping its checkpoint;
+ *    `--resume` then runs only the failed stage and those that read it (flatness, fit, temperature,
+ *    mlf), takes the others from analysis-state.json unchanged, and completes with status 0;
  *  - the ring's window, put back in time order, equals the window a fixed-length run of the same
  *    length records, and the analysis never writes into the trainer's parameters.
  */
@@ -23,25 +25,27 @@ import { runFengTu } from '../src/experiments/feng-tu/run.ts';
 const ctx = useGpu();
 const ROOT = join(import.meta.dirname, '..');
 
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, ...env } });
+
 describe('reproduce feng-tu with a failing stage', () => {
-  it('writes the other stages, records the failure, exits 4', () => {
+  it('writes the other stages, records the failure, exits 4; --resume runs only what is missing', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'sgdscope-fengtu-')), 'run');
     // 400 samples, B 50: 8 steps per epoch. The stop rule (loss < 100 and the mean accuracy of
     // the last 2 epochs > 0) holds after the first epoch; the 6-step window's ring has wrapped.
     const args = ['reproduce', 'feng-tu', '--protocol', 'authors', '--train-size', '400', '--test-size', '100', '--widths', '784,12,12,10',
       '--stop-loss', '100', '--stop-accuracy', '0', '--stop-accuracy-epochs', '2', '--window-steps', '6', '--k', '5', '--dir-stride', '2', '--t-dirs', '1,2',
       '--mlf-batches', '3', '--mlf-points', '5', '--out', out, '--quiet'];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 240_000,
-      env: { ...process.env, SGDSCOPE_FAIL_STAGES: 'flatness' },
-    });
+    const r = cli(args, { SGDSCOPE_FAIL_STAGES: 'flatness' });
     expect(r.status, r.stdout + r.stderr).toBe(4);
     expect(r.stdout).toMatch(/stop rule met at step 8 \(epoch 1\.00\)/);
     expect(r.stdout).toMatch(/window steps 3–8 \(T = 6\)/);
     expect(r.stdout).toMatch(/FAILED stage flatness: failure injected/);
-    expect(r.stdout).toMatch(/completed with 1 failed stage \(exit status 4\)/);
+    expect(r.stdout).toMatch(/completed with 1 failed stage \(flatness;.*run the missing ones with: sgdscope reproduce feng-tu --resume .*\(exit status 4\)/);
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(result).toMatchObject({ status: 'completed-with-failed-stages', failedStages: ['flatness'] });
+    expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+    expect(existsSync(join(out, 'analysis-state.json'))).toBe(true);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.protocol).toBe('authors');
     expect(summary.stopRule).toMatchObject({ stopLoss: 100, stopAccuracy: 0, stopAccuracyEpochs: 2, epochCap: 1000, met: true });
@@ -66,7 +70,28 @@ describe('reproduce feng-tu with a failing stage', () => {
     const check = spawnSync(py, [join(ROOT, 'scripts/check_fengtu_numpy.py'), out], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/agree/);
-  }, 300_000);
+
+    // --resume (the failure no longer injected): the failed stage and those that read it run, the
+    // others are taken from the earlier attempt, bit for bit.
+    const before = new Map(['pca_variance.npy', 'pca_components.npy', 'pca_variance_detrended.npy', 'temperature_vs_loss.csv', 'trajectory.npy'].map((f) => [f, readFileSync(join(out, f))]));
+    const again = cli(['reproduce', 'feng-tu', '--resume', out]);
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    const STAGES = ['pca', 'pca-detrended', 'flatness', 'fit', 'temperature', 'temperature-vs-loss', 'mlf'];
+    // A stage that runs logs '<stage>: <what it does>' at its start; one taken back logs only its end.
+    const ran = [...again.stderr.matchAll(/^([a-z-]+): (?!done in |failed in )/gm)].map((m) => m[1]).filter((n) => STAGES.includes(n));
+    expect(ran.sort()).toEqual(['fit', 'flatness', 'mlf', 'temperature']);
+    expect(again.stdout).toMatch(/taken from the earlier attempt: pca, pca-detrended, temperature-vs-loss/);
+    const resumed = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    for (const name of STAGES) expect(resumed.stages[name]?.status, name).toBe('done');
+    for (const name of ['pca', 'pca-detrended', 'temperature-vs-loss']) expect(resumed.stages[name].resumed, name).toBe(true);
+    for (const name of ['flatness', 'fit', 'temperature', 'mlf']) expect(resumed.stages[name].resumed, name).toBeUndefined();
+    for (const [f, bytes] of before) expect(Buffer.compare(readFileSync(join(out, f)), bytes), `${f} changed`).toBe(0);
+    expect(existsSync(join(out, 'fit_ranges.csv'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
+    for (const f of ['checkpoint.bin', 'analysis-state.json']) expect(existsSync(join(out, f)), f).toBe(false);
+    // Resuming a completed run: nothing to do.
+    expect(cli(['reproduce', 'feng-tu', '--resume', out, '--quiet']).status).toBe(0);
+  }, 400_000);
 });
 
 describe('the ring recorder of a stop-rule run', () => {

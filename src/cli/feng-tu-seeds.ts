@@ -13,7 +13,8 @@ import { encodeExactJson } from '../util/exact-json.ts';
 import { fengTuSeedsFiles, runFengTuSeed, validateSeeds, type FengTuSeedRecord, type FengTuSeedsSpec } from '../experiments/feng-tu/seeds.ts';
 import type { FengTuOptions } from '../experiments/feng-tu/run.ts';
 import { runName, unitJson, writeFolderAtomic } from '../queue/store.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { openPlainRun } from './run-folder.ts';
+import { inputPhase } from './input.ts';
 import { UsageError, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
 import { runOnQueue } from './queue-mode.ts';
@@ -38,10 +39,10 @@ export async function fengTuSeedsCommand(flags: FlagValues, run: { model: MlpCon
     if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
     return runOnQueue('feng-tu', spec, flags, CMD, log);
   }
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('feng-tu-seeds'), !!flags.force);
-  const assets = await loadReportAssets();
+  // The seeds one after the other, in one atomically written run folder (no checkpoints: a signal ends it).
+  const { cr, assets, loaded } = await inputPhase(async () => ({ assets: await loadReportAssets(), loaded: await loadDataset(run.data), cr: openPlainRun(flags, { kind: 'feng-tu-seeds', command: CMD, argv: [] }) }));
+  const outDir = cr.dir.work;
   const ctx = await acquireGpu();
-  const loaded = await loadDataset(run.data);
   const adapter = adapterRecord(ctx);
   const t0 = performance.now();
   const records: FengTuSeedRecord[] = [];
@@ -56,8 +57,8 @@ export async function fengTuSeedsCommand(flags: FlagValues, run: { model: MlpCon
     log(`seed ${seed}: ψ = ${record.psi?.toFixed(3) ?? '—'} ± ${record.psiSE?.toFixed(3) ?? '—'}, D90 ${record.d90 ?? '—'}, D99 ${record.d99 ?? '—'} (${formatDuration(record.seconds)})`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  writeRunFiles(outDir, fengTuSeedsFiles(spec, records, [], assets, adapter, seconds));
-  process.stdout.write(`${seeds.length} seeds in ${formatDuration(seconds)}; run folder: ${outDir} (seeds.csv, report.html; runs/NNNN: each seed's)\n`);
+  cr.finish(fengTuSeedsFiles(spec, records, [], assets, adapter, seconds));
+  process.stdout.write(`${seeds.length} seeds in ${formatDuration(seconds)}; run folder: ${cr.dir.shown} (seeds.csv, report.html; runs/NNNN: each seed's)\n`);
   ctx.destroy();
   return 0;
 }

@@ -15,6 +15,8 @@ import { signalPropagationCommand, SIGNAL_PROPAGATION_SUMMARY } from './reproduc
 import { sweepCommand } from './sweep.ts';
 import { workerCommand } from './worker.ts';
 import { UsageError } from './args.ts';
+import { EXIT } from './exit-codes.ts';
+import { AlreadyComplete } from '../util/run-dir.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: 'train an MLP with SGD on the GPU and write a run folder' },
@@ -58,13 +60,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError) {
+    if (e instanceof AlreadyComplete) {
       process.stderr.write(`${e.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT.ok;
+    } else if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exitCode = EXIT.badInput;
     } else {
-      process.stderr.write(`sgdscope: ${(e as Error).message ?? e}\n`);
+      process.stderr.write(`sgdscope: ${(e as Error)?.message ?? e}\n`);
       if (process.env.SGDSCOPE_DEBUG) console.error(e);
-      process.exitCode = 1;
+      process.exitCode = EXIT.internal;
     }
   },
 );

@@ -14,12 +14,15 @@ import { loadDataset } from '../data/index.ts';
 import {
   DEFAULT_SIGNAL_PROPAGATION, linspace, runSignalPropagation, type SignalPropagationOptions,
 } from '../experiments/propagation/run.ts';
-import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
+import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilityCell, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
 import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
-import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { StopSignals } from './signals.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import { inputPhase } from './input.ts';
+import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
 import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
@@ -54,7 +57,8 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
   ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-signal-propagation)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted run in this folder: finished trainability cells are kept, the rest run' },
   quiet: { kind: 'bool', help: 'no progress output (the tables are still printed)' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -93,7 +97,7 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
       sw2 = String(flags['prop-sw2']).split(',').map((s) => {
         const t = s.trim();
         if (t === 'crit') return null;
-        const x = Number(t);
+        const x = DECIMAL.test(t) ? Number(t) : NaN;
         if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --prop-sw2 entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
         return x;
       });
@@ -171,20 +175,32 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
   checkQueueFlags(flags, CMD);
-  const options = resolveSignalPropagationOptions(flags);
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
-  if (flags.queue !== undefined) {
+  if (flags.queue !== undefined && flags.resume === undefined) {
+    const options = resolveSignalPropagationOptions(flags);
     // The trainability grid's cells go to the workers; the collect job runs the rest on one of them.
     if (!options.trainability) throw new UsageError(`${CMD}: --queue sends the trainability grid to the workers; there is none with --skip-training`);
     if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
     return runOnQueue('signal-propagation', options, flags, CMD, log);
   }
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('signal-propagation'), !!flags.force);
-  const assets = await loadReportAssets();
-  const heatmapScript = readHeatmapScript();
+  const signals = new StopSignals(log);
+  const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    const fresh = flags.resume === undefined ? resolveSignalPropagationOptions(flags) : null;
+    const assets = await loadReportAssets();
+    const heatmapScript = readHeatmapScript();
+    const cr = openCommandRunDir(flags, { kind: 'signal-propagation', command: CMD, argv, checkpointKind: 'signal-propagation' });
+    // A resumed run continues with the options it was started with (the theory and propagation
+    // stages, minutes at most, run again; finished trainability cells are kept).
+    const options = fresh ?? fromExact<SignalPropagationOptions>(cr.resume!.meta.options);
+    return { options, assets, heatmapScript, cr };
+  });
+  const outDir = cr.dir.dir;
+  const cells = itemCheckpoints<TrainabilityCell>(cr, 'signal-propagation', { options: toExact(options) }, signals, 'trainability cells');
+  const resumedCells = cells.done.length;
   const needGpu = options.propagation !== null || options.trainability !== null;
   const ctx = needGpu ? await acquireGpu() : null;
   const loaded = needGpu ? await loadDataset({ kind: 'mnist10k' }) : null;
@@ -194,17 +210,19 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   let cellsT0 = 0;
   try {
     const result = await runSignalPropagation(ctx, options, loaded ? { train: loaded.train, test: loaded.test } : null, {
+      doneCells: cells.done,
       onStage: (stage, detail) => log(`${stage}: ${detail}`),
       onStageEnd: (stage, s) => log(`${stage}: ${formatDuration(s)}${s < 60 ? ` (${s.toFixed(1)} s)` : ''}`),
-      onCellStart: (_d, _w, index) => {
-        if (index === 0) {
+      onCellStart: () => {
+        if (cellsT0 === 0) {
           cellsT0 = performance.now();
           if (!quiet) bar = new ProgressBar('trainability');
         }
       },
       onCellEnd: (cell, done, total) => {
+        cells.add(cell);
         const el = (performance.now() - cellsT0) / 1000;
-        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / done) * (total - done))}`);
+        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / (done - resumedCells)) * (total - done))}`);
         if (done === total) bar?.done();
       },
     });
@@ -212,10 +230,11 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     const tr = performance.now();
     const summary = signalPropagationSummary(result, { adapter, seconds: (tr - t0) / 1000, outDir });
     const files = signalPropagationFiles(result, summary, { assets, heatmapScript, adapter });
-    writeRunFiles(outDir, files);
+    signals.dispose();
+    cr.finish(files);
     log(`report and files: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
     process.stdout.write(printTables(result));
-    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${outDir}\n`);
+    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${cr.dir.shown}\n`);
   } finally {
     ctx?.destroy();
   }

@@ -5,24 +5,17 @@
  * mini-loss-function ensemble; writes a run folder (src/experiments/feng-tu/files.ts) with a
  * self-contained report.html.
  */
-import { adapterRecord, acquireGpu } from '../gpu/device.ts';
-import { loadDataset } from '../data/index.ts';
-import { runFengTu, failedStages, ANALYSIS_STAGES, AUTHORS_PROTOCOL, DEFAULT_FENG_TU, type FengTuOptions, type FengTuResult, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
-import { overviewFiles, stageFiles, trainFiles } from '../experiments/feng-tu/files.ts';
-import { loadReportAssets } from '../analysis/report/assets.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
-import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
-import { ProgressBar, formatDuration } from './progress.ts';
-import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
+import { ANALYSIS_STAGES, AUTHORS_PROTOCOL, DEFAULT_FENG_TU, type FengTuOptions, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
+import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
+import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { TRAIN_FLAGS, resolveTrainSettings } from './train-settings.ts';
+import { fengTuCommand } from './feng-tu.ts';
 import { AWD_SUMMARY, awdCommand } from './awd.ts';
 import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
 import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
 import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk', 'stop-loss', 'stop-accuracy', 'stop-accuracy-epochs'] as const;
-
-/** Exit status of a run whose training and window completed but some analysis stage failed. */
-export const EXIT_FAILED_STAGES = 4;
 
 export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   protocol: { kind: 'string', help: "'sgdscope' (default: 30 epochs, window = last 10 epochs, flatness factor 2) or 'authors' (Feng & Tu's code: stop when train loss < 5e-5 and the mean train accuracy of the last 9 epochs > 0.99, at most 1000 epochs; window = last 12,000 steps, k = 1000, flatness at the final weights with factor e along every 10th PC, |θ| ≤ 1000); other flags override either", choices: ['sgdscope', 'authors'] },
@@ -49,7 +42,9 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   seeds: { kind: 'list', help: 'run the experiment once per seed (each seed\'s run folder under runs/NNNN/, seeds.csv and report.html across seeds); with --queue one job per seed' },
   ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-feng-tu)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the run in this folder: its training from the last checkpoint (window recording included), then the analysis stages that are missing or failed (summary.json stages.<name>)' },
+  'save-every': { kind: 'string', help: SAVE_EVERY_HELP },
   quiet: { kind: 'bool', help: 'no progress bars' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -83,6 +78,18 @@ export function applyProtocolTraining(flags: FlagValues): void {
   }
 }
 
+/**
+ * Testing aid: the stages SGDSCOPE_FAIL_STAGES (a comma list) makes throw at their start. Read on
+ * every start, a resumed one included, and never stored with the run's options.
+ */
+export function injectedFailures(): Stage[] | undefined {
+  const inject = process.env.SGDSCOPE_FAIL_STAGES;
+  if (!inject) return undefined;
+  const names = inject.split(',').map((x) => x.trim());
+  for (const n of names) if (!(ANALYSIS_STAGES as string[]).includes(n)) throw new UsageError(`SGDSCOPE_FAIL_STAGES: unknown stage '${n}' (stages: ${ANALYSIS_STAGES.join(', ')})`);
+  return names as Stage[];
+}
+
 export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> {
   const o: Partial<FengTuOptions> = flags.protocol === 'authors' ? { ...AUTHORS_PROTOCOL.analysis } : {};
   // --window-epochs overrides the authors' window in steps.
@@ -93,7 +100,7 @@ export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> 
   if (flags.k !== undefined) o.k = flags.k as number;
   if (flags['flat-k'] !== undefined) {
     const raw = String(flags['flat-k']);
-    const v = raw === 'e' ? Math.E : Number(raw);
+    const v = raw === 'e' ? Math.E : DECIMAL.test(raw) ? Number(raw) : NaN;
     if (!(Number.isFinite(v) && v > 1 && v <= 1e6)) throw new UsageError(`sgdscope reproduce feng-tu: --flat-k must be a number in (1, 1e6] or 'e', got '${raw}'`);
     o.flatK = v;
   }
@@ -107,12 +114,6 @@ export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> 
   if (flags['flat-rel-tol'] !== undefined) o.flatRelTol = flags['flat-rel-tol'] as number;
   if (flags['flat-abs-tol'] !== undefined) o.flatAbsTol = flags['flat-abs-tol'] as number;
   o.tDirs = listFlag(flags, 't-dirs', DEFAULT_FENG_TU.tDirs);
-  const inject = process.env.SGDSCOPE_FAIL_STAGES;
-  if (inject) {
-    const names = inject.split(',').map((x) => x.trim());
-    for (const n of names) if (!(ANALYSIS_STAGES as string[]).includes(n)) throw new UsageError(`SGDSCOPE_FAIL_STAGES: unknown stage '${n}' (stages: ${ANALYSIS_STAGES.join(', ')})`);
-    o.failStages = names as Stage[];
-  }
   if (flags['mlf-dirs'] !== undefined) o.mlfDirs = listFlag(flags, 'mlf-dirs', []);
   if (flags['mlf-batches'] !== undefined) o.mlfBatches = flags['mlf-batches'] as number;
   if (flags['mlf-points'] !== undefined) o.mlfPoints = flags['mlf-points'] as number;
@@ -136,81 +137,11 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
-  applyProtocolTraining(flags);
-  checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
-  const run = resolveTrainSettings(flags);
-  const options = resolveFengTuOptions(flags);
-  if (flags.seeds !== undefined || flags.queue !== undefined) return fengTuSeedsCommand(flags, run, options);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('feng-tu'), !!flags.force);
-  const assets = await loadReportAssets();
-
-  const quiet = !!flags.quiet;
-  const log = (s: string): void => {
-    if (!quiet) process.stderr.write(`${s}\n`);
-  };
-  const ctx = await acquireGpu();
-  const loaded = await loadDataset(run.data);
-  log(`sgdscope reproduce feng-tu: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, ${run.train.epochs} epochs, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
-  log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test`);
-
-  const t0 = performance.now();
-  const trainBar = new ProgressBar('train');
-  let stageBar: ProgressBar | null = null;
-  let lastEval = '';
-  const extra = { protocol: (flags.protocol as Protocol | undefined) ?? 'sgdscope', data: loaded.spec, adapter: adapterRecord(ctx) };
-  // Each stage's files as soon as it ends, and the overview (summary.json with every stage's
-  // status, spectra.csv, report.html) after each: a failing stage loses nothing already computed.
-  const write = (stage: Stage, r: FengTuResult): void => {
-    writeRunFiles(outDir, stage === 'train' ? trainFiles(r) : stageFiles(stage, r));
-    writeRunFiles(outDir, overviewFiles(r, assets, extra));
-  };
-  const result = await runFengTu(ctx, run.model, run.train, { train: loaded.train, test: loaded.test }, options, {
-    onTrainChunk: (p) => {
-      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toExponential(2)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
-      if (quiet) return;
-      const elapsed = (performance.now() - t0) / 1000;
-      const rate = p.step / Math.max(elapsed, 1e-9);
-      const eta = p.totalSteps ? (p.totalSteps - p.step) / rate : NaN;
-      const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
-      const cap = run.train.stopLoss !== null || run.train.stopAccuracy !== null ? ' (cap)' : '';
-      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps}${cap} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA${cap} ${formatDuration(eta)}${lastEval}`);
-    },
-    onStageStart: (stage: Stage, detail: string) => {
-      if (stage === 'train') {
-        log(`train: ${detail}`);
-        return;
-      }
-      log(`${stage}: ${detail}`);
-      stageBar = quiet ? null : new ProgressBar(stage);
-    },
-    onStageProgress: (_stage, done, total, detail) => stageBar?.update(done, total, detail),
-    onStageEnd: (stage, seconds, detail) => {
-      if (stage === 'train') trainBar.done();
-      stageBar?.done();
-      stageBar = null;
-      log(`${stage}: ${detail.startsWith('FAILED') ? 'failed' : 'done'} in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
-    },
-    onStageDone: write,
-  });
-
-  const s = result.summary;
-  const d = (p: NonNullable<typeof s>['all'] | null | undefined): string => (p ? `D90 ${p.d90 ?? `>${p.variances.length}`}, D99 ${p.d99 ?? `>${p.variances.length}`}` : '—');
-  const fit = result.fit;
-  const fd = result.fitDetail;
-  const floor = result.pca?.floor;
-  const failed = failedStages(result);
-  const lines = [
-    `${result.run.message}; window steps ${result.window.firstStep}–${result.window.lastStep} (T = ${result.window.T}), layer ${result.layer} (P = ${result.P}), k = ${result.options.k}`,
-    s ? `dimensions (of P = ${result.P}): all ${d(s.all)} | PC1 left out ${d(s.pc1Removed)} | detrended ${d(s.detrended)} | PC1 ${(100 * s.all.ratio[0]).toFixed(2)}% | |cos(PC1, w*)| ${result.pc1VsMeanWeight?.toFixed(3)} | |cos(PC1, drift)| ${result.pc1VsDrift?.toFixed(3)}` : 'dimensions: no PCA',
-    floor ? `noise floor of σ²: ${floor.variance.toExponential(2)} (${floor.relativeToTop.toExponential(1)}·σ1², scatter ${result.scatter?.arithmetic}): PCs 1–${floor.trustedUpTo} trusted to ${floor.relTol}` : '',
-    fit && fd ? `variance–flatness: ψ = ${fit.psi.toFixed(3)} ± ${fit.psiSE.toFixed(3)}, r = ${fit.r.toFixed(3)} over PCs ${fd.pcs[0]}–${fd.pcs[fd.pcs.length - 1]} (n = ${fit.n}, PC1 left out); by range: ${fd.ranges.map((f) => `${f.from}–${f.to} ${f.psi.toFixed(2)}`).join(', ')}` : `variance–flatness: no fit (${result.fitError ?? result.stages.fit?.error ?? 'skipped'})`,
-    result.anisotropy ? `temperature: max/min ${result.anisotropy.maxOverMin.toPrecision(3)}, Spearman(T, F) ${result.anisotropy.spearmanWithFlatness?.toFixed(3)}` : 'temperature: not measured',
-    result.temperatureVsLoss.length ? `T(t) vs L(t): Pearson r(ln T, ln L) ${result.tDirs.map((i, j) => `PC${i} ${result.temperatureLossCorrelation[j].toFixed(3)}`).join(', ')}` : '',
-    `time: ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}; total ${formatDuration((performance.now() - t0) / 1000)}`,
-    ...failed.map((n) => `FAILED stage ${n}: ${result.stages[n]?.error}`),
-    `run folder: ${outDir} (report.html)${failed.length ? `; completed with ${failed.length} failed stage${failed.length > 1 ? 's' : ''} (exit status ${EXIT_FAILED_STAGES})` : ''}`,
-  ].filter(Boolean);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  ctx.destroy();
-  return failed.length ? EXIT_FAILED_STAGES : 0;
+  // A resumed run takes its settings from the checkpoint; a new one gets its protocol's defaults.
+  if (flags.resume === undefined) applyProtocolTraining(flags);
+  if (flags.resume === undefined && (flags.seeds !== undefined || flags.queue !== undefined)) {
+    checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
+    return fengTuSeedsCommand(flags, resolveTrainSettings(flags), resolveFengTuOptions(flags));
+  }
+  return fengTuCommand(flags, rest, resolveFengTuOptions);
 }

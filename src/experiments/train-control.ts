@@ -54,8 +54,21 @@ export class SegmentClock {
   }
 }
 
-/** The in-process control: no checkpoints, no progress reports. */
-export function localTraining(): TrainControl {
+/** Thrown by a control whose stop was requested (a signal): the unit's result is not to be recorded. */
+export class StopRequested extends Error {
+  constructor(step: number) {
+    super(`stopped on request at step ${step}`);
+  }
+}
+
+/** The in-process control: no checkpoints, no progress reports; `stop` (polled between chunks) ends a unit with StopRequested. */
+export function localTraining(stop?: () => boolean): TrainControl {
   const clock = new SegmentClock();
-  return { train: async (t, r) => clock.add(r.key, await runUntil(t, r.until ?? null)) };
+  return {
+    train: async (t, r) => {
+      const result = await runUntil(t, r.until ?? null, stop ? { shouldStop: stop } : {});
+      if (stop?.() && result.status === 'stopped') throw new StopRequested(result.steps);
+      return clock.add(r.key, result);
+    },
+  };
 }

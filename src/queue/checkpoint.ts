@@ -3,28 +3,26 @@
  * job taken over from a dead worker resumes where that worker's last checkpoint left it instead of
  * starting again; progress reports; and a stop on shutdown (SIGTERM) that saves a checkpoint first.
  *
- * A checkpoint holds the weights after step s, the per-step history and evaluations up to s, the
- * training seconds so far and, once a trainer has finished, its final result (so a unit that died
- * in a later stage — a second training phase, the sharpness — does not train the first again).
- * Trainer.restore() fast-forwards the minibatch sampler to step s; dropout masks are keyed by
- * step, so a resumed run without momentum continues bit for bit. (Momentum's velocity is not in
- * it and restarts from zero: the reliability issue's trainer state will carry it.)
+ * A checkpoint holds the trainer's complete state after step s (src/train/trainer-state.ts:
+ * weights, momentum velocity, the sampler's permutation, position and generator, the per-step
+ * history and evaluations), the training seconds so far and, once a trainer has finished, its
+ * final result (so a unit that died in a later stage — a second training phase, the sharpness —
+ * does not train the first again). Dropout masks are keyed by step, so a resumed run continues
+ * bit for bit, with or without momentum.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { decodeExactJson, encodeExactJson } from '../util/exact-json.ts';
-import { History, type EvalRecord, type RunResult, type Trainer } from '../train/trainer.ts';
+import type { RunResult, Trainer } from '../train/trainer.ts';
+import type { TrainerState } from '../train/trainer-state.ts';
 import { runUntil, SegmentClock, type TrainControl, type TrainRequest } from '../experiments/train-control.ts';
 import { writeFileAtomic } from './store.ts';
 
 interface Checkpoint {
   kind: 'sgdscope-queue-checkpoint';
+  version: 2;
   key: string;
-  step: number;
   seconds: number;
-  params: Float32Array;
-  loss: Float32Array;
-  accuracy: Float32Array;
-  evals: EvalRecord[];
+  state: TrainerState;
   final: RunResult | null;
 }
 
@@ -70,7 +68,7 @@ export class QueueTraining implements TrainControl {
     if (!existsSync(path)) return null;
     try {
       const c = decodeExactJson<Checkpoint>(readFileSync(path, 'utf8'));
-      if (c.kind !== 'sgdscope-queue-checkpoint' || c.key !== key) throw new Error('not a checkpoint of this run');
+      if (c.kind !== 'sgdscope-queue-checkpoint' || c.version !== 2 || c.key !== key || !c.state) throw new Error('not a checkpoint of this run (or of an older sgdscope)');
       return c;
     } catch (e) {
       // A checkpoint that cannot be read is dropped: the run restarts rather than failing.
@@ -81,11 +79,7 @@ export class QueueTraining implements TrainControl {
   }
 
   private async save(trainer: Trainer, key: string, seconds: number, final: RunResult | null): Promise<void> {
-    const h = trainer.history;
-    const c: Checkpoint = {
-      kind: 'sgdscope-queue-checkpoint', key, step: trainer.step, seconds,
-      params: await trainer.mlp.readParams(), loss: Float32Array.from(h.loss), accuracy: Float32Array.from(h.accuracy), evals: h.evals, final,
-    };
+    const c: Checkpoint = { kind: 'sgdscope-queue-checkpoint', version: 2, key, seconds, state: await trainer.captureState(), final };
     writeFileAtomic(this.o.path(key), encodeExactJson(c));
   }
 
@@ -96,12 +90,8 @@ export class QueueTraining implements TrainControl {
       this.started.add(key);
       const c = this.load(key);
       if (c) {
-        const history = new History();
-        history.loss = Array.from(c.loss);
-        history.accuracy = Array.from(c.accuracy);
-        history.evals = c.evals;
-        trainer.restore(c.params, c.step, history);
-        this.resumedFrom.set(key, c.step);
+        trainer.restoreState(c.state);
+        this.resumedFrom.set(key, c.state.step);
         if (c.final) return this.clock.add(key, { ...c.final, seconds: 0 }, c.seconds);
         before = c.seconds;
       }

@@ -79,3 +79,12 @@ export function encodeExactJson(v: unknown): string {
 export function decodeExactJson<T>(text: string): T {
   return untag(JSON.parse(text)) as T;
 }
+
+/** The tagged JSON-able value itself (for a field of a checkpoint's JSON header). */
+export function toExact(v: unknown): unknown {
+  return tag(v);
+}
+
+export function fromExact<T>(v: unknown): T {
+  return untag(v) as T;
+}

@@ -15,7 +15,7 @@
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import { GpuBatch } from '../../gpu/batch.ts';
-import { createStorage, readF32 } from '../../gpu/buffers.ts';
+import { createStorage, readF32, writeBuffer } from '../../gpu/buffers.ts';
 import type { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { LayerLayout } from '../../nn/params.ts';
 
@@ -29,6 +29,18 @@ export interface RecorderOptions {
   checkpointEvery: number;
   /** The run's length, or its cap when a stop rule may end it earlier. */
   totalSteps: number;
+}
+
+/** What a checkpoint keeps of a recording (WindowRecorder.state / restore). */
+export interface RecorderState {
+  recorded: number;
+  /** The last step recorded (0: none yet). */
+  lastStep: number;
+  /** The first `recorded` rows of the trajectory buffer (recorded × P): in a ring, rows in ring
+   * order (step s in row (s − 1) mod T), the whole ring once it is full. */
+  trajectory: Float32Array;
+  /** Weight checkpoints taken so far (slots × all parameters). */
+  checkpoints: Float32Array;
 }
 
 export class WindowRecorder {
@@ -100,6 +112,36 @@ export class WindowRecorder {
         batch.copy(this.mlp.params, 0, this.checkpoints, slot * total * 4, total * 4);
       }
     }
+  }
+
+  /**
+   * The recording after `step` training steps, for a checkpoint (no chunk in flight): the rows
+   * recorded so far (their buffer rows, ring or not) and the weight checkpoints taken up to `step`.
+   * The scatter matrix is computed after training from the trajectory, so it needs no state.
+   */
+  async state(step: number): Promise<RecorderState> {
+    const total = this.mlp.layout.total;
+    const slots = this.checkpoints ? this.checkpointSteps.filter((s) => s <= step).length : 0;
+    return {
+      recorded: this.recorded,
+      lastStep: this.lastStep,
+      trajectory: this.recorded > 0 ? await readF32(this.ctx, this.traj, 0, this.recorded * this.P) : new Float32Array(0),
+      checkpoints: slots > 0 ? await readF32(this.ctx, this.checkpoints!, 0, slots * total) : new Float32Array(0),
+    };
+  }
+
+  /** Continues a recording from state() (on a fresh recorder of the same options, before training resumes). */
+  restore(st: RecorderState): void {
+    const { o, P } = this;
+    const total = this.mlp.layout.total;
+    const ok = Number.isInteger(st.recorded) && st.recorded >= 0 && st.recorded <= o.T && Number.isInteger(st.lastStep) && st.lastStep >= st.recorded && st.lastStep <= o.totalSteps;
+    if (!ok || st.trajectory.length !== st.recorded * P || st.checkpoints.length % total !== 0 || st.checkpoints.length / total > this.checkpointSteps.length) {
+      throw new Error(`recorder.restore: state of ${st.recorded} rows (${st.trajectory.length} floats, last step ${st.lastStep}) and ${st.checkpoints.length} checkpoint floats does not fit a window of ${o.T} × ${P}`);
+    }
+    if (st.recorded > 0) writeBuffer(this.ctx, this.traj, st.trajectory);
+    if (st.checkpoints.length > 0) writeBuffer(this.ctx, this.checkpoints!, st.checkpoints);
+    this.recorded = st.recorded;
+    this.lastStep = st.lastStep;
   }
 
   get complete(): boolean {

@@ -126,6 +126,8 @@ export interface AwdRun {
   weightNorm: number;
   analysis: AwdAnalysis | null;
   analysisSeconds: number;
+  /** The trained weights analysed (flat layout): the run folder saves them. */
+  params: Float32Array;
 }
 
 export interface AwdExperimentResult {
@@ -139,6 +141,8 @@ export interface AwdExperimentResult {
 
 export interface AwdHooks {
   onRunEnd?(r: AwdRun, done: number, total: number): void;
+  /** Runs finished earlier, in order (a resumed experiment): kept, not trained again. */
+  done?: AwdRun[];
   onPhase?(p: AwdPoint, what: string): void;
 }
 
@@ -216,6 +220,7 @@ export async function runAwdPoint(
     weightNorm: Math.sqrt(w),
     analysis,
     analysisSeconds: (performance.now() - ta) / 1000,
+    params: tr.params,
   };
 }
 
@@ -230,6 +235,12 @@ export async function runAwdExperiment(ctx: GpuContext, spec: AwdExperimentSpec,
   const runs: AwdRun[] = [];
   try {
     for (const p of points) {
+      const earlier = hooks.done?.[runs.length];
+      if (earlier) {
+        if (earlier.point.index !== p.index) throw new Error(`awd: a finished run (point ${earlier.point.index}) does not belong at position ${p.index}`);
+        runs.push(earlier);
+        continue;
+      }
       runs.push(await runAwdPoint(ctx, spec, p, data, probe, pairs, hooks));
       hooks.onRunEnd?.(runs[runs.length - 1], runs.length, points.length);
     }

@@ -18,13 +18,18 @@
  *   summary.json                 stages (done / failed with the error / skipped with why), D90/D99
  *                                per variant, noise floor, alignment, ψ ± SE with its PC range …
  *   report.html                  self-contained charts (uPlot inlined)
- * The first three are written when training ends; each stage's files when it ends; the last three
- * after every stage, so a folder always says which stages are done (summary.json `stages`).
+ *   train_indices.npy, test_indices.npy      the samples trained and tested on
+ *   checkpoints_weights_layer{l}.npy, checkpoint_steps.npy   the weights T(t) and L(t) were
+ *                                measured at, stacked per layer, and their steps
+ * The first three are written when training ends; each stage's files when it ends; summary.json,
+ * spectra.csv and report.html after every stage, so a folder always says which stages are done
+ * (summary.json `stages`); the indices and checkpoints at the end.
  */
 import { encodeNpy } from '../../util/npy.ts';
 import { toCsv } from '../../util/csv.ts';
 import { layerBias, layerWeights, paramLayout } from '../../nn/params.ts';
-import { metricsCsv } from '../../train/run-files.ts';
+import { indexFiles, metricsCsv, stackedWeightFiles } from '../../train/run-files.ts';
+import type { WindowRecorder } from '../../analysis/noise/recorder.ts';
 import type { RunFiles } from '../../train/run-files.ts';
 import type { VarianceProfile } from '../../analysis/numerics/pca-summary.ts';
 import type { NoiseFloor } from '../../analysis/numerics/noise-floor.ts';
@@ -203,5 +208,14 @@ export function fengTuFiles(r: FengTuResult, assets: ReportAssets, extra: Record
   const files: RunFiles = new Map(trainFiles(r));
   for (const stage of Object.keys(r.stages) as Stage[]) for (const [n, c] of stageFiles(stage, r)) files.set(n, c);
   for (const [n, c] of overviewFiles(r, assets, extra)) files.set(n, c);
+  return files;
+}
+
+/** What numpy needs beyond the stages' files: the samples, and the weight checkpoints T(t) and L(t) were measured at. */
+export async function indexAndCheckpointFiles(r: FengTuResult, loaded: { trainIndices: Uint32Array; testIndices: Uint32Array }, rec: WindowRecorder): Promise<RunFiles> {
+  const files: RunFiles = new Map(indexFiles(loaded));
+  const slots = await Promise.all(rec.checkpointSteps.map((_, i) => rec.readCheckpoint(i)));
+  for (const [name, content] of stackedWeightFiles(r.model, slots)) files.set(`checkpoints_${name}`, content);
+  files.set('checkpoint_steps.npy', encodeNpy(Uint32Array.from(rec.checkpointSteps), [rec.checkpointSteps.length]));
   return files;
 }

@@ -92,3 +92,15 @@ export const AUTHORS_PROTOCOL: { train: Partial<TrainConfig>; analysis: Partial<
 export type Stage = 'train' | 'pca' | 'pca-detrended' | 'flatness' | 'fit' | 'temperature' | 'temperature-vs-loss' | 'mlf';
 
 export const ANALYSIS_STAGES: Exclude<Stage, 'train'>[] = ['pca', 'pca-detrended', 'flatness', 'fit', 'temperature', 'temperature-vs-loss', 'mlf'];
+
+/** The stages each analysis stage reads (fit needs flatness; temperature and mlf use F_i when
+ * flatness succeeded): a resumed run recomputes a finished stage when one of these is recomputed. */
+export const STAGE_INPUTS: Record<Exclude<Stage, 'train'>, Exclude<Stage, 'train'>[]> = {
+  pca: [],
+  'pca-detrended': ['pca'],
+  flatness: ['pca'],
+  fit: ['pca', 'flatness'],
+  temperature: ['pca', 'flatness'],
+  'temperature-vs-loss': ['pca'],
+  mlf: ['pca', 'flatness'],
+};

@@ -21,19 +21,14 @@ import { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import type { TrainConfig } from '../../train/config.ts';
 import { hasStopRule } from '../../train/stop-rule.ts';
-import { Trainer, type ChunkProgress, type RunResult } from '../../train/trainer.ts';
+import { Trainer, type RunResult } from '../../train/trainer.ts';
 import type { Dataset } from '../../data/dataset.ts';
-import { summarizePca, type PcaSummary } from '../../analysis/numerics/pca-summary.ts';
-import type { PowerLawFit } from '../../analysis/numerics/power-law-fit.ts';
-import type { TemperatureAnisotropy, Temperatures } from '../../analysis/numerics/temperature.ts';
-import { norm2 } from '../../analysis/numerics/dense.ts';
 import { windowMoments } from '../../analysis/numerics/window-scatter.ts';
 import { autoEigMethod, type PcaRoute } from '../../analysis/noise/pca-gpu.ts';
 import { WindowRecorder } from '../../analysis/noise/recorder.ts';
 import type { ProbeEvaluator } from '../../analysis/noise/probe-eval.ts';
-import type { TemperatureRow } from '../../analysis/noise/temperature-gpu.ts';
-import type { MlfEnsemble } from '../../analysis/noise/mlf.ts';
-import { DEFAULT_FENG_TU, type FengTuOptions, type Stage } from './options.ts';
+import { DEFAULT_FENG_TU, STAGE_INPUTS, type FengTuOptions, type Stage } from './options.ts';
+import { summarise, type FengTuProgress, type FengTuResult } from './result.ts';
 import {
   probesAtSlice,
   stageDetrended,
@@ -43,97 +38,14 @@ import {
   stagePca,
   stageTemperature,
   stageTemperatureVsLoss,
+  windowScatter,
   type AnalysisBase,
-  type FitRange,
-  type FlatnessStage,
-  type FitStage,
   type PcaStage,
-  type PrecisePca,
 } from './stages.ts';
 
 export { DEFAULT_FENG_TU, AUTHORS_PROTOCOL, ANALYSIS_STAGES, type FengTuOptions, type Stage, type Protocol } from './options.ts';
 export type { PrecisePca, FitRange } from './stages.ts';
-
-export interface FengTuProgress {
-  onTrainChunk?(p: ChunkProgress, trainer: Trainer): void;
-  onStageStart?(stage: Stage, detail: string): void;
-  onStageProgress?(stage: Stage, done: number, total: number | null, detail: string): void;
-  onStageEnd?(stage: Stage, seconds: number, detail: string): void;
-  /** Once the window is read back ('train'), then after each analysis stage (done, failed or
-   * skipped), with everything computed so far. */
-  onStageDone?(stage: Stage, r: FengTuResult): void | Promise<void>;
-}
-
-export interface StageRecord {
-  status: 'done' | 'failed' | 'skipped';
-  seconds: number;
-  /** failed: the error message; skipped: why. */
-  error?: string;
-  detail?: string;
-}
-
-export interface FengTuResult {
-  options: FengTuOptions;
-  model: MlpConfig;
-  train: TrainConfig;
-  run: RunResult;
-  stepsPerEpoch: number;
-  /** Steps trained (the run's length, or where a stop rule ended it). */
-  totalSteps: number;
-  window: { firstStep: number; lastStep: number; T: number; epochs: number };
-  layer: number;
-  fanIn: number;
-  fanOut: number;
-  P: number;
-  trainSize: number;
-  trainer: Trainer;
-  /** Final weights (all layers) and w* (final with the analysed layer's window mean). */
-  finalParams: Float32Array;
-  wStarParams: Float32Array;
-  /** Analysed layer's w* (P) and drift velocity (per step). */
-  wStar: Float64Array;
-  drift: Float64Array;
-  trajectory: Float32Array;
-  /** Each analysis stage's outcome, in the order run. */
-  stages: Partial<Record<Stage, StageRecord>>;
-  /** null when that stage failed or was skipped. */
-  pca: PrecisePca | null;
-  scatter: PcaStage['scatter'] | null;
-  pcaDetrended: PrecisePca | null;
-  summary: PcaSummary | null;
-  pc1VsMeanWeight: number | null;
-  pc1VsDrift: number | null;
-  flatness: FlatnessStage | null;
-  fit: PowerLawFit | null;
-  fitError: string | null;
-  fitDetail: FitStage | null;
-  /** 0-based PC indices whose F_i and T_i were measured; flatness.directions[j] and temperatures
-   * entries j belong to PC dirs[j] + 1. */
-  dirs: number[];
-  L0: number | null;
-  temperatures: Temperatures | null;
-  anisotropy: TemperatureAnisotropy | null;
-  /** ln T_i against ln F_i (PC1 left out): slope and r. */
-  tempVsFlatness: PowerLawFit | null;
-  tDirs: number[];
-  temperatureVsLoss: TemperatureRow[];
-  /** Pearson r of ln T_i(t) with ln L(t) over the checkpoints from the first epoch on, per direction in tDirs. */
-  temperatureLossCorrelation: number[];
-  mlf: MlfEnsemble[];
-  timings: Record<string, number>;
-}
-
-/** A result whose PCA stage succeeded (what the dashboard's panels need). */
-export type FengTuWithPca = FengTuResult & { pca: PrecisePca; summary: PcaSummary };
-
-export function hasPca(r: FengTuResult): r is FengTuWithPca {
-  return r.pca !== null && r.summary !== null;
-}
-
-/** Stages that failed (a run with any is "completed with failed stages"). */
-export function failedStages(r: FengTuResult): Stage[] {
-  return (Object.entries(r.stages) as [Stage, StageRecord][]).filter(([, s]) => s.status === 'failed').map(([n]) => n);
-}
+export { hasPca, failedStages, type FengTuProgress, type FengTuResult, type FengTuWithPca, type StageRecord } from './result.ts';
 
 /**
  * A Feng–Tu run whose training is under way or done: the options with every default resolved
@@ -267,27 +179,21 @@ async function analysisBase(session: FengTuSession, run: RunResult): Promise<{ b
   return { base, finalParams };
 }
 
-function summarise(r: FengTuResult): void {
-  if (!r.pca) return;
-  const summary = summarizePca({
-    eigenvalues: r.pca.variances,
-    total: r.pca.total,
-    pc1: r.pca.components.subarray(0, r.P),
-    meanWeight: r.wStar,
-    drift: norm2(r.drift) > 0 ? r.drift : undefined,
-    detrended: r.pcaDetrended ? { eigenvalues: r.pcaDetrended.variances, total: r.pcaDetrended.total } : undefined,
-  });
-  r.summary = summary;
-  r.pc1VsMeanWeight = summary.pc1VsMeanWeight;
-  r.pc1VsDrift = summary.pc1VsDrift;
-}
 
 /**
  * The analysis stages once training has completed the window (`run`: the training's result;
  * `timings`: stage times already measured, e.g. { train }). A stage's failure does not end the
  * analysis (see the header); only a run that did not record the whole window throws.
  */
-export async function analyseFengTu(session: FengTuSession, run: RunResult, progress: FengTuProgress = {}, timings: Record<string, number> = {}): Promise<FengTuResult> {
+export async function analyseFengTu(
+  session: FengTuSession,
+  run: RunResult,
+  progress: FengTuProgress = {},
+  timings: Record<string, number> = {},
+  /** A resumed run: puts a stage an earlier attempt finished back into `r` and returns true (the
+   * stage is then not run again), or returns false (stage-state.ts; the CLI's --resume). */
+  restore?: (stage: Exclude<Stage, 'train'>, r: FengTuResult) => boolean,
+): Promise<FengTuResult> {
   const { o, trainer, T } = session;
   const { base, finalParams } = await analysisBase(session, run);
   const spe = trainer.stepsPerEpoch;
@@ -337,14 +243,20 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
   await progress.onStageDone?.('train', r);
 
   /** Runs `f` as stage `name` unless a stage it needs did not succeed; records the outcome. */
+  // A stage is taken from an earlier attempt only if no stage it reads is computed anew.
+  const recomputed = new Set<Stage>();
   const stage = async (name: Stage, needs: { ok: boolean; why: string }, detail: string, f: (progress: (done: number, total: number | null, d: string) => void) => Promise<string | void>): Promise<void> => {
     const t0 = performance.now();
-    if (!needs.ok) {
+    if (name !== 'train' && !STAGE_INPUTS[name].some((d) => recomputed.has(d)) && restore?.(name, r)) {
+      if (name === 'pca' || name === 'pca-detrended') summarise(r);
+      progress.onStageEnd?.(name, 0, `taken from the earlier attempt (${r.stages[name]?.detail ?? 'done'})`);
+    } else if (!needs.ok) {
       r.stages[name] = { status: 'skipped', seconds: 0, error: needs.why };
     } else {
       progress.onStageStart?.(name, detail);
       try {
         if (o.failStages?.includes(name)) throw new Error(`failure injected by the test hook (failStages / SGDSCOPE_FAIL_STAGES)`);
+        recomputed.add(name);
         const end = await f((done, total, d) => progress.onStageProgress?.(name, done, total, d));
         const s = (performance.now() - t0) / 1000;
         timings[name] = s;
@@ -372,8 +284,10 @@ export async function analyseFengTu(session: FengTuSession, run: RunResult, prog
     const f = pcaStage.pca.floor;
     return `σ1² = ${r.pca.variances[0].toExponential(3)}, total ${r.pca.total.toExponential(3)}, scatter ${pcaStage.scatter.arithmetic}; noise floor ${f.variance.toExponential(2)} (${f.relativeToTop.toExponential(1)}·σ1²): PCs 1–${f.trustedUpTo} trusted to ${f.relTol}`;
   });
-  await stage('pca-detrended', after('pca', o.skip?.detrended), 'PCA of the linearly detrended window', async () => {
-    r.pcaDetrended = await stageDetrended(base, pcaStage!);
+  await stage('pca-detrended', after('pca', o.skip?.detrended), 'PCA of the linearly detrended window', async (p) => {
+    // A PCA taken from an earlier attempt (--resume) left no scatter matrix: compute it again.
+    const ps = pcaStage ?? { pca: r.pca!, S: base.route === 'covariance' ? (await windowScatter(base, p)).S : null, scatter: r.scatter! };
+    r.pcaDetrended = await stageDetrended(base, ps);
     summarise(r);
     return `σ1² = ${r.pcaDetrended.variances[0].toExponential(3)}, total ${r.pcaDetrended.total.toExponential(3)}`;
   });

@@ -102,13 +102,18 @@ async function centredWindow(b: AnalysisBase, detrend: boolean): Promise<{ X: GP
   return { X, ss: windowSumOfSquares(w, detrend) };
 }
 
+/** The window's float64 scatter matrix (precise-scatter.ts: double-single on the GPU or float64 on the CPU). */
+export async function windowScatter(b: AnalysisBase, progress: StageProgress): Promise<Awaited<ReturnType<typeof preciseScatter>>> {
+  return preciseScatter(b.ctx, { gpu: b.trajGpu, cpu: b.trajectory, T: b.T, P: b.P, mean: b.moments.mean }, {
+    arithmetic: b.o.scatter,
+    onProgress: (done, all) => progress(done, all, `scatter: ${done}/${all} rows`),
+  });
+}
+
 export async function stagePca(b: AnalysisBase, progress: StageProgress): Promise<PcaStage> {
   const { ctx, o, T, P, k } = b;
   if (b.route === 'covariance') {
-    const s = await preciseScatter(ctx, { gpu: b.trajGpu, cpu: b.trajectory, T, P, mean: b.moments.mean }, {
-      arithmetic: o.scatter,
-      onProgress: (done, all) => progress(done, all, `scatter: ${done}/${all} rows`),
-    });
+    const s = await windowScatter(b, progress);
     progress(T, T, 'eigendecomposition');
     const pca = await pcaFromScatter64(s.S, P, T, k, traceOf(b.moments), { method: o.eig, accumulation: s.arithmetic === 'cpu-f64' ? 'float64' : 'double-single' });
     return { pca, S: s.S, scatter: { arithmetic: s.arithmetic, reason: s.reason, ms: s.ms } };

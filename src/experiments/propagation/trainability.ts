@@ -117,6 +117,8 @@ export function trainabilityModel(s: TrainabilitySpec, depth: number, sw2: numbe
 export interface TrainabilityHooks {
   onCellStart?(depth: number, sw2: number, index: number, total: number): void;
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
+  /** Cells finished earlier, in grid order (a resumed run): they are kept, not trained again. */
+  done?: TrainabilityCell[];
 }
 
 /** The grid's cells in row-major order (depth outer, σ_w² inner): cells[iDepth · sw2.length + iSw2]. */
@@ -160,6 +162,12 @@ export async function runTrainability(
   const all = trainabilityCells(spec);
   const cells: TrainabilityCell[] = [];
   for (const { depth, sw2 } of all) {
+    const earlier = hooks.done?.[cells.length];
+    if (earlier) {
+      if (earlier.depth !== depth || earlier.sw2 !== sw2) throw new Error(`trainability: a finished cell (depth ${earlier.depth}, σ_w² ${earlier.sw2}) does not belong at grid position ${cells.length}`);
+      cells.push(earlier);
+      continue;
+    }
     hooks.onCellStart?.(depth, sw2, cells.length, all.length);
     cells.push(await runTrainabilityCell(ctx, spec, depth, sw2, data));
     hooks.onCellEnd?.(cells[cells.length - 1], cells.length, all.length);

@@ -87,7 +87,8 @@ export function sweepSummary(r: SweepResult, fig: SweepFigures): Record<string, 
   };
 }
 
-function runsCsv(r: SweepResult): string {
+/** runs.csv: one row per run (also written run by run while a sweep goes on). */
+export function runsCsv(r: Pick<SweepResult, 'spec' | 'runs'>): string {
   const k = r.spec.sharpness.k;
   const layers = r.spec.model.widths.length - 1;
   const header = [

@@ -3,6 +3,7 @@
  * rate, batch size, weight decay, dropout rate and seed; every combination is one run. Plus what
  * to measure after each run (the top Hessian eigenvalues) and how many runs share the device.
  */
+import { showValue } from '../../util/keys.ts';
 import { validateMlpConfig, type MlpConfig } from '../../nn/config.ts';
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from '../../train/config.ts';
 import type { DatasetSpec } from '../../data/index.ts';
@@ -100,15 +101,15 @@ export function validateSweepSpec(s: SweepSpec, trainSize: number | null = null)
     for (const v of values) validateTrainConfig({ ...s.train, [key]: v }, trainSize, `sweep.grid.${key}`);
   }
   const sh = s.sharpness;
-  if (!(Number.isInteger(sh.k) && sh.k >= 0 && sh.k <= 100)) throw new Error(`sweep.sharpness.k must be an integer in [0, 100], got ${sh.k}`);
-  if (sh.samples !== null && !(Number.isInteger(sh.samples) && sh.samples >= 10)) throw new Error(`sweep.sharpness.samples must be an integer ≥ 10 or null (all), got ${sh.samples}`);
-  if (!(sh.residualTol > 0 && sh.residualTol < 1)) throw new Error(`sweep.sharpness.residualTol must be in (0, 1), got ${sh.residualTol}`);
-  if (!(Number.isInteger(sh.maxIter) && sh.maxIter >= 1)) throw new Error(`sweep.sharpness.maxIter must be a positive integer, got ${sh.maxIter}`);
+  if (!(Number.isInteger(sh.k) && sh.k >= 0 && sh.k <= 100)) throw new Error(`sweep.sharpness.k must be an integer in [0, 100], got ${showValue(sh.k)}`);
+  if (sh.samples !== null && !(Number.isInteger(sh.samples) && sh.samples >= 10)) throw new Error(`sweep.sharpness.samples must be an integer ≥ 10 or null (all), got ${showValue(sh.samples)}`);
+  if (!(sh.residualTol > 0 && sh.residualTol < 1)) throw new Error(`sweep.sharpness.residualTol must be in (0, 1), got ${showValue(sh.residualTol)}`);
+  if (!(Number.isInteger(sh.maxIter) && sh.maxIter >= 1)) throw new Error(`sweep.sharpness.maxIter must be a positive integer, got ${showValue(sh.maxIter)}`);
   if (sh.layers !== null) {
     const n = s.model.widths.length - 1;
     for (const l of sh.layers) if (!(Number.isInteger(l) && l >= 0 && l < n)) throw new Error(`sweep.sharpness.layers: ${l} is not a layer index in [0, ${n - 1}]`);
   }
-  if (!(Number.isInteger(s.concurrency) && s.concurrency >= 1 && s.concurrency <= 16)) throw new Error(`sweep.concurrency must be an integer in [1, 16], got ${s.concurrency}`);
+  if (!(Number.isInteger(s.concurrency) && s.concurrency >= 1 && s.concurrency <= 16)) throw new Error(`sweep.concurrency must be an integer in [1, 16], got ${showValue(s.concurrency)}`);
   if (s.search) validateSearchSpec(s.search, s.train.epochs !== undefined ? s.train.epochs : s.train.steps != null ? null : DEFAULT_TRAIN.epochs, s.train as Record<string, unknown>);
   return s;
 }

@@ -85,4 +85,6 @@ export interface SweepResult {
   hessianSamples: number;
   /** Points whose unit of work failed (a queue job that could not run): not in `runs`. */
   failed?: { point: SweepPoint; reason: string }[];
+  /** True when a stop request (a signal) ended the sweep early: `runs` then has holes. */
+  stopped?: boolean;
 }

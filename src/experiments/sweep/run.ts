@@ -16,7 +16,7 @@ import type { GpuContext } from '../../gpu/device.ts';
 import { stratifiedSample, subset, type Dataset } from '../../data/index.ts';
 import { uploadDataset, type GpuDataset } from '../../train/gpu-dataset.ts';
 import type { RunFiles } from '../../train/run-files.ts';
-import { localTraining } from '../train-control.ts';
+import { localTraining, StopRequested } from '../train-control.ts';
 import type { SweepPoint, SweepSpec } from './grid.ts';
 import { SharpnessProbe } from './sharpness.ts';
 import { searchPoints } from './search.ts';
@@ -30,6 +30,10 @@ export interface SweepHooks {
   onRunStart?(p: SweepPoint, running: number): void;
   /** files: the run's own run folder (when the data carry their split indices), else null. */
   onRunEnd?(r: SweepRun, done: number, total: number, files: RunFiles | null): void;
+  /** Runs finished earlier (a resumed sweep): their points are skipped and their records kept. */
+  done?: SweepRun[];
+  /** Polled between chunks: true ends the sweep early (runs in progress are dropped; `stopped` is set). */
+  shouldStop?(): boolean;
 }
 
 /** Training samples the sharpness is averaged over. */
@@ -53,17 +57,24 @@ export async function runSweep(ctx: GpuContext, spec: SweepSpec, data: SweepData
   const probe = hess ? await SharpnessProbe.create(ctx, spec.model, hess, spec.sharpness.layers) : null;
   const env = { ctx, data, probe, board: new MemoryRungBoard() };
   const runs: SweepRun[] = new Array(points.length);
+  for (const r of hooks.done ?? []) runs[r.point.index] = r;
+  const todo = points.filter((p) => runs[p.index] === undefined);
   let next = 0;
-  let done = 0;
+  let done = points.length - todo.length;
   let running = 0;
+  let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < points.length) {
-      const p = points[next++];
+    while (next < todo.length && !stopped) {
+      const p = todo[next++];
       running++;
       hooks.onRunStart?.(p, running);
       let files: RunFiles | null;
       try {
-        ({ run: runs[p.index], files } = await runSweepPoint(spec, p, { ...env, control: localTraining() }));
+        ({ run: runs[p.index], files } = await runSweepPoint(spec, p, { ...env, control: localTraining(hooks.shouldStop) }));
+      } catch (e) {
+        if (!(e instanceof StopRequested)) throw e;
+        stopped = true;
+        return;
       } finally {
         running--;
       }
@@ -85,5 +96,6 @@ export async function runSweep(ctx: GpuContext, spec: SweepSpec, data: SweepData
     testSize: data.test?.n ?? 0,
     seconds: (performance.now() - t0) / 1000,
     hessianSamples: hess?.n ?? 0,
+    ...(stopped ? { stopped } : {}),
   };
 }
