@@ -58,6 +58,8 @@ describe('runFengTu on a tiny network', () => {
     expect(r.temperatureVsLoss.at(-1)!.step).toBe(120);
     expect(r.mlf[0].mini.length).toBe(5);
     for (const name of ['train', 'pca', 'pca-detrended', 'flatness', 'temperature', 'temperature-vs-loss', 'mlf']) expect(r.timings[name]).toBeGreaterThan(0);
+    // Every stage ran on the analysis copy of the model: the trainer still holds the final weights.
+    assertClose(await r.trainer.mlp.readParams(), r.finalParams, { atol: 0, rtol: 0, label: "trainer's parameters after every stage" });
 
     const files = fengTuFiles(r, { uplotJs: '/*uplot*/', uplotCss: '/*css*/' }, { data: 'synthetic' });
     const npy = (name: string) => decodeNpy(files.get(name) as Uint8Array);
