@@ -5,7 +5,7 @@
  * mini-loss-function ensemble; writes a run folder (src/experiments/feng-tu/files.ts) with a
  * self-contained report.html.
  */
-import { ANALYSIS_STAGES, AUTHORS_PROTOCOL, DEFAULT_FENG_TU, type FengTuOptions, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
+import { AUTHORS_PROTOCOL, DEFAULT_FENG_TU, type FengTuOptions, type Protocol } from '../experiments/feng-tu/run.ts';
 import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
 import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { TRAIN_FLAGS, resolveTrainSettings } from './train-settings.ts';
@@ -76,18 +76,6 @@ export function applyProtocolTraining(flags: FlagValues): void {
     flags['stop-accuracy'] = t.stopAccuracy as number;
     if (flags['stop-accuracy-epochs'] === undefined) flags['stop-accuracy-epochs'] = t.stopAccuracyEpochs;
   }
-}
-
-/**
- * Testing aid: the stages SGDSCOPE_FAIL_STAGES (a comma list) makes throw at their start. Read on
- * every start, a resumed one included, and never stored with the run's options.
- */
-export function injectedFailures(): Stage[] | undefined {
-  const inject = process.env.SGDSCOPE_FAIL_STAGES;
-  if (!inject) return undefined;
-  const names = inject.split(',').map((x) => x.trim());
-  for (const n of names) if (!(ANALYSIS_STAGES as string[]).includes(n)) throw new UsageError(`SGDSCOPE_FAIL_STAGES: unknown stage '${n}' (stages: ${ANALYSIS_STAGES.join(', ')})`);
-  return names as Stage[];
 }
 
 export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> {
