@@ -155,7 +155,15 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   const stateFile = dir.path(ANALYSIS_STATE_FILE);
   let saved: AnalysisState | null = null;
   const restore = (name: Exclude<Stage, 'train'>, r: FengTuResult): boolean => {
-    if (saved === null && existsSync(stateFile)) saved = decodeAnalysisState(readFileSync(stateFile, 'utf8'), stateFile, windowKey(r));
+    if (saved === null && existsSync(stateFile)) {
+      try {
+        saved = decodeAnalysisState(readFileSync(stateFile, 'utf8'), stateFile, windowKey(r));
+      } catch (e) {
+        // An unreadable state costs only time: every stage runs again.
+        log(`note: ${(e as Error).message}; every stage runs again`);
+        saved = { window: windowKey(r), stages: {} };
+      }
+    }
     const s = saved?.stages[name];
     if (!s) return false;
     applySavedStage(r, name, s);
