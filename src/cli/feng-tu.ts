@@ -14,7 +14,7 @@
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { analyseFengTu, failedStages, prepareFengTu, ANALYSIS_STAGES, type FengTuOptions, type FengTuResult, type FengTuSession, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
+import { analyseFengTu, failedStages, planFengTu, prepareFengTu, ANALYSIS_STAGES, type FengTuOptions, type FengTuResult, type FengTuSession, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
 import { indexAndCheckpointFiles, overviewFiles, stageFiles, trainFiles } from '../experiments/feng-tu/files.ts';
 import { applySavedStage, captureAnalysisState, decodeAnalysisState, encodeAnalysisState, windowKey, type AnalysisState } from '../experiments/feng-tu/stage-state.ts';
 import { fengTuLines } from '../experiments/feng-tu/summary-lines.ts';
@@ -83,7 +83,8 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
       const options = fresh?.options ?? (meta!.options as Partial<FengTuOptions>);
       const protocol = fresh?.protocol ?? ((meta!.protocol as Protocol | undefined) ?? 'sgdscope');
       const loaded = await loadDataset(run.data);
-      checkRunFitsData(run.model, run.train, loaded.train);
+      // The run's shape (P, T, k, window) is checked here, so a k or window that cannot fit is bad input before the GPU starts.
+      planFengTu(run.model, checkRunFitsData(run.model, run.train, loaded.train), loaded.train.n, options);
       cr.checkIndices(loaded);
       return { cr, run, options, protocol, loaded, assets: await loadReportAssets(), failStages };
     } catch (e) {

@@ -125,3 +125,15 @@ export function checkRunFitsData(model: MlpConfig, train: Partial<TrainConfig>, 
   if (data.classes > classes) throw new Error(`model output width ${classes} is smaller than the dataset's ${data.classes} classes`);
   return config;
 }
+
+/** SGD steps in one epoch: whole minibatches of the n training samples (the sampler drops the rest). */
+export function stepsPerEpochOf(n: number, batchSize: number): number {
+  return Math.floor(n / batchSize);
+}
+
+/** The run's step cap: the smaller of epochs × steps per epoch and steps; null when neither is set. */
+export function totalStepsOf(c: Pick<TrainConfig, 'epochs' | 'steps'>, stepsPerEpoch: number): number | null {
+  const fromEpochs = c.epochs === null ? Infinity : c.epochs * stepsPerEpoch;
+  const t = Math.min(fromEpochs, c.steps ?? Infinity);
+  return Number.isFinite(t) ? t : null;
+}

@@ -23,7 +23,7 @@ import type { MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
 import { MlpGpu, TrainStepPlan } from '../nn/mlp-gpu.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { checkRunFitsData, type TrainConfig } from './config.ts';
+import { checkRunFitsData, totalStepsOf, type TrainConfig } from './config.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import type { TrainerState } from './trainer-state.ts';
@@ -119,10 +119,7 @@ export class Trainer {
   }
 
   get totalSteps(): number | null {
-    const c = this.config;
-    const fromEpochs = c.epochs === null ? Infinity : c.epochs * this.stepsPerEpoch;
-    const t = Math.min(fromEpochs, c.steps ?? Infinity);
-    return Number.isFinite(t) ? t : null;
+    return totalStepsOf(this.config, this.stepsPerEpoch);
   }
 
   get evalEvery(): number {

@@ -20,14 +20,13 @@ import type { GpuContext } from '../../gpu/device.ts';
 import { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import type { TrainConfig } from '../../train/config.ts';
-import { hasStopRule } from '../../train/stop-rule.ts';
 import { Trainer, type RunResult } from '../../train/trainer.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { windowMoments } from '../../analysis/numerics/window-scatter.ts';
-import { autoEigMethod, type PcaRoute } from '../../analysis/noise/pca-gpu.ts';
 import { WindowRecorder } from '../../analysis/noise/recorder.ts';
 import type { ProbeEvaluator } from '../../analysis/noise/probe-eval.ts';
-import { DEFAULT_FENG_TU, STAGE_INPUTS, type FengTuOptions, type Stage } from './options.ts';
+import { STAGE_INPUTS, type FengTuOptions, type Stage } from './options.ts';
+import { planFengTu, type FengTuPlan } from './plan.ts';
 import { summarise, type FengTuProgress, type FengTuResult } from './result.ts';
 import {
   probesAtSlice,
@@ -45,56 +44,29 @@ import {
 
 export { DEFAULT_FENG_TU, AUTHORS_PROTOCOL, ANALYSIS_STAGES, type FengTuOptions, type Stage, type Protocol } from './options.ts';
 export type { PrecisePca, FitRange } from './stages.ts';
+export { planFengTu, type FengTuPlan } from './plan.ts';
 export { hasPca, failedStages, type FengTuProgress, type FengTuResult, type FengTuWithPca, type StageRecord } from './result.ts';
 
 /**
- * A Feng–Tu run whose training is under way or done: the options with every default resolved
- * (k, dirStride, eig), the trainer and the recorder its training hook must call. Built by
- * prepareFengTu; runFengTu trains it itself, a dashboard drives the trainer (pause, resume, its
- * own live hooks) and calls analyseFengTu when the run has completed.
+ * A Feng–Tu run whose training is under way or done: its plan (plan.ts: the options with every
+ * default resolved, P, T, the window and the route), the trainer and the recorder its training
+ * hook must call. Built by prepareFengTu; runFengTu trains it itself, a dashboard drives the
+ * trainer (pause, resume, its own live hooks) and calls analyseFengTu when the run has completed.
  */
-export interface FengTuSession {
+export interface FengTuSession extends Omit<FengTuPlan, 'P' | 'stepsPerEpoch' | 'checkpointEvery'> {
   ctx: GpuContext;
-  o: FengTuOptions;
   trainer: Trainer;
   recorder: WindowRecorder;
-  route: PcaRoute;
-  /** Window length; the steps before it if the run goes to `total` (its length, or its cap when a
-   * stop rule may end it: `open`, the window is then the last T steps, wherever it ends). */
-  T: number;
-  windowStart: number;
-  total: number;
-  open: boolean;
 }
 
-/** Validates the options against the trainer's model and run and creates the window recorder. */
+/** Plans the run from the trainer's model and settings (planFengTu) and creates the window recorder. */
 export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: Partial<FengTuOptions> = {}): Promise<FengTuSession> {
-  const o: FengTuOptions = { ...DEFAULT_FENG_TU, ...options };
-  const mlp = trainer.mlp;
-  const layers = mlp.layout.layers;
-  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < layers.length)) {
-    throw new Error(`layer must be an integer in [0, ${layers.length - 1}] for a ${layers.length}-layer model, got ${o.layer}`);
+  const plan = planFengTu(trainer.model, trainer.config, trainer.trainData.n, options);
+  const { o, T, windowStart, total, open, route, checkpointEvery } = plan;
+  if (plan.stepsPerEpoch !== trainer.stepsPerEpoch || total !== trainer.totalSteps) {
+    throw new Error(`Feng–Tu plan: ${plan.stepsPerEpoch} steps per epoch, ${total} steps, but the trainer has ${trainer.stepsPerEpoch}, ${trainer.totalSteps} (internal error)`);
   }
-  const P = layers[o.layer].size;
-  const total = trainer.totalSteps;
-  if (total === null) throw new Error('the Feng–Tu run needs a step or epoch cap (epochs or steps)');
-  const c = trainer.config;
-  const open = hasStopRule(c) || c.targetTrainLoss !== null || c.targetTrainAccuracy !== null;
-  const spe = trainer.stepsPerEpoch;
-  const T = o.windowSteps ?? o.windowEpochs * spe;
-  if (!(Number.isInteger(T) && T >= 3 && T <= total)) throw new Error(`the window must be between 3 and the ${total} training steps, got ${T} steps`);
-  const route: PcaRoute = o.route === 'auto' ? (P <= o.maxCovarianceP ? 'covariance' : 'trajectory') : o.route;
-  const k = o.k ?? (route === 'covariance' ? Math.min(1000, P, T - 1) : Math.min(40, P, T - 1));
-  if (!(Number.isInteger(k) && k >= 2 && k <= Math.min(P, T - 1))) throw new Error(`k must be an integer in [2, min(P = ${P}, T − 1 = ${T - 1})], got ${k}`);
-  const dirStride = o.dirStride ?? (k > 100 ? 10 : 1);
-  if (!(Number.isInteger(dirStride) && dirStride >= 1)) throw new Error(`dirStride must be an integer >= 1, got ${dirStride}`);
-  o.k = k;
-  o.dirStride = dirStride;
-  o.eig = o.eig === 'auto' ? autoEigMethod(P, k) : o.eig;
-  const windowStart = total - T;
-  // One epoch, or every few epochs so that a long cap (the authors': 1000 epochs) keeps ≤ 200.
-  const checkpointEvery = o.checkpointEvery ?? spe * Math.max(1, Math.ceil(total / spe / 200));
-  const recorder = await WindowRecorder.create(ctx, mlp, { layer: o.layer, windowStart: open ? null : windowStart, T, checkpointEvery, totalSteps: total });
+  const recorder = await WindowRecorder.create(ctx, trainer.mlp, { layer: o.layer, windowStart: open ? null : windowStart, T, checkpointEvery, totalSteps: total });
   return { ctx, o, trainer, recorder, route, T, windowStart, total, open };
 }
 
