@@ -16,6 +16,7 @@ import { TOY_FLAGS, resolveToy } from '../src/cli/toy-landscape.ts';
 import { SIGNAL_PROPAGATION_FLAGS, resolveSignalPropagationOptions } from '../src/cli/reproduce-signal-propagation.ts';
 import { parseSavePolicy } from '../src/train/save-policy.ts';
 import { checkRunFitsData } from '../src/train/config.ts';
+import { planFengTu } from '../src/experiments/feng-tu/plan.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
 import { FUZZ_SEED, cleanlyAsync } from './helpers/fuzz.ts';
@@ -89,6 +90,14 @@ describe('fuzzed command lines', () => {
                 deep++;
                 const loaded = await loadDataset(s.data);
                 checkRunFitsData(s.model, s.train, loaded.train);
+              }
+            }
+            if (dice === 0 && command === 'sgdscope reproduce feng-tu') {
+              const [s, options] = settings as [ReturnType<typeof resolveTrainSettings>, ReturnType<typeof resolveFengTuOptions>];
+              if (s.data.kind === 'mnist10k') {
+                deep++;
+                const loaded = await loadDataset(s.data);
+                planFengTu(s.model, checkRunFitsData(s.model, s.train, loaded.train), loaded.train.n, options);
               }
             }
           });
