@@ -33,6 +33,9 @@ export async function fengTuSeedsCommand(flags: FlagValues, run: { model: MlpCon
   } catch (e) {
     throw new UsageError(`${CMD}: --seeds: ${(e as Error).message}`);
   }
+  if (R !== undefined && R > 1 && (run.train.stopLoss !== null || run.train.stopAccuracy !== null)) {
+    throw new UsageError(`${CMD}: --replicas ${R} needs a run of known length; the stop rule (--stop-loss/--stop-accuracy, the authors' protocol) ends each seed at its own step: use --replicas 1`);
+  }
   const train: Partial<TrainConfig> = { ...run.train };
   delete train.seed;
   const spec: FengTuSeedsSpec = { model: run.model, train, data: run.data, options, seeds, ...(R && R > 1 ? { replicas: R } : {}) };

@@ -6,6 +6,7 @@
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
+import { stopRuleMet } from './stop-rule.ts';
 import type { TrainConfig } from './config.ts';
 import type { Evaluator } from './evaluate.ts';
 import type { ChunkProgress, EvalRecord } from './run-types.ts';
@@ -40,6 +41,8 @@ export interface ChunkRead {
 /** What of the trainer the read needs. */
 export interface ChunkContext {
   configs: readonly TrainConfig[];
+  /** Each replica's evaluations so far (the stop rule reads them). */
+  histories: readonly { evals: readonly EvalRecord[] }[];
   trainEval: Evaluator;
   testEval: Evaluator | null;
   totalSteps: number | null;
@@ -77,7 +80,7 @@ export function readChunkMetrics(t: ChunkContext, m: Float32Array, chunk: InFlig
     return {
       losses, accuracies, diverged, divergedStep, eval: evalRecord,
       keep: diverged ? divergedStep - 1 - chunk.firstStep : chunk.steps,
-      target: targetReached(c, evalRecord),
+      target: evalRecord ? targetReached(c, evalRecord, [...t.histories[r].evals, evalRecord]) : null,
     };
   });
   const info: ChunkProgress = {
@@ -94,15 +97,15 @@ export function readChunkMetrics(t: ChunkContext, m: Float32Array, chunk: InFlig
   return { info, replicas };
 }
 
-function targetReached(c: TrainConfig, e: EvalRecord | null): string | null {
-  if (!e) return null;
+/** Why evaluation `e` ends a replica's run (its targets, or the stop rule over `evals`, which end with e), or null. */
+export function targetReached(c: TrainConfig, e: EvalRecord, evals: readonly EvalRecord[]): string | null {
   if (c.targetTrainLoss !== null && e.train.loss <= c.targetTrainLoss) {
     return `target reached at step ${e.step}: train loss ${e.train.loss.toPrecision(4)} ≤ ${c.targetTrainLoss}`;
   }
   if (c.targetTrainAccuracy !== null && e.train.accuracy >= c.targetTrainAccuracy) {
     return `target reached at step ${e.step}: train accuracy ${e.train.accuracy.toFixed(4)} ≥ ${c.targetTrainAccuracy}`;
   }
-  return null;
+  return stopRuleMet(c, evals);
 }
 
 /**

@@ -28,15 +28,16 @@ import { initParams } from '../nn/init.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { TrainStepPlan } from '../nn/train-step.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { checkRunFitsData, type TrainConfig } from './config.ts';
+import { checkRunFitsData, totalStepsOf, type TrainConfig } from './config.ts';
 import { replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator } from './evaluate.ts';
-import { ChunkStaging, readChunkMetrics, type ChunkRead, type InFlight } from './chunk-metrics.ts';
+import { ChunkStaging, readChunkMetrics, targetReached, type ChunkRead, type InFlight } from './chunk-metrics.ts';
 import { StepEncoder, interleaveIndices } from './step-encoder.ts';
 import { ChunkStarts } from './chunk-starts.ts';
 import { stackStates, type TrainerState } from './trainer-state.ts';
+import { hasStopRule } from './stop-rule.ts';
 import { History, type ChunkPlan, type EvalRecord, type RunResult, type TrainHooks } from './run-types.ts';
 
 export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type ReplicaChunk, type RunResult, type TrainHooks } from './run-types.ts';
@@ -133,10 +134,7 @@ export class Trainer {
   }
 
   get totalSteps(): number | null {
-    const c = this.config;
-    const fromEpochs = c.epochs === null ? Infinity : c.epochs * this.stepsPerEpoch;
-    const t = Math.min(fromEpochs, c.steps ?? Infinity);
-    return Number.isFinite(t) ? t : null;
+    return totalStepsOf(this.config, this.stepsPerEpoch);
   }
 
   get evalEvery(): number {
@@ -176,6 +174,14 @@ export class Trainer {
     let encodedUpTo = this.step;
     const queue: InFlight[] = [];
     let stopped = false;
+    // A single run resumed at the evaluation that ended it (a checkpoint written when training
+    // ended): it stays ended, rather than training on to the next evaluation.
+    const atStart = this.history.evals.at(-1);
+    const endedAt = this.replicas === 1 && startStep > 0 && atStart?.step === startStep ? targetReached(this.config, atStart, this.history.evals) : null;
+    if (endedAt) {
+      this.outcomes[0] = { status: 'target-reached', message: endedAt, step: startStep };
+      return { status: 'target-reached', message: endedAt, steps: startStep, seconds: 0, stepsPerSecond: 0, replicas: [{ ...this.outcomes[0] }] };
+    }
 
     const encodeNext = (): boolean => {
       if (total !== null && encodedUpTo >= total) return false;
@@ -188,9 +194,9 @@ export class Trainer {
       return true;
     };
 
-    // A chunk ending in an evaluation may stop a replica (target reached): do not run ahead of
-    // it, or that replica's weights on the GPU would be a chunk past the step it reports.
-    const hasTarget = this.configs.some((c) => c.targetTrainLoss !== null || c.targetTrainAccuracy !== null);
+    // A chunk ending in an evaluation may stop a replica (target reached, the stop rule): do not run
+    // ahead of it, or that replica's weights on the GPU would be a chunk past the step it reports.
+    const hasTarget = this.configs.some((c) => c.targetTrainLoss !== null || c.targetTrainAccuracy !== null || hasStopRule(c));
     const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
     // A stop or a snapshot wants the GPU idle at a chunk boundary: stop running ahead.
     const holding = (): boolean => (hooks.shouldStop?.() ?? false) || (hooks.snapshotDue?.(this.step) ?? false);

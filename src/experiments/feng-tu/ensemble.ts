@@ -5,6 +5,8 @@
  * is analysed on its own (stages 2–7 of run.ts) on a single network holding its final weights.
  * Replica r's training is bit for bit the seed's run alone and the analysis is the same code on
  * the same weights, so each seed's record and folder are those runFengTuSeed writes — only faster.
+ * A window that ends where a stop rule ends the run (a ring, plan.ts 'open') needs R = 1: replicas
+ * stop at different steps, and the recorders follow the ensemble's steps.
  */
 import type { AdapterRecord, GpuContext } from '../../gpu/device.ts';
 import type { Dataset } from '../../data/dataset.ts';
@@ -27,7 +29,10 @@ export async function runFengTuEnsemble(
   try {
     const sessions: FengTuSession[] = [];
     for (let r = 0; r < seeds.length; r++) sessions.push(await prepareFengTu(ctx, trainer, spec.options, r));
-    const { T, windowStart, total } = sessions[0];
+    const { T, windowStart, total, open } = sessions[0];
+    if (open && seeds.length > 1) {
+      throw new Error(`Feng–Tu --replicas ${seeds.length}: the stop rule (stopLoss/stopAccuracy) ends each seed's run at its own step; train such seeds one at a time (--replicas 1)`);
+    }
     for (const s of sessions) s.recorder.recordInitial();
     progress.onStageStart?.('train', `${seeds.length} seeds in lockstep (${seeds.join(', ')}), ${total} steps, window ${windowStart + 1}–${total} (${T} steps), layer ${sessions[0].o.layer}`);
     const run = await trainer.run({
@@ -49,7 +54,6 @@ export async function runFengTuEnsemble(
         single = await Trainer.create(ctx, spec.model, configs[r], data);
         analysis.push(single);
         single.mlp.uploadParams(params.subarray(r * Tp, (r + 1) * Tp));
-        sessions[r].recorder.retarget(single.mlp);
       }
       const result = await analyseFengTu({ ...sessions[r], trainer: single, config: trainer.configs[r], history: trainer.histories[r] }, replicaRun(trainer, run, r), progress, { train: trainSeconds });
       const record = seedRecord(seed, result, trainSeconds + (performance.now() - started) / 1000);

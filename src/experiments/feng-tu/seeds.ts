@@ -77,7 +77,7 @@ export function seedRecord(seed: number, r: FengTuResult, seconds: number): Feng
   const last = r.history.evals.at(-1);
   return {
     seed, message: r.run.message, testAccuracy: last?.test?.accuracy ?? null, finalTrainLoss: last?.train.loss ?? null, P: r.P, T: r.window.T,
-    d90: r.summary.all.d90, d99: r.summary.all.d99, d90Pc1Removed: r.summary.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary.pc1Removed?.d99 ?? null,
+    d90: r.summary?.all.d90 ?? null, d99: r.summary?.all.d99 ?? null, d90Pc1Removed: r.summary?.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary?.pc1Removed?.d99 ?? null,
     psi: r.fit?.psi ?? null, psiSE: r.fit?.psiSE ?? null, r: r.fit?.r ?? null, fitN: r.fit?.n ?? null,
     temperatureMaxOverMin: r.anisotropy?.maxOverMin ?? null, temperatureSpearmanFlatness: r.anisotropy?.spearmanWithFlatness ?? null,
     seconds,
