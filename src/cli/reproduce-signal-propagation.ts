@@ -16,8 +16,11 @@ import {
 } from '../experiments/propagation/run.ts';
 import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
 import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
+import { JVP_LIMITS } from '../experiments/propagation/gpu-jvp.ts';
+import { DEFAULT_CURVE, DEFAULT_JACOBIAN, type CurveOptions, type JacobianOptions, type JacobianPointOption } from '../experiments/propagation/init-run.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
+import { jacobianLabel } from '../experiments/propagation/jacobian.ts';
 import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
@@ -41,6 +44,18 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   twin: { kind: 'number', help: 'propagation: add an input with this correlation ρ to the first one (default 0.95; 0 = none)', range: [-0.999, 0.999] },
   'no-gradients': { kind: 'bool', help: 'propagation: forward statistics only (no backpropagated gradient lengths)' },
   'skip-propagation': { kind: 'bool', help: 'no GPU propagation stage' },
+  'jac-points': { kind: 'string', help: "Jacobian spectra: points as activation:weights:sw2:sb2, comma-separated (activation tanh|relu|linear, weights gaussian|orthogonal, sw2 a number or 'crit' for tanh); default tanh at crit and 3 (σ_b² = 0.05), linear at 1, relu at 2 (σ_b² = 0), each with both weight ensembles" },
+  'jac-width': { kind: 'int', help: 'Jacobian spectra: width N (the N × N Jacobian; default 512)', range: [...JVP_LIMITS.width] },
+  'jac-depth': { kind: 'int', help: 'Jacobian spectra: layers L (default 16)', range: [...JVP_LIMITS.depth] },
+  'jac-nets': { kind: 'int', help: 'Jacobian spectra: random networks per point (default 2)', range: [...JVP_LIMITS.nets] },
+  'skip-jacobian': { kind: 'bool', help: 'no Jacobian-spectrum stage' },
+  'curve-sw2': { kind: 'string', help: "curve length: tanh σ_w² values, comma-separated; 'crit' = σ_w²* at --curve-sb2 (default 1.3,crit,3)" },
+  'curve-sb2': { kind: 'number', help: 'curve length: σ_b² (default 0.05)', range: [0, 100] },
+  'curve-width': { kind: 'int', help: 'curve length: width N (default 1024)', range: [...JVP_LIMITS.width] },
+  'curve-depth': { kind: 'int', help: 'curve length: layers L (default 30)', range: [...JVP_LIMITS.depth] },
+  'curve-points': { kind: 'int', help: 'curve length: points on the circle (default 32)', range: [3, 4096] },
+  'curve-nets': { kind: 'int', help: 'curve length: random networks per σ_w² (default 4)', range: [...JVP_LIMITS.nets] },
+  'skip-curve': { kind: 'bool', help: 'no curve-length stage' },
   'train-sb2': { kind: 'number', help: 'trainability: σ_b² (default 0.05)', range: [0, 100] },
   'train-sw2': { kind: 'list', help: 'trainability: σ_w² grid, ascending (default 0.5,0.707,1,1.414,2,2.828,4,5.657,8)' },
   'train-depths': { kind: 'list', help: 'trainability: hidden-layer counts, ascending (default 2,4,8,16,32)' },
@@ -78,6 +93,68 @@ function ascendingList(flags: FlagValues, name: string, fallback: number[], chec
   return v;
 }
 
+/** A comma-separated σ_w² list where 'crit' (null) stands for the critical σ_w²*. */
+function sw2List(flags: FlagValues, name: string, fallback: (number | null)[]): (number | null)[] {
+  if (flags[name] === undefined) return fallback;
+  const v = String(flags[name]).split(',').map((s) => {
+    const t = s.trim();
+    if (t === 'crit') return null;
+    const x = Number(t);
+    if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --${name} entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
+    return x;
+  });
+  if (v.length > 12) throw new UsageError(`${CMD}: --${name} takes at most 12 points, got ${v.length}`);
+  return v;
+}
+
+function jacobianPoints(flags: FlagValues): JacobianPointOption[] {
+  if (flags['jac-points'] === undefined) return DEFAULT_JACOBIAN.points;
+  const pts = String(flags['jac-points']).split(',').map((entry) => {
+    const parts = entry.trim().split(':');
+    const [activation, weights, w, b] = parts;
+    const bad = (why: string): never => {
+      throw new UsageError(`${CMD}: --jac-points entries are activation:weights:sw2:sb2 (e.g. tanh:orthogonal:crit:0.05); '${entry.trim()}': ${why}`);
+    };
+    if (parts.length !== 4) bad('needs 4 fields');
+    if (!['tanh', 'relu', 'linear'].includes(activation)) bad(`activation must be tanh, relu or linear, got '${activation}'`);
+    if (!['gaussian', 'orthogonal'].includes(weights)) bad(`weights must be gaussian or orthogonal, got '${weights}'`);
+    const sw2 = w === 'crit' ? null : Number(w);
+    if (sw2 === null && activation !== 'tanh') bad("sw2 'crit' is for tanh");
+    if (sw2 !== null && !(Number.isFinite(sw2) && sw2 > 0 && sw2 <= 10000)) bad(`sw2 must be a number in (0, 10000] or 'crit', got '${w}'`);
+    const sb2 = Number(b);
+    if (b === '' || !(Number.isFinite(sb2) && sb2 >= 0 && sb2 <= 100)) bad(`sb2 must be a number in [0, 100], got '${b}'`);
+    return { activation, weights, sw2, sb2 } as JacobianPointOption;
+  });
+  if (pts.length > 16) throw new UsageError(`${CMD}: --jac-points takes at most 16 points, got ${pts.length}`);
+  return pts;
+}
+
+function jacobianOptions(flags: FlagValues, paper: boolean, seed: number): JacobianOptions | null {
+  if (flags['skip-jacobian']) return null;
+  const d = DEFAULT_JACOBIAN;
+  return {
+    width: (flags['jac-width'] as number | undefined) ?? (paper ? 1024 : d.width),
+    depth: (flags['jac-depth'] as number | undefined) ?? (paper ? 64 : d.depth),
+    nets: (flags['jac-nets'] as number | undefined) ?? (paper ? 4 : d.nets),
+    seed,
+    points: jacobianPoints(flags),
+  };
+}
+
+function curveOptions(flags: FlagValues, paper: boolean, seed: number): CurveOptions | null {
+  if (flags['skip-curve']) return null;
+  const d = DEFAULT_CURVE;
+  return {
+    sw2: sw2List(flags, 'curve-sw2', d.sw2),
+    sb2: (flags['curve-sb2'] as number | undefined) ?? d.sb2,
+    width: (flags['curve-width'] as number | undefined) ?? d.width,
+    depth: (flags['curve-depth'] as number | undefined) ?? (paper ? 60 : d.depth),
+    points: (flags['curve-points'] as number | undefined) ?? (paper ? 128 : d.points),
+    nets: (flags['curve-nets'] as number | undefined) ?? (paper ? 8 : d.nets),
+    seed,
+  };
+}
+
 export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropagationOptions {
   const paper = !!flags.paper;
   const base = DEFAULT_SIGNAL_PROPAGATION;
@@ -86,17 +163,7 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
   const prop = base.propagation!;
   let propagation: SignalPropagationOptions['propagation'] = null;
   if (!flags['skip-propagation']) {
-    let sw2 = prop.sw2;
-    if (flags['prop-sw2'] !== undefined) {
-      sw2 = String(flags['prop-sw2']).split(',').map((s) => {
-        const t = s.trim();
-        if (t === 'crit') return null;
-        const x = Number(t);
-        if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --prop-sw2 entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
-        return x;
-      });
-      if (sw2.length > 12) throw new UsageError(`${CMD}: --prop-sw2 takes at most 12 points, got ${sw2.length}`);
-    }
+    const sw2 = sw2List(flags, 'prop-sw2', prop.sw2);
     const twin = flags.twin === undefined ? prop.twin : (flags.twin as number) === 0 ? null : (flags.twin as number);
     const inputs = (flags.inputs as number | undefined) ?? prop.inputs;
     if (twin !== null && inputs < 2) throw new UsageError(`${CMD}: --twin needs --inputs ≥ 2 (the twin is built from digits 0 and 1); pass --twin 0 for none`);
@@ -139,6 +206,8 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
     phaseSw2: triple(flags, 'phase-sw2', paper ? [0.5, 4.5, 161] : base.phaseSw2, 1e-6),
     phaseSb2: triple(flags, 'phase-sb2', paper ? [0, 0.3, 121] : base.phaseSb2, 0),
     propagation,
+    jacobian: jacobianOptions(flags, paper, seed),
+    curve: curveOptions(flags, paper, seed),
     trainability,
     trainableThreshold: (flags.threshold as number | undefined) ?? base.trainableThreshold,
   };
@@ -154,6 +223,13 @@ function printTables(r: Awaited<ReturnType<typeof runSignalPropagation>>): strin
     const a = p.comparison.agreement;
     const one = (name: string, s: typeof a.q | null): string => (s ? `${name} ${s.agrees ? 'agrees' : 'DISAGREES'} (${(100 * s.fractionWithin).toFixed(0)}% within, max|z| ${s.maxZ.toFixed(2)})` : `${name} -`);
     lines.push(`propagation ${p.label}: ${one('q', a.q)}; ${one('c', a.c)}; ${one('gradient', a.lnGrad)}${p.comparison.warning ? ` [${p.comparison.warning}]` : ''}`);
+  }
+  for (const m of r.jacobian) {
+    const v = m.ks ? `KS D = ${m.ks.d.toFixed(4)} (critical ${m.ks.critical.toFixed(4)}, n = ${m.ks.n})` : `max |λ/${m.atom!.value.toPrecision(4)} − 1| = ${m.atom!.maxRelDeviation.toExponential(2)}`;
+    lines.push(`jacobian ${jacobianLabel(m.point)}, L = ${m.run.depth}: ${v}; mean s² ${m.moments.meanSq.toPrecision(4)} vs χ1^L ${m.moments.meanSqTheory.toPrecision(4)}; ${m.agrees ? 'agrees' : 'DISAGREES'}`);
+  }
+  for (const c of r.curves) {
+    lines.push(`curve length σ_w² = ${Number(c.spec.sw2.toPrecision(6))} (${c.meanField.phase}): rate ${c.rate.measured.toFixed(4)} ± ${c.rate.se.toFixed(4)} per layer vs ½ ln χ1 = ${c.rate.theory.toFixed(4)}; ${c.agreement.agrees && c.rate.agrees ? 'agrees' : 'DISAGREES'}`);
   }
   if (r.band) {
     lines.push(`trainability: trainable (train acc ≥ ${r.band.threshold}) matches L ≤ 6ξ_c in ${(100 * r.band.agreement).toFixed(0)}% of cells (${r.band.trainableBeyond} train beyond 6ξ_c, ${r.band.untrainableWithin} fail inside); best σ_w² per depth: ${r.band.rows.map((row) => `L=${row.depth}: ${row.bestSw2 ?? '-'}`).join(', ')}`);
@@ -176,9 +252,10 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
-  const needGpu = options.propagation !== null || options.trainability !== null;
+  const needData = options.propagation !== null || options.trainability !== null;
+  const needGpu = needData || options.jacobian !== null || options.curve !== null;
   const ctx = needGpu ? await acquireGpu() : null;
-  const loaded = needGpu ? await loadDataset({ kind: 'mnist10k' }) : null;
+  const loaded = needData ? await loadDataset({ kind: 'mnist10k' }) : null;
   log(`${CMD}: ${options.activation}${ctx ? ` on ${ctx.adapterName} (${ctx.runtime})` : ''}`);
   const t0 = performance.now();
   let bar: ProgressBar | null = null;
