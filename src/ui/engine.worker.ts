@@ -29,7 +29,7 @@ import { analyseFengTu, prepareFengTu, type FengTuResult, type FengTuSession } f
 import { fengTuFiles } from '../experiments/feng-tu/files.ts';
 import { browserReportAssets, exportMessage } from './run-folder-export.ts';
 import { DEFAULT_LIVE, LiveLab, frameFromFengTu } from './live-lab.ts';
-import type { FromWorker, PropagationRequest, RunState, ToWorker } from './protocol.ts';
+import type { FromWorker, InitSpectraRequest, PropagationRequest, RunState, ToWorker } from './protocol.ts';
 import { activationByName } from '../analysis/meanfield/activations.ts';
 import { phaseDiagram } from '../analysis/meanfield/phase-diagram.ts';
 import { criticalLine } from '../analysis/meanfield/critical-line.ts';
@@ -37,6 +37,8 @@ import { GpuPropagation } from '../experiments/propagation/gpu-propagation.ts';
 import { propagationTheory } from '../experiments/propagation/theory.ts';
 import { comparePropagation } from '../experiments/propagation/compare.ts';
 import { phaseDiagramHeatmaps, propagationCharts } from '../experiments/propagation/charts.ts';
+import { LIVE_INIT, liveInitSpectra } from '../experiments/propagation/init-live.ts';
+import { LatestOnly } from './latest-only.ts';
 import type { RunSpec } from './settings.ts';
 import { ExperimentQueue } from './experiment-queue.ts';
 import type { NetworkState } from '../experiments/dashboard-runner.ts';
@@ -579,7 +581,7 @@ function sideDevice(): Promise<GpuContext> {
   return side.pending;
 }
 
-const prop: { gpu: Map<string, { ctx: GpuContext; gpu: GpuPropagation }>; busy: boolean; pending: PropagationRequest | null } = { gpu: new Map(), busy: false, pending: null };
+const prop: { gpu: Map<string, { ctx: GpuContext; gpu: GpuPropagation }> } = { gpu: new Map() };
 
 async function propagate(req: PropagationRequest): Promise<FromWorker> {
   const ctx = await sideDevice();
@@ -610,23 +612,23 @@ async function propagate(req: PropagationRequest): Promise<FromWorker> {
   };
 }
 
-async function servePropagation(): Promise<void> {
-  if (prop.busy) return;
-  prop.busy = true;
+const propagations = new LatestOnly<PropagationRequest>(async (req) => {
   try {
-    while (prop.pending) {
-      const req = prop.pending;
-      prop.pending = null;
-      try {
-        post(await propagate(req));
-      } catch (e) {
-        post({ type: 'propagation-error', id: req.id, message: (e as Error).message ?? String(e) });
-      }
-    }
-  } finally {
-    prop.busy = false;
+    post(await propagate(req));
+  } catch (e) {
+    post({ type: 'propagation-error', id: req.id, message: (e as Error).message ?? String(e) });
   }
-}
+});
+
+// Jacobian spectra and curve length at a clicked point (issue 12), on the same side device.
+const initSpectra = new LatestOnly<InitSpectraRequest>(async (req) => {
+  try {
+    const r = await liveInitSpectra(await sideDevice(), { sw2: req.sw2, sb2: req.sb2, ...LIVE_INIT });
+    post({ type: 'init-spectra', id: req.id, ...r });
+  } catch (e) {
+    post({ type: 'init-spectra-error', id: req.id, message: (e as Error).message ?? String(e) });
+  }
+});
 
 // ---------------- curvature and generalisation experiments (issue 6) ----------------
 
@@ -700,8 +702,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         post(phaseDiagramMessage(msg.activation));
         return;
       case 'propagate':
-        prop.pending = msg;
-        await servePropagation();
+        await propagations.submit(msg);
+        return;
+      case 'init-spectra':
+        await initSpectra.submit(msg);
         return;
       case 'experiment':
         await experiments.enqueue(msg);

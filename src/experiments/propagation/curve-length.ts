@@ -103,6 +103,7 @@ export async function measureCurve(gpu: GpuJvp, spec: CurveSpec, onProgress?: (f
   validateCurveSpec(spec);
   if (gpu.activation !== 'tanh') throw new Error(`measureCurve: the curve experiment is for tanh networks, got a GpuJvp for ${gpu.activation}`);
   const mf = meanFieldPoint(tanh, spec.sw2, spec.sb2);
+  if (!(mf.qStar > 0)) throw new Error(`curve length: q* = 0 at σ_w² = ${spec.sw2}, σ_b² = ${spec.sb2} (every input collapses to 0): no circle to follow; use σ_b² > 0`);
   const { width: N, depth: L, nets: S, points: M } = spec;
   const { primal, tangents } = greatCircle(N, M, mf.qStar, spec.seed);
   const r = await gpu.run({ activation: 'tanh', weights: 'gaussian', sw2: spec.sw2, sb2: spec.sb2, width: N, depth: L, nets: S, seed: spec.seed, primal, tangents, readTangents: false }, onProgress);
