@@ -25,6 +25,7 @@ import { DenseForward } from '../../kernels/dense_forward.ts';
 import { Jvp, jvpShape, type JvpActivation } from '../../kernels/jvp.ts';
 import type { WeightEnsemble } from '../../analysis/meanfield/jacobian-spectrum.ts';
 import type { JacobianActivation } from '../../analysis/meanfield/d2-law.ts';
+import { checkInt } from './gpu-propagation.ts';
 
 export interface JvpSpec {
   activation: JacobianActivation;
@@ -62,10 +63,6 @@ export interface JvpResult {
 }
 
 export const JVP_LIMITS = { width: [1, 4096], depth: [1, 2000], nets: [1, 64], rows: [1, 8192] } as const;
-
-function checkInt(name: string, v: number, [lo, hi]: readonly [number, number]): void {
-  if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-}
 
 export function validateJvpSpec(s: JvpSpec): { pRows: number; tRows: number } {
   if (!['tanh', 'relu', 'linear'].includes(s.activation)) throw new Error(`activation must be one of tanh, relu, linear; got '${s.activation}'`);

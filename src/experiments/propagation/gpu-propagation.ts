@@ -63,7 +63,8 @@ export interface PropagationResult {
 
 export const PROPAGATION_LIMITS = { width: [1, 16384], depth: [1, 2000], nets: [1, 64], inputs: [1, 16] } as const;
 
-function checkInt(name: string, v: number, [lo, hi]: readonly [number, number]): void {
+/** An integer in [lo, hi], or an error naming the field and the range. */
+export function checkInt(name: string, v: number, [lo, hi]: readonly [number, number]): void {
   if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
 }
 

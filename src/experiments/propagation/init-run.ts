@@ -10,7 +10,7 @@ import type { JacobianActivation } from '../../analysis/meanfield/d2-law.ts';
 import type { WeightEnsemble } from '../../analysis/meanfield/jacobian-spectrum.ts';
 import { GpuJvp } from './gpu-jvp.ts';
 import { jacobianLabel, measureJacobian, type JacobianMeasurement, type JacobianPoint } from './jacobian.ts';
-import { measureCurve, type CurveMeasurement } from './curve-length.ts';
+import { measureCurve, type CurveMeasurement, type CurveSpec } from './curve-length.ts';
 
 /** A Jacobian point; sw2 null = the tanh critical σ_w²*(σ_b²). */
 export interface JacobianPointOption {
@@ -28,16 +28,8 @@ export interface JacobianOptions {
   points: JacobianPointOption[];
 }
 
-export interface CurveOptions {
-  /** σ_w² values; null = the critical σ_w²*(sb2). */
-  sw2: (number | null)[];
-  sb2: number;
-  width: number;
-  depth: number;
-  points: number;
-  nets: number;
-  seed: number;
-}
+/** The curve experiment at several σ_w²; null = the critical σ_w²*(sb2). */
+export type CurveOptions = Omit<CurveSpec, 'sw2'> & { sw2: (number | null)[] };
 
 const both = (p: Omit<JacobianPointOption, 'weights'>): JacobianPointOption[] => [{ ...p, weights: 'gaussian' }, { ...p, weights: 'orthogonal' }];
 
