@@ -6,6 +6,7 @@
 import { acquireGpu } from '../src/gpu/device.ts';
 import { DEFAULT_OPTIONS, SUITES, runSuite, failedChecks, type BenchOptions, type SuiteName } from './suite.ts';
 import { fmt, formatRow, type BenchResult, type Row } from './core/report.ts';
+import { MATMUL_LADDER } from './ladder.ts';
 
 declare global {
   interface Window {
@@ -20,6 +21,8 @@ const tbody = $('table').querySelector('tbody')!;
 const logEl = $('log');
 const HEAD = ['kernel', 'variant', 'shape', 'ms', 'GFLOP/s', 'GB/s', '% of peak', 'bound', 'vs peer', 'check'];
 $('table').querySelector('thead')!.innerHTML = `<tr>${HEAD.map((h) => `<th>${h}</th>`).join('')}</tr>`;
+
+$<HTMLInputElement>('variants').placeholder = `all (0-${MATMUL_LADDER.length - 1})`;
 
 const suiteBoxes = new Map<SuiteName, HTMLInputElement>();
 for (const s of SUITES) {

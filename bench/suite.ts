@@ -16,6 +16,7 @@ import { runNoiseKernels } from './suites/noise.ts';
 import { runStep } from './suites/step.ts';
 import { runTfjs } from './suites/tfjs.ts';
 import { runJax } from './suites/jax.ts';
+import { PRODUCTION_RUNG } from './ladder.ts';
 
 export { DEFAULT_OPTIONS, SUITES, type BenchOptions, type SuiteName };
 
@@ -94,7 +95,7 @@ function summarize(env: BenchEnv): void {
   for (const [shape, goal] of [['50x784x50', 3], ['50x50x50', 3], ['50x50x10', 3], ['512x784x256', 2], ['1024x1024x1024', 2]] as const) {
     const p = peerRow('dense_forward', shape);
     if (!p) continue;
-    const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith('5: auto'));
+    const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith(`${PRODUCTION_RUNG}: `));
     const bound = mine ? `${mine.bound}-bound, ${mine.peakPct?.toFixed(0) ?? '-'}% of peak` : '';
     const goalText = shape === '512x784x256' ? '' : ` (goal ≥ ${goal}×: ${p.ratio >= goal ? 'met' : 'MISSED'})`;
     parts.push(`fused matmul ${shape}: ${p.ratio.toFixed(1)}× tfjs-webgpu${goalText}${bound ? `; sgdscope ${bound}` : ''}`);

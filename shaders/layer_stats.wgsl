@@ -1,5 +1,5 @@
 // Per-layer statistics of S networks × M inputs for signal-propagation experiments
-// (src/analysis/propagation/), plus the elementwise step between the randnet.wgsl matmuls.
+// (src/experiments/propagation/), plus the elementwise step between the randnet.wgsl matmuls.
 //
 //   gram:   G[s, a, b] = (1/N) Σ_i h[s, a, i] h[s, b, i]           pre-activation Gram matrix
 //           (its diagonal is the length q^l of each input, G_ab/√(G_aa G_bb) the correlation c^l);

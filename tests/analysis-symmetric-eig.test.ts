@@ -103,7 +103,7 @@ describe('symmetricEig', () => {
     expectClose('n = 1 vector', one.vectors as Float64Array, [1], { atol: 0 });
   });
 
-  it('n = 300 (the Rayleigh–Ritz size) is accurate and quick', () => {
+  it('n = 300 (the Rayleigh–Ritz size) is accurate', () => {
     const rng = new Rng(5);
     const n = 300;
     const A = new Float64Array(n * n);
@@ -117,7 +117,8 @@ describe('symmetricEig', () => {
     let tr = 0;
     for (let i = 0; i < n; i++) tr += A[i * n + i];
     expectClose('trace', r.values.reduce((a, b) => a + b, 0), tr, { atol: 1e-10 });
-    expect(ms).toBeLessThan(3000);
+    // How quick it is belongs to bench/, not to a pass/fail threshold on a shared machine.
+    console.log(`symmetricEig n = ${n}: ${ms.toFixed(0)} ms`);
   });
 
   it('symmetrises float32-level asymmetry, rejects real asymmetry and bad input', () => {

@@ -48,8 +48,12 @@ describe('sgdscope hessian', () => {
     const files = readdirSync(out).sort();
     expect(files).toEqual([
       'charts.json', 'dense_check.csv', 'dense_spectrum.npy', 'diagonal.csv', 'eigenvalues.npy', 'eigenvectors.npy', 'fisher_vs_hessian.csv',
-      'report.html', 'slq_density.csv', 'slq_nodes.csv', 'summary.json',
-    ]);
+      'report.html', 'result.json', 'slq_density.csv', 'slq_nodes.csv', 'summary.json', 'test_indices.npy', 'train_indices.npy',
+      ...readdirSync(run).filter((f) => /^(weights|bias)_layer/.test(f)).sort(),
+    ].sort());
+    // The weights analysed are the run's, byte for byte.
+    for (const f of readdirSync(run).filter((n) => /^weights_layer/.test(n))) expect(Buffer.compare(readFileSync(join(out, f)), readFileSync(join(run, f)))).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
     const charts = JSON.parse(readFileSync(join(out, 'charts.json'), 'utf8')) as { id: string; x: number[] }[];
     expect(charts.map((c) => c.id)).toEqual(['top', 'density', 'eig', 'diag', 'dense']);
     expect(charts[0].x).toHaveLength(6);

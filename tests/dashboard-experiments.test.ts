@@ -21,7 +21,7 @@ import { loadDataset } from '../src/data/index.ts';
 import { runExperiment, type ExperimentEnv, type ExperimentRun } from '../src/experiments/dashboard-runner.ts';
 import { defaultValues, formatValue, type ExperimentKind, type ExperimentValues } from '../src/experiments/dashboard-settings.ts';
 import type { ExperimentProbe } from '../src/ui/experiment-panels.ts';
-import { DEFAULT_SETTINGS, runSpecOf } from '../src/ui/settings.ts';
+import { DEFAULT_SETTINGS, runSpecOf } from '../src/experiments/dashboard/run-settings.ts';
 
 const ctx = useGpu();
 let site: ServedPage;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.stack ?? e.message}`));
   await page.goto(site.url);
-  await page.waitForFunction(() => (window as unknown as { sgdscope: { experiments: unknown } }).sgdscope.experiments !== null, undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => (window as unknown as { sgdscope: { experiments: unknown } }).sgdscope.experiments !== null, undefined, { timeout: 90_000 });
 }, 120_000);
 
 afterAll(async () => {
@@ -90,18 +90,18 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
 
   it('toy landscape: the walkers in the page equal the walkers in Node', async () => {
     const values = { ...defaultValues('toy'), walkers: 1024, steps: 2400 };
-    const p = await runInPage('toy', values, 60_000);
+    const p = await runInPage('toy', values, 180_000);
     const node = await runInNode('toy', values);
     console.log(`toy: page ${p.outcome!.seconds.toFixed(1)} s, ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}`);
     expect(p.outcome!.numbers.walkerSteps).toBe(node.outcome.numbers.walkerSteps);
     expect(p.outcome!.numbers.meanX).toBeCloseTo(node.outcome.numbers.meanX!, 5);
     expect(Object.keys(p.figures).sort()).toEqual(node.outcome.charts.map((c) => c.id).sort());
-  }, 90_000);
+  }, 240_000);
 
   it('sweep: the same test accuracies as in Node, the phase heat map, and the run folder', async () => {
     // Dropout too: its mask comes from the counter-based RNG on the GPU, so page and Node agree.
     const values = { lrs: [0.1, 0.4], batches: [50], 'weight-decays': [0], dropouts: [0, 0.2], seeds: [1], epochs: 2, 'train-size': 500, 'sharpness-k': 2 };
-    const p = await runInPage('sweep', values, 90_000);
+    const p = await runInPage('sweep', values, 240_000);
     const node = await runInNode('sweep', values);
     console.log(`sweep: page ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}; ${p.outcome!.summary.join(' | ')}`);
     expect(Object.keys(p.outcome!.numbers)).toEqual(Object.keys(node.outcome.numbers));
@@ -116,21 +116,21 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
     for await (const c of await zip.createReadStream()) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('latin1');
     for (const f of ['runs.csv', 'sharpness.npy', 'charts.json', 'report.html']) expect(text, `run folder lacks ${f}`).toContain(`-sweep/${f}`);
-  }, 120_000);
+  }, 300_000);
 
   it('activity–weight duality: the sharpness and size factors equal Node\'s', async () => {
     const values = { lrs: [0.1], batches: [25], 'weight-decays': [0], 'train-size': 300, 'max-epochs': 4 };
-    const p = await runInPage('awd', values, 90_000);
+    const p = await runInPage('awd', values, 240_000);
     const node = await runInNode('awd', values);
     console.log(`awd: page ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}`);
     for (const [k, v] of Object.entries(node.outcome.numbers)) expect(p.outcome!.numbers[k]! / v!, k).toBeCloseTo(1, 3);
-  }, 120_000);
+  }, 300_000);
 
   it('Hessian of the network being trained, beside training, from its last snapshot', async () => {
     await page.click('#start');
     // The first snapshot is taken after one epoch (160 steps of the seed setting).
     await page.waitForFunction(() => (window as unknown as { sgdscope: { chunks: { lastStep: number } } }).sgdscope.chunks.lastStep >= 200, undefined, { timeout: 90_000, polling: 250 });
-    const p = await runInPage('hessian', { layers: [1], k: 5, samples: 1000, probes: 2, steps: 20 }, 120_000);
+    const p = await runInPage('hessian', { layers: [1], k: 5, samples: 1000, probes: 2, steps: 20 }, 240_000);
     const n = p.outcome!.numbers;
     console.log(`hessian: ${p.outcome!.seconds.toFixed(1)} s; ${p.outcome!.summary.join(' | ')}`);
     expect(n.step).toBeGreaterThanOrEqual(160);
@@ -140,7 +140,7 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
     expect(n.lambda1!).toBeLessThan(n.trace!);
     expect(Object.keys(p.figures)).toEqual(expect.arrayContaining(['top', 'density', 'eig', 'diag']));
     await page.click('#stop');
-  }, 180_000);
+  }, 360_000);
 
   it('draws a charts.json from a CLI run folder', async () => {
     const run = await runInNode('sweep', { lrs: [0.2], batches: [50], 'weight-decays': [0], dropouts: [0], seeds: [1], epochs: 1, 'train-size': 200, 'sharpness-k': 1 });
@@ -149,12 +149,12 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'charts.json'), files.get('charts.json') as string);
     await page.setInputFiles('#open-charts', join(dir, 'charts.json'));
-    await page.waitForFunction(() => Object.keys((window as unknown as { sgdscope: { experiments: { open: { figures: object } } } }).sgdscope.experiments.open.figures).length > 0, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => Object.keys((window as unknown as { sgdscope: { experiments: { open: { figures: object } } } }).sgdscope.experiments.open.figures).length > 0, undefined, { timeout: 60_000 });
     const open = await page.evaluate(() => (window as unknown as { sgdscope: { experiments: { open: { figures: Record<string, number>; error: string | null } } } }).sgdscope.experiments.open);
     expect(open.error).toBeNull();
     expect(open.figures['f0-phase-heatmap']).toBe(1);
     expect(Object.keys(open.figures)).toEqual(expect.arrayContaining(['f0-testAccuracy-vs-g', 'f0-gapLoss-vs-g']));
     await page.screenshot({ path: 'test-results/dashboard-experiments.png', fullPage: true });
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

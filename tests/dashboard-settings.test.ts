@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, runSpecOf, settingsFromQuery, settingsToQuery, validateSettings, type DashSettings } from '../src/ui/settings.ts';
-import { spreadDirections } from '../src/ui/live-lab.ts';
+import { DEFAULT_SETTINGS, runSpecOf, settingsFromQuery, settingsToQuery, validateSettings, type DashSettings } from '../src/experiments/dashboard/run-settings.ts';
+import { spreadDirections } from '../src/instruments/window-model.ts';
 import { crc32, zipFiles } from '../src/util/zip.ts';
 
 const withChange = (c: Partial<DashSettings>): DashSettings => ({ ...DEFAULT_SETTINGS, ...c });

@@ -88,7 +88,7 @@ describe('loadDataset', () => {
   it('rejects bad specs with the field name and allowed range', async () => {
     const bad: [unknown, RegExp][] = [
       [{ kind: 'cifar' }, /dataset\.kind must be one of mnist10k, fashion, idx, synthetic; got "cifar"/],
-      [{ kind: 'mnist10k', testfraction: 0.3 }, /unknown field\(s\) testfraction; allowed: kind, seed, testFraction/],
+      [{ kind: 'mnist10k', testfraction: 0.3 }, /unknown field 'testfraction' — did you mean 'testFraction'\? \(fields: kind, seed, testFraction/],
       [{ kind: 'mnist10k', testFraction: 1.5 }, /dataset\.testFraction must be in \(0, 1\), got 1\.5/],
       [{ kind: 'mnist10k', testSize: 10_000 }, /dataset\.testSize must be an integer in \[1, 9999\], got 10000/],
       [{ kind: 'mnist10k', testSize: 100, testFraction: 0.1 }, /give testSize or testFraction, not both/],

@@ -1,6 +1,7 @@
 /**
  * The source tree's shape: imports run down the layers
- *   util → data → gpu → kernels → nn → train → analysis → instruments → experiments → cli | ui
+ *   util → data → gpu → kernels → nn → train → analysis → instruments → experiments | kernel-lab → queue → cli | ui
+ * (kernel-lab/ is the kernel lab's engine, without DOM; its page, src/ui/kernel-lab/, draws what it says)
  * (analysis/: numerics, meanfield, report → noise → curvature), no import cycles (type-only
  * imports included: a cycle of types is still a knot to untie), and no source file over ~400 lines.
  */
@@ -15,7 +16,7 @@ const MAX_LINES = 420;
  * modules, the live lab into instruments; issue 17: the Feng–Tu analysis into stages). The list may
  * only shrink: a listed file that has come under the limit fails the test until it is removed.
  */
-const BEING_SPLIT = new Set(['src/ui/engine.worker.ts', 'src/ui/main.ts', 'src/ui/live-lab.ts', 'src/experiments/feng-tu/run.ts']);
+const BEING_SPLIT = new Set(['src/experiments/feng-tu/run.ts']);
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -43,7 +44,7 @@ function layer(path: string): { name: string; rank: number } | null {
     const r = { numerics: 6, meanfield: 6, report: 6, noise: 6.1, curvature: 6.2 }[sub ?? ''];
     return { name: `analysis/${sub}`, rank: r ?? 6 };
   }
-  const ranks: Record<string, number> = { util: 0, types: 0, data: 1, gpu: 2, kernels: 3, nn: 4, train: 5, instruments: 7, experiments: 8, cli: 9, ui: 9, 'kernel-lab': 9 };
+  const ranks: Record<string, number> = { util: 0, types: 0, data: 1, gpu: 2, kernels: 3, nn: 4, train: 5, instruments: 7, experiments: 8, 'kernel-lab': 8, queue: 8.5, cli: 9, ui: 9 };
   return top in ranks ? { name: top, rank: ranks[top] } : { name: top, rank: 99 };
 }
 

@@ -184,9 +184,17 @@ describe('sgdscope sweep', () => {
     const r = sgdscope(['sweep', '--config', config, '--lr', '0.1,0.3', '--batch', '20', '--epochs', '3', '--sharpness-k', '2', '--sharpness-samples', '0', '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2 runs \(0 diverged, 0 collapsed\)/);
-    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs.csv', 'sharpness.npy']);
+    expect(readdirSync(out).sort()).toEqual(['charts.json', 'config.json', 'curves.csv', 'report.html', 'result.json', 'runs', 'runs.csv', 'sharpness.npy']);
     const csv = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(3);
+    // Each run's own folder (as a queue worker writes it): its weights give its ‖w‖.
+    expect(readdirSync(join(out, 'runs'))).toEqual(['0000', '0001']);
+    const run1 = join(out, 'runs', '0001');
+    expect(readdirSync(run1).sort()).toEqual(['bias_layer0.npy', 'bias_layer1.npy', 'config.json', 'metrics.csv', 'record.json', 'result.json', 'test_indices.npy', 'train_indices.npy', 'unit.json', 'weights_layer0.npy', 'weights_layer1.npy']);
+    let sq = 0;
+    for (const f of readdirSync(run1).filter((f) => /^(weights|bias)_layer/.test(f))) for (const v of decodeNpy(new Uint8Array(readFileSync(join(run1, f)))).data) sq += v * v;
+    const cols = csv[0].split(',');
+    expect(Math.sqrt(sq)).toBeCloseTo(Number(csv[2].split(',')[cols.indexOf('weight_norm')]), 10);
     expect(csv[0]).toMatch(/^run,lr,batch_size,weight_decay,dropout,seed,status,outcome,diverged_step,spike_step,.*,lambda_1,lambda_2,sharpness_converged,sharpness_seconds$/);
     // A copy: decodeNpy misreads a Node Buffer from the shared pool (Buffer.slice is a view).
     const sh = decodeNpy(new Uint8Array(readFileSync(join(out, 'sharpness.npy'))));

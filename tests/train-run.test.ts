@@ -187,7 +187,7 @@ describe('divergence', () => {
     { name: 'lr 1, chunkSteps 4 (diverges mid-chunk after a few good steps)', cfg: { lr: 1, batchSize: 16, steps: 300, chunkSteps: 4, seed: 2, evalEvery: 4 } },
   ];
   for (const { name, cfg } of cases) {
-    it(`${name}: status 'diverged', history stops before the step, lastGoodParams are the weights at the chunk start`, async () => {
+    it(`${name}: status 'diverged', history stops before the step, lastGoodParams are those of step d − 2 (the last with a finite, bounded loss)`, async () => {
       const c = ctx();
       const data = await mixture();
       const { trainer, result } = await train(c, SMALL, cfg, data);
@@ -206,10 +206,12 @@ describe('divergence', () => {
       expect(h.accuracy.length).toBe(at - 1);
       for (const l of h.loss) expect(Number.isFinite(l) && l <= DEFAULT_TRAIN.divergenceLoss).toBe(true);
       for (const e of h.evals) expect(e.step).toBeLessThan(at);
-      // Last good weights: finite, from the start of the diverging chunk.
+      // Last good weights: those after step d − 2, whose minibatch loss (measured at step d − 1)
+      // was finite and bounded — not the chunk start (up to a chunk old), nor the diverged ones.
       expect(good).not.toBeNull();
-      expect(good!.step).toBeLessThan(at);
-      expect(good!.step).toBe(Math.floor((at - 1) / cfg.chunkSteps!) * cfg.chunkSteps!);
+      expect(good!.step).toBe(at - 2);
+      expect(good!.good).toBe(true);
+      expect(Number.isFinite(h.loss[good!.step]) && h.loss[good!.step] <= DEFAULT_TRAIN.divergenceLoss).toBe(true);
       expect(allFinite(good!.params)).toBe(true);
       expect(good!.params.length).toBe(paramLayout(SMALL).total);
       // ... and bit-identical to a fresh run stopped at that step (or the initial weights).
@@ -220,6 +222,23 @@ describe('divergence', () => {
     });
   }
 
+  it("divergence on a chunk's first step, with momentum: the last good weights come from the chunk before, recomputed bit for bit", async () => {
+    const c = ctx();
+    const data = await mixture();
+    const base: Partial<TrainConfig> = { lr: 1.5, momentum: 0.9, batchSize: 16, steps: 300, seed: 2, evalEvery: 1000 };
+    const probe = await train(c, SMALL, { ...base, chunkSteps: 4 }, data);
+    const at = probe.result.steps;
+    expect(probe.result.status).toBe('diverged');
+    expect(at).toBeGreaterThan(3);
+    // Chunks of d − 1 steps: step d opens the second chunk, step d − 2 lies inside the first.
+    const { trainer, result } = await train(c, SMALL, { ...base, chunkSteps: at - 1 }, data);
+    expect(result.steps).toBe(at);
+    const good = (await trainer.lastGoodParams())!;
+    expect(good.step).toBe(at - 2);
+    const ref = await train(c, SMALL, { ...base, steps: at - 2, chunkSteps: 4 }, data);
+    expect(bitDiffs(good.params, ref.params)).toBe(0);
+  });
+
   it('a low divergenceLoss threshold stops a healthy run and says why', async () => {
     const c = ctx();
     const data = await mixture();
@@ -228,6 +247,11 @@ describe('divergence', () => {
     expect(result.status).toBe('diverged');
     expect(result.message).toMatch(/diverged at step 1 \(epoch 0\.00\): minibatch loss [\d.]+ > divergenceLoss 0\.5/);
     expect(trainer.history.loss.length).toBe(0);
+    // Step 1 diverged: there are no good weights; the initial ones are returned and marked so.
+    const good = await trainer.lastGoodParams();
+    expect(good!.step).toBe(0);
+    expect(good!.good).toBe(false);
+    expect(bitDiffs(good!.params, initParams(SMALL, new Rng(DEFAULT_TRAIN.seed)))).toBe(0);
   });
 });
 

@@ -4,6 +4,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_OPTIONS, SUITES, type BenchOptions, type SuiteName } from '../suite.ts';
+import { MATMUL_LADDER, ladderListing } from '../ladder.ts';
 
 const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -11,8 +12,7 @@ const HELP = `usage: npm run bench -- [options]
 
   --only a,b        suites to run (${SUITES.join(', ')}); default all
   --skip a,b        suites to leave out
-  --variant 0,3     matmul ladder rungs (0 naive, 1 smem tiled, 2 reg 4x4, 3 reg 8x8, 4 reg 16x8,
-                    5 auto = what training uses, 6 k-unroll 4 (bench only))
+  --variant 0,3     matmul ladder rungs (bench/ladder.ts): ${ladderListing()}
   --validate        correctness checks only, no timing
   --quick           shorter repeats (a smoke run; numbers are noisier)
   --repeats N       timed repeats per measurement (default ${DEFAULT_OPTIONS.repeats})
@@ -53,7 +53,7 @@ export function parseArgs(argv: string[]): CliArgs {
       case '--help': case '-h': console.log(HELP); process.exit(0);
       case '--only': opts.suites = suites(list(argv[++i], a), a); break;
       case '--skip': { const skip = suites(list(argv[++i], a), a); opts.suites = (opts.suites ?? [...SUITES]).filter((s) => !skip.includes(s)); break; }
-      case '--variant': case '--variants': opts.variants = list(argv[++i], a).map((v) => num(v, a, 0, 6)); break;
+      case '--variant': case '--variants': opts.variants = list(argv[++i], a).map((v) => num(v, a, 0, MATMUL_LADDER.length - 1)); break;
       case '--validate': opts.validateOnly = true; break;
       case '--quick': opts.quick = true; opts.targetMs = 40; opts.repeats = 3; break;
       case '--repeats': opts.repeats = num(argv[++i], a, 1, 100); break;

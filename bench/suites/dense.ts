@@ -10,7 +10,8 @@
  *   grad_input   dX = (dZ·Wᵀ) ⊙ act'(X) (M, K):  FLOP = 2·M·K·N (+ M·K for act')
  *                                                  bytes = 4·(M·N + K·N + 2·M·K)   (X read for act')
  *
- * The ladder (select with --variant): each rung is a real kernel, validated like the others.
+ * The ladder (select with --variant; the list is bench/ladder.ts, which the kernel lab shares): each
+ * rung is a real kernel, validated like the others.
  *   0 naive        one output per thread, 2 loads per FMA          shaders/bench_matmul_naive.wgsl
  *   1 smem tiled   32×32 workgroup tiles staged in workgroup memory, 4×4 micro-tiles in a private
  *                  array (the project's first kernel, git 4e8674f)  shaders/bench_matmul_smem.wgsl
@@ -26,15 +27,19 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { Kernel } from '../../src/gpu/kernel.ts';
 import { createStorage, readF32, writeBuffer } from '../../src/gpu/buffers.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
-import { DenseForward, type DenseShape } from '../../src/kernels/dense_forward.ts';
+import type { DenseShape } from '../../src/kernels/dense_forward.ts';
 import { DenseGradInput, DenseGradWeight } from '../../src/kernels/dense_backward.ts';
-import { chooseDenseTiles, denseGrid, tileKey, type DenseTiles } from '../../src/kernels/dense_tiles.ts';
+import { tileKey } from '../../src/kernels/dense_tiles.ts';
+import { overrideDecls } from '../../src/gpu/reflect.ts';
+import { shaderSource } from '../../src/gpu/shader-source.ts';
 import { denseForwardRef } from '../../src/kernels/dense_forward.ref.ts';
 import { gradInputRef, gradWeightRef } from '../../src/kernels/dense_backward.ref.ts';
 import { activationCode, type Activation } from '../../src/kernels/activation.ts';
 import { runCase, type BenchEnv, type KernelCase } from '../core/env.ts';
 import { compare, randomArray } from '../core/check.ts';
 import type { EncodeCall } from '../core/timing.ts';
+import { evalGrid } from '../core/grid.ts';
+import { MATMUL_LADDER, ladderListing, problemConstants } from '../ladder.ts';
 
 export interface DenseBenchShape extends DenseShape {
   name: string;
@@ -56,46 +61,28 @@ export function shapeLabel(s: DenseShape): string {
   return `${s.m}x${s.k}x${s.n}`;
 }
 
-export const LADDER = ['naive', 'smem tiled', 'reg 4x4', 'reg 8x8', 'reg 16x8', 'auto', 'k-unroll 4'] as const;
+/** Rung names, in ladder order (bench/ladder.ts is the list). */
+export const LADDER = MATMUL_LADDER.map((r) => r.name);
 
 /** A compiled forward kernel of one rung with how to dispatch it. */
 export interface ForwardVariant {
   rung: number;
   label: string;
   kernel: Kernel;
-  grid(s: DenseShape): [number, number];
-}
-
-function rungTiles(rung: number, s: DenseShape): DenseTiles {
-  if (rung === 2) return { TM: 4, TN: 4, WG_X: 8, WG_Y: 8 };
-  if (rung === 3) return { TM: 8, TN: 8, WG_X: 4, WG_Y: 4 };
-  if (rung === 4) return s.m >= 512 && s.n >= 128 ? { TM: 16, TN: 8, WG_X: 16, WG_Y: 16 } : { TM: 16, TN: 8, WG_X: 4, WG_Y: 4 };
-  return chooseDenseTiles('forward', s.m, s.k, s.n, false);
+  grid(s: DenseShape): [number, number, number];
 }
 
 export async function forwardVariant(ctx: GpuContext, rung: number, s: DenseShape, act: Activation): Promise<ForwardVariant> {
-  const ACT = activationCode(act);
-  if (rung === 0) {
-    const kernel = await Kernel.create(ctx, { shader: 'bench_matmul_naive', constants: { WG_X: 16, WG_Y: 16, ACT }, label: `bench.naive.${act}` });
-    return { rung, label: '0: naive (16x16 thr)', kernel, grid: (t) => [Math.ceil(t.n / 16), Math.ceil(t.m / 16)] };
-  }
-  if (rung === 1) {
-    const kernel = await Kernel.create(ctx, {
-      shader: 'bench_matmul_smem',
-      constants: { BM: 32, BN: 32, BK: 16, WG_X: 8, WG_Y: 8, ACT, HAS_BIAS: false },
-      label: `bench.smem.${act}`,
-    });
-    return { rung, label: '1: smem tiled 32x32x16', kernel, grid: (t) => [Math.ceil(t.n / 32), Math.ceil(t.m / 32)] };
-  }
-  if (rung === 6) {
-    const t: DenseTiles = s.m >= 512 && s.n >= 128 ? { TM: 16, TN: 8, WG_X: 16, WG_Y: 16 } : { TM: 4, TN: 8, WG_X: 8, WG_Y: 4 };
-    const kernel = await Kernel.create(ctx, { shader: 'bench_matmul_unroll', template: { TM: t.TM, TN: t.TN }, constants: { WG_X: t.WG_X, WG_Y: t.WG_Y, ACT }, label: `bench.unroll.${act}.${tileKey(t)}` });
-    return { rung, label: `6: k-unroll 4, ${tileKey(t)}`, kernel, grid: (u) => denseGrid(t, u.m, u.n) };
-  }
-  const tiles = rungTiles(rung, s);
-  const f = await DenseForward.create(ctx, { act, bias: false, shape: s, tiles });
-  const name = rung === 5 ? `5: auto ${tileKey(tiles)}` : `${rung}: ${LADDER[rung]} (${tiles.WG_X}x${tiles.WG_Y} thr)`;
-  return { rung, label: name, kernel: f.kernel, grid: (t) => denseGrid(tiles, t.m, t.n) };
+  const r = MATMUL_LADDER[rung];
+  const { template, constants: free, label } = r.setup(s);
+  const declared = overrideDecls(shaderSource(r.shader)).map((d) => d.name);
+  const constants = { ...free, ...problemConstants(declared, activationCode(act), false) };
+  // Named by content, so two rungs that are the same kernel at a shape (auto = reg 8x8) share it.
+  const key = Object.entries({ ...template, ...constants }).map(([k, v]) => `${k}${Number(v)}`).join('.');
+  const kernel = await Kernel.create(ctx, { shader: r.shader, entry: r.entry, template, constants, label: `bench.${r.shader}.${key}` });
+  const vars = { ...template, ...constants, wg_x: kernel.workgroupSize[0], wg_y: kernel.workgroupSize[1], wg_z: kernel.workgroupSize[2] };
+  const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  return { rung, label: `${rung}: ${label}`, kernel, grid: (t) => evalGrid(r.grid, { ...vars, M: t.m, K: t.k, N: t.n }, limit) };
 }
 
 /** Inputs, output and the CPU reference (on sampled rows for big shapes) of one forward shape. */
@@ -182,7 +169,7 @@ export async function runMatmulLadder(env: BenchEnv): Promise<void> {
     const data = ForwardData.create(ctx, s);
     const { flops, bytes } = forwardCost(s);
     for (const rung of rungs) {
-      if (rung < 0 || rung >= LADDER.length) throw new Error(`--variant ${rung}: the ladder has rungs 0..${LADDER.length - 1} (${LADDER.map((l, i) => `${i} ${l}`).join(', ')})`);
+      if (rung < 0 || rung >= LADDER.length) throw new Error(`--variant ${rung}: the ladder has rungs 0..${LADDER.length - 1} (${ladderListing()})`);
       const skip = slowRung(rung, s, env);
       const v = await forwardVariant(ctx, rung, s, s.act);
       const encode = forwardEncoder(v, data);

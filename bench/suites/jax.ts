@@ -21,6 +21,7 @@ import { ALL_SHAPES, ForwardData, forwardCost, forwardEncoder, forwardVariant, s
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { STEP_FLOPS, seedGpu } from './step.ts';
 import { ensureNavigatorGpu, sgdscopeTimer } from './tfjs.ts';
+import { PRODUCTION_RUNG } from '../ladder.ts';
 
 type Jax = typeof JAX;
 type Arr = JAX.Array;
@@ -101,7 +102,7 @@ async function jaxMatmul(env: BenchEnv, jax: Jax): Promise<void> {
           pending = [];
         },
       );
-      const v = await forwardVariant(ctx, 5, s, s.act);
+      const v = await forwardVariant(ctx, PRODUCTION_RUNG, s, s.act);
       const ours = sgdscopeTimer(ctx, forwardEncoder(v, data));
       const p = await paired(ours, peer, { targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: 2000, maxCallsB: 500 });
       const rf = env.roofline(flops, bytes, 1, p.bMs);

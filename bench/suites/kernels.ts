@@ -8,6 +8,8 @@
  *   sgd         w ← w − lr·(g + wd·w) over all P parameters.  FLOP = 4·P   bytes = 12·P (w, g read; w written)
  *   gather      B rows of D features by index.  FLOP = 0   bytes = 4·(2·B·D + 3·B) (rows read and
  *               written, indices, labels read and written)
+ *   row_sum     y[r] = Σ_c x[r, c] of an (M, N) matrix (shaders/bench_reduce.wgsl, bench only; the
+ *               kernel lab's reduction problem).  FLOP = M·N   bytes = 4·(M·N + M)
  */
 import { createStorage, readF32, readU32, writeBuffer } from '../../src/gpu/buffers.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
@@ -21,6 +23,8 @@ import { paramLayout } from '../../src/nn/params.ts';
 import { SEED_MLP } from '../../src/nn/config.ts';
 import { runCase, type BenchEnv } from '../core/env.ts';
 import { combine, compare, randomArray } from '../core/check.ts';
+import { Kernel } from '../../src/gpu/kernel.ts';
+import { rowSumRef } from '../../src/kernels/reduce.ref.ts';
 
 export async function runSmallKernels(env: BenchEnv): Promise<void> {
   const { ctx } = env;
@@ -129,5 +133,35 @@ export async function runSmallKernels(env: BenchEnv): Promise<void> {
       },
     });
     for (const b of [db, lb, ib, xb, yb]) b.destroy();
+  }
+
+  // --- a reduction: row sums, one workgroup per row
+  {
+    const M = 1024;
+    const N = 4096;
+    const sum = await Kernel.create(ctx, { shader: 'bench_reduce', entry: 'row_sum', constants: { WG: 256 } });
+    const x = randomArray(M * N, 53, 1);
+    const xb = createStorage(ctx, 'bench.reduce.x', x);
+    const yb = createStorage(ctx, 'bench.reduce.y', M * 4);
+    const bg = sum.bindGroup({ x: xb, y: yb });
+    const u = { m: M, n: N };
+    await runCase(env, {
+      kernel: 'row_sum',
+      variant: 'workgroup per row, tree',
+      shape: `${M}x${N}`,
+      flops: M * N,
+      bytes: 4 * (M * N + M),
+      dispatches: 1,
+      encode: (b) => b.dispatch(sum, bg, u, [M]),
+      check: async () => {
+        writeBuffer(ctx, yb, new Float32Array(M).fill(NaN));
+        const b = new GpuBatch(ctx, 'check');
+        b.dispatch(sum, bg, u, [M]);
+        b.submit();
+        return compare(await readF32(ctx, yb, 0, M), rowSumRef(x, M, N), 1e-4, 1e-5, 'y');
+      },
+    });
+    xb.destroy();
+    yb.destroy();
   }
 }

@@ -1,8 +1,7 @@
 /**
- * The noise-lab kernels (a colleague's src/kernels/{per_sample_grad,scatter,probe_loss}.ts), at the
- * seed experiment's sizes: the analysed layer is the hidden 50×50 block (P = 2500), batches of 50,
- * the 8000-row training split. Loaded with dynamic imports so a missing or not-yet-compiling file
- * is reported as a skipped row with the reason, not a failed run.
+ * The noise-lab kernels (src/kernels/{per_sample_grad,scatter,probe_loss}.ts), at the seed
+ * experiment's sizes: the analysed layer is the hidden 50×50 block (P = 2500), batches of 50, the
+ * 8000-row training split. A kernel that fails is reported as a skipped row with the reason.
  *
  *   per_sample_grad.materialize  G (M, P) = a_n ⊗ δ_n.     FLOP = M·P         bytes = 4·(M·K + M·N + M·P)
  *   per_sample_grad.project      S (M, J) = G·Vᵀ (G never formed).
@@ -23,9 +22,14 @@ import { createStorage, readF32, writeBuffer } from '../../src/gpu/buffers.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
 import { runCase, type BenchEnv } from '../core/env.ts';
 import { combine, compare, randomArray } from '../core/check.ts';
-import { optionalKernelModule } from '../core/optional.ts';
+import * as perSampleGrad from '../../src/kernels/per_sample_grad.ts';
+import * as perSampleGradRef from '../../src/kernels/per_sample_grad.ref.ts';
+import * as scatterKernels from '../../src/kernels/scatter.ts';
+import * as scatterRef from '../../src/kernels/scatter.ref.ts';
+import * as probeLoss from '../../src/kernels/probe_loss.ts';
+import * as probeLossRef from '../../src/kernels/probe_loss.ref.ts';
 
-// The parts of the noise-lab kernel modules used here (structural: the files may not exist yet).
+// The parts of the noise-lab kernel modules used here.
 type B = Record<string, BufferResource>;
 interface Encodable<S> {
   bind(b: B): GPUBindGroup;
@@ -71,15 +75,15 @@ function skipRow(env: BenchEnv, kernel: string, why: string): void {
 
 export async function runNoiseKernels(env: BenchEnv): Promise<void> {
   env.log('\n## noise-lab kernels (per-sample gradients, covariance accumulation, flatness probes) at seed sizes');
-  await perSample(env).catch((e) => skipRow(env, 'per_sample_grad', `not available: ${(e as Error).message.split('\n')[0]}`));
-  await scatter(env).catch((e) => skipRow(env, 'scatter', `not available: ${(e as Error).message.split('\n')[0]}`));
-  await probes(env).catch((e) => skipRow(env, 'probe_loss', `not available: ${(e as Error).message.split('\n')[0]}`));
+  await perSample(env).catch((e) => skipRow(env, 'per_sample_grad', `failed: ${(e as Error).message.split('\n')[0]}`));
+  await scatter(env).catch((e) => skipRow(env, 'scatter', `failed: ${(e as Error).message.split('\n')[0]}`));
+  await probes(env).catch((e) => skipRow(env, 'probe_loss', `failed: ${(e as Error).message.split('\n')[0]}`));
 }
 
 async function perSample(env: BenchEnv): Promise<void> {
   const { ctx } = env;
-  const mod = await optionalKernelModule<PerSampleModule>('per_sample_grad.ts');
-  const ref = await optionalKernelModule<PerSampleRef>('per_sample_grad.ref.ts');
+  const mod: PerSampleModule = perSampleGrad;
+  const ref: PerSampleRef = perSampleGradRef;
   const K = 50;
   const N = 50;
   const P = K * N;
@@ -142,8 +146,8 @@ async function perSample(env: BenchEnv): Promise<void> {
 
 async function scatter(env: BenchEnv): Promise<void> {
   const { ctx } = env;
-  const mod = await optionalKernelModule<ScatterModule>('scatter.ts');
-  const ref = await optionalKernelModule<ScatterRef>('scatter.ref.ts');
+  const mod: ScatterModule = scatterKernels;
+  const ref: ScatterRef = scatterRef;
   const P = 2500;
   const R = 200;
   const k = await mod.ScatterKernels.create(ctx);
@@ -242,8 +246,8 @@ async function scatter(env: BenchEnv): Promise<void> {
 
 async function probes(env: BenchEnv): Promise<void> {
   const { ctx } = env;
-  const mod = await optionalKernelModule<ProbeModule>('probe_loss.ts');
-  const ref = await optionalKernelModule<ProbeRef>('probe_loss.ref.ts');
+  const mod: ProbeModule = probeLoss;
+  const ref: ProbeRef = probeLossRef;
   const M = 8000;
   const N = 50;
   const D = 8;

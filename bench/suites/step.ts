@@ -30,7 +30,7 @@ import { uploadDataset } from '../../src/train/gpu-dataset.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { setGentleWaiting } from '../../src/gpu/sync.ts';
 import type { EncodeCall } from '../core/timing.ts';
-import { optionalKernelModule } from '../core/optional.ts';
+import { PerSampleProject } from '../../src/kernels/per_sample_grad.ts';
 import type { BenchEnv } from '../core/env.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { fmt, type Row, type StepSummary } from '../core/report.ts';
@@ -157,38 +157,24 @@ export async function runStep(env: BenchEnv): Promise<void> {
       `${[...perKernel].map(([l, v]) => `${l} ${(Math.min(...v) * 1000).toFixed(0)}`).join(', ')}; Σ ${(kernelSum * 1000).toFixed(0)} µs = ${(100 * kernelShare).toFixed(0)}% of the best one-pass wall time per step (${bestWall.toFixed(2)} ms)`,
   );
 
-  // Optional per-step extras.
+  // Per-step extras: a layer snapshot, a per-sample projection.
   const L1 = g.mlp.layout.layers[1];
   const T = maxSteps;
   const traj = createStorage(ctx, 'bench.trajectory', T * L1.size * 4);
   const snapshot = (b: GpuBatch, i: number): void => b.copy(g.mlp.params, L1.offset * 4, traj, (i % T) * L1.size * 4, L1.size * 4);
-  let project: ((b: GpuBatch) => void) | null = null;
-  let projectWhy = '';
-  try {
-    const { PerSampleProject } = await optionalKernelModule<{
-      PerSampleProject: { create(ctx: GpuContext, o: { bias: boolean; shape: { m: number; j: number } }): Promise<{ bind(b: Record<string, GPUBuffer>): GPUBindGroup; encode(b: GpuBatch, bg: GPUBindGroup, s: { m: number; k: number; n: number; j: number }): void }> };
-    }>('per_sample_grad.ts');
-    const J = 16;
-    const proj = await PerSampleProject.create(ctx, { bias: false, shape: { m: SEED_B, j: J } });
-    const v = createStorage(ctx, 'bench.dirs', new Float32Array(J * L1.size).map((_, i) => Math.sin(i)));
-    const sOut = createStorage(ctx, 'bench.proj', SEED_B * J * 4);
-    const bg = proj.bind({ a: g.plan.acts.outs[0], delta: g.plan.acts.dz[1], v, s: sOut });
-    project = (b) => proj.encode(b, bg, { m: SEED_B, k: L1.fanIn, n: L1.fanOut, j: J });
-  } catch (e) {
-    projectWhy = (e as Error).message.split('\n')[0];
-  }
+  const J = 16;
+  const proj = await PerSampleProject.create(ctx, { bias: false, shape: { m: SEED_B, j: J } });
+  const v = createStorage(ctx, 'bench.dirs', new Float32Array(J * L1.size).map((_, i) => Math.sin(i)));
+  const sOut = createStorage(ctx, 'bench.proj', SEED_B * J * 4);
+  const projBg = proj.bind({ a: g.plan.acts.outs[0], delta: g.plan.acts.dz[1], v, s: sOut });
+  const project = (b: GpuBatch): void => proj.encode(b, projBg, { m: SEED_B, k: L1.fanIn, n: L1.fanOut, j: J });
 
   const variants: { name: string; ppd: boolean; encode: EncodeCall; extraDispatches: number }[] = [
     { name: 'one pass', ppd: false, encode: g.encodeStep, extraDispatches: 0 },
     { name: 'pass per dispatch', ppd: true, encode: g.encodeStep, extraDispatches: 0 },
     { name: '+ snapshot 50x50', ppd: false, encode: (b, i) => { g.encodeStep(b, i); snapshot(b, i); }, extraDispatches: 0 },
   ];
-  if (project) {
-    const pr = project;
-    variants.push({ name: '+ snapshot + projection J=16', ppd: false, encode: (b, i) => { g.encodeStep(b, i); pr(b); snapshot(b, i); }, extraDispatches: 1 });
-  } else {
-    env.note(`whole step + noise projection skipped: per_sample_grad.project not available (${projectWhy})`);
-  }
+  variants.push({ name: '+ snapshot + projection J=16', ppd: false, encode: (b, i) => { g.encodeStep(b, i); project(b); snapshot(b, i); }, extraDispatches: 1 });
   for (const v of variants) {
     // Encoding cost alone (CPU): encode R steps, then submit and wait outside the clock.
     const R = Math.min(maxSteps, 250);

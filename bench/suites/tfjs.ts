@@ -28,6 +28,7 @@ import { ALL_SHAPES, ForwardData, forwardCost, forwardEncoder, forwardVariant, s
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { STEP_FLOPS, seedGpu, type SeedGpu } from './step.ts';
 import type { EncodeCall } from '../core/timing.ts';
+import { PRODUCTION_RUNG } from '../ladder.ts';
 
 type Tf = typeof TF;
 
@@ -58,7 +59,7 @@ export function ensureNavigatorGpu(ctx: GpuContext): string | null {
   return null;
 }
 
-interface TfBackends {
+export interface TfBackends {
   tf: Tf;
   /** backend name → null when usable, else the reason it is not. */
   available: Map<string, string | null>;
@@ -67,7 +68,7 @@ interface TfBackends {
 
 let loaded: Promise<TfBackends> | null = null;
 
-async function loadTf(env: BenchEnv): Promise<TfBackends> {
+export async function loadTf(env: BenchEnv): Promise<TfBackends> {
   const { ctx } = env;
   const available = new Map<string, string | null>();
   const why = ensureNavigatorGpu(ctx);
@@ -115,7 +116,7 @@ async function loadTf(env: BenchEnv): Promise<TfBackends> {
   return { tf, available, webgpuName };
 }
 
-async function useBackend(t: TfBackends, name: string): Promise<string | null> {
+export async function useBackend(t: TfBackends, name: string): Promise<string | null> {
   const why = t.available.get(name);
   if (why) return why;
   try {
@@ -162,7 +163,7 @@ function tfForward(tf: Tf, a: TF.Tensor2D, b: TF.Tensor2D, act: DenseBenchShape[
 }
 
 /** Flushes tfjs-webgpu's pending command encoder (it submits every 15 dispatches on its own). */
-function tfFlush(tf: Tf): void {
+export function tfFlush(tf: Tf): void {
   const be = tf.backend() as unknown as { commandEncoder?: unknown; endComputePassEncoder?: () => void; submitQueue?: () => void };
   if (!be.commandEncoder || !be.submitQueue || !be.endComputePassEncoder) return;
   be.endComputePassEncoder();
@@ -219,7 +220,7 @@ async function tfMatmul(env: BenchEnv, t: TfBackends, backend: string): Promise<
     );
     let row: Row;
     if (gpu) {
-      const v = await forwardVariant(ctx, 5, s, s.act);
+      const v = await forwardVariant(ctx, PRODUCTION_RUNG, s, s.act);
       const ours = sgdscopeTimer(ctx, forwardEncoder(v, data));
       const p = await paired(ours, peer, { targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: 2000, maxCallsB: 1000 });
       // tfjs's own GPU time per kernel (tf.time: each program in its own timestamped pass), where
@@ -244,12 +245,12 @@ async function tfMatmul(env: BenchEnv, t: TfBackends, backend: string): Promise<
         samples: { gpu: [], wall: p.bSamples, calls: p.bCalls },
       };
       // Attach the ratio to sgdscope's own production row too.
-      const mine = env.rows.find((r) => r.kernel === 'dense_forward' && r.shape === shape && r.variant.startsWith('5: auto'));
+      const mine = env.rows.find((r) => r.kernel === 'dense_forward' && r.shape === shape && r.variant.startsWith(`${PRODUCTION_RUNG}: `));
       if (mine) mine.vsPeer = { peer: name, ratio: p.ratio, basis: 'wall' };
     } else {
       const r = await solo(peer, { targetMs: env.opts.targetMs * 2, repeats: 3, maxCalls: 500 });
       row = { ...base, ms: r.ms, wallMs: r.ms, gflops: flops / (r.ms * 1e6), gbs: bytes / (r.ms * 1e6), check: chk.message, samples: { gpu: [], wall: r.samples, calls: r.calls } };
-      const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith('5: auto'));
+      const mine = env.rows.find((x) => x.kernel === 'dense_forward' && x.shape === shape && x.variant.startsWith(`${PRODUCTION_RUNG}: `));
       if (mine?.wallMs) row.vsPeer = { peer: name, ratio: r.ms / mine.wallMs, basis: 'wall' };
     }
     (last as TF.Tensor | null)?.dispose();

@@ -15,7 +15,11 @@ export interface FlagSpec {
 
 export type FlagValues = Record<string, number | string | boolean | number[] | undefined>;
 
+/** Bad input (flags, config, data files): exit status 2, the message without a stack trace. */
 export class UsageError extends Error {}
+
+/** A decimal number: digits with an optional sign, fraction and exponent (1, -0.5, .5, 1e-3). */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, command: string): { flags: FlagValues; positional: string[] } {
   const flags: FlagValues = {};
@@ -49,8 +53,9 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, comm
 
 function parseValue(command: string, name: string, spec: FlagSpec, raw: string): number | string | number[] {
   const num = (s: string): number => {
-    const v = Number(s);
-    if (s.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${command}: --${name} must be a number, got '${s}'`);
+    // Decimal notation only: Number() also reads '0x10' as 16, '0b1', ' 1 ' and ''.
+    const v = DECIMAL.test(s) ? Number(s) : NaN;
+    if (!Number.isFinite(v)) throw new UsageError(`${command}: --${name} must be a decimal number, got '${s}'`);
     if (spec.kind === 'int' && !Number.isInteger(v)) throw new UsageError(`${command}: --${name} must be an integer, got '${s}'`);
     if (spec.range) {
       const [lo, hi, open] = spec.range;

@@ -9,11 +9,16 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset, type DatasetSpec } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
 import { validateMlpConfig } from '../nn/config.ts';
-import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec } from '../experiments/awd/run.ts';
+import { AWD_FULL, AWD_MODEL, AWD_SCALED, awdPoints, runAwdExperiment, validateAwdSpec, type AwdExperimentSpec, type AwdRun } from '../experiments/awd/run.ts';
 import { awdFiles, trends } from '../experiments/awd/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { indexFiles, stackedWeightFiles } from '../train/run-files.ts';
+import { indicesDigest, itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { StopSignals } from './signals.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 export const AWD_FLAGS: Record<string, FlagSpec> = {
   full: { kind: 'bool', help: "the authors' grid: lr 0.005–0.1, B 25–400, weight decay 0–2e-3, 10 seeds, to loss 1e-3 (for a real GPU: hours)" },
@@ -34,8 +39,10 @@ export const AWD_FLAGS: Record<string, FlagSpec> = {
   'target-loss': { kind: 'number', help: `stop when the full training loss is at or below this (default ${AWD_SCALED.targetLoss}; authors 1e-3)`, range: [0, 1e6, true] },
   'max-epochs': { kind: 'int', help: `epoch cap per run (default ${AWD_SCALED.maxEpochs})`, range: [1, 1e6] },
   'wd-epochs': { kind: 'int', help: `weight decay only during the first N epochs, then off to the target (default ${AWD_SCALED.weightDecayEpochs}; 0: the whole run)`, range: [0, 1e6] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-awd)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted experiment in this folder: finished runs are kept, the rest run' },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -79,6 +86,8 @@ export function resolveAwd(flags: FlagValues): AwdExperimentSpec {
   }
 }
 
+const CMD = 'sgdscope reproduce awd';
+
 export async function awdCommand(argv: string[]): Promise<number> {
   const { flags, positional } = parseFlags(argv, AWD_FLAGS, 'sgdscope reproduce awd');
   if (flags.help) {
@@ -86,20 +95,40 @@ export async function awdCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce awd: unexpected argument '${positional[0]}' (flags start with --)`);
-  const spec = resolveAwd(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('awd'), !!flags.force);
-  const assets = await loadReportAssets();
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
+  checkQueueFlags(flags, CMD);
+  if (flags.queue !== undefined && flags.resume === undefined) {
+    if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
+    return runOnQueue('awd', resolveAwd(flags), flags, CMD, log);
+  }
+  const signals = new StopSignals(log);
+  const { spec, loaded, assets, cr } = await inputPhase(async () => {
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    const fresh = flags.resume === undefined ? resolveAwd(flags) : null;
+    const cr = openCommandRunDir(flags, { kind: 'awd', command: CMD, argv, checkpointKind: 'awd' });
+    try {
+      // A resumed experiment continues with its saved design; finished runs are kept.
+      const spec = fresh ?? validateAwdSpec(fromExact<AwdExperimentSpec>(cr.resume!.meta.spec));
+      const loaded = await loadDataset(spec.data);
+      cr.checkIndices(loaded);
+      return { spec, loaded, assets: await loadReportAssets(), cr };
+    } catch (e) {
+      cr.dir.release();
+      throw e;
+    }
+  });
+  const finished = itemCheckpoints<AwdRun>(cr, 'awd', { spec: toExact(spec), indices: indicesDigest(loaded) }, signals, 'runs');
   const ctx = await acquireGpu();
-  const loaded = await loadDataset(spec.data);
   const n = awdPoints(spec).length;
   log(`sgdscope reproduce awd: ${n} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), to training loss ${spec.targetLoss} (≤ ${spec.maxEpochs} epochs), layer ${spec.awd.layer}, on ${ctx.adapterName}`);
   const t0 = performance.now();
   const result = await runAwdExperiment(ctx, spec, { train: loaded.train, test: loaded.test }, {
+    done: finished.done,
     onPhase: (p, what) => log(`  run ${p.index + 1}/${n} (lr ${p.lr}, B ${p.batchSize}, wd ${p.weightDecay}, seed ${p.seed}): ${what}…`),
     onRunEnd: (r, done, total) => {
+      finished.add(r);
       const a = r.analysis;
       const el = (performance.now() - t0) / 1000;
       log(
@@ -108,9 +137,10 @@ export async function awdCommand(argv: string[]): Promise<number> {
       );
     },
   });
-  writeRunFiles(outDir, awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  signals.dispose();
+  cr.finish(new Map([...awdFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }), ...stackedWeightFiles(spec.model, result.runs.map((r) => r.params)), ...indexFiles(loaded)]));
   const lines = trends(result).map((t) => `  ${t.factor} factor vs ${t.axis}: ${t.expected ? `expected ${t.expected}, ` : ''}observed ${t.observed}${t.expected && t.observed !== 'n/a' ? (t.holds ? ' ✓' : ' ✗') : ''} (${t.values.map((v) => `${v.x}: ${v.y.toPrecision(4)}`).join(' → ')})`);
-  process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${outDir} (report.html)\n`);
+  process.stdout.write(`${result.runs.length} runs in ${formatDuration(result.seconds)}\n${lines.join('\n')}\nrun folder: ${cr.dir.shown} (report.html)\n`);
   ctx.destroy();
   return 0;
 }

@@ -5,6 +5,7 @@
  *   hessian    Hessian spectrum, density, trace and gradient-noise covariance of a trained MLP
  *   sweep      train a grid of runs and report sharpness, gap, ‖w‖ and divergence
  *   reproduce  reproduce a paper's experiment end to end (feng-tu, signal-propagation, awd, toy-landscape)
+ *   worker     train the runs of a job queue (the multi-run commands' --queue) on this GPU
  */
 import { trainCommand } from './train.ts';
 import { infoCommand } from './info.ts';
@@ -12,7 +13,10 @@ import { hessianCommand } from './hessian.ts';
 import { reproduceCommand } from './reproduce.ts';
 import { signalPropagationCommand, SIGNAL_PROPAGATION_SUMMARY } from './reproduce-signal-propagation.ts';
 import { sweepCommand } from './sweep.ts';
+import { workerCommand } from './worker.ts';
 import { UsageError } from './args.ts';
+import { EXIT } from './exit-codes.ts';
+import { AlreadyComplete } from '../util/run-dir.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: 'train an MLP with SGD on the GPU and write a run folder' },
@@ -20,6 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   hessian: { run: hessianCommand, help: 'Hessian of a trained MLP (exact GPU products): top-k, SLQ density, trace, outliers, noise vs curvature' },
   sweep: { run: sweepCommand, help: 'train a grid of runs (lr, batch, weight decay, dropout, seed): sharpness, gap, ‖w‖, divergence; report' },
   reproduce: { run: reproduce, help: 'reproduce a paper\'s experiment (feng-tu, signal-propagation, awd, toy-landscape) and write a run folder with a report' },
+  worker: { run: workerCommand, help: 'train the runs of a job queue (sweep, reproduce … --queue) on this GPU; write their run folders into a shared store' },
 };
 
 /** `reproduce <experiment>`: signal-propagation (reproduce-signal-propagation.ts); the others in reproduce.ts. */
@@ -55,13 +60,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError) {
+    if (e instanceof AlreadyComplete) {
       process.stderr.write(`${e.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT.ok;
+    } else if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exitCode = EXIT.badInput;
     } else {
-      process.stderr.write(`sgdscope: ${(e as Error).message ?? e}\n`);
+      process.stderr.write(`sgdscope: ${(e as Error)?.message ?? e}\n`);
       if (process.env.SGDSCOPE_DEBUG) console.error(e);
-      process.exitCode = 1;
+      process.exitCode = EXIT.internal;
     }
   },
 );

@@ -1,7 +1,9 @@
 /**
  * `sgdscope reproduce signal-propagation`: Schoenholz et al. (ICLR 2017) end to end
  * (src/experiments/propagation/run.ts) — the mean-field phase diagram and depth scales, random
- * deep networks on the GPU against the theory, and the depth × σ_w² trainability map — written
+ * deep networks on the GPU against the theory, the input–output Jacobian's singular values against
+ * free probability and a great circle's length against χ1^{l/2} (flags in
+ * signal-propagation-init-flags.ts), and the depth × σ_w² trainability map — written
  * to a run folder (src/experiments/propagation/files.ts) with a self-contained report.html.
  * The critical σ_w² table and the ξ_c table are also printed.
  *
@@ -14,21 +16,24 @@ import { loadDataset } from '../data/index.ts';
 import {
   DEFAULT_SIGNAL_PROPAGATION, linspace, runSignalPropagation, type SignalPropagationOptions,
 } from '../experiments/propagation/run.ts';
-import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
+import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, type TrainabilityCell, type TrainabilitySpec } from '../experiments/propagation/trainability.ts';
 import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
-import { JVP_LIMITS } from '../experiments/propagation/gpu-jvp.ts';
-import { DEFAULT_CURVE, DEFAULT_JACOBIAN, type CurveOptions, type JacobianOptions, type JacobianPointOption } from '../experiments/propagation/init-run.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
 import { jacobianLabel } from '../experiments/propagation/jacobian.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { StopSignals } from './signals.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { curveOptions, INIT_FLAGS, jacobianOptions, sw2List } from './signal-propagation-init-flags.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 const CMD = 'sgdscope reproduce signal-propagation';
 
 export const SIGNAL_PROPAGATION_SUMMARY =
-  'reproduce Schoenholz et al. (ICLR 2017): order-to-chaos phase diagram and depth scales (theory), random deep networks on the GPU vs the theory, and trainability over depth × σ_w²';
+  'reproduce Schoenholz et al. (ICLR 2017): order-to-chaos phase diagram and depth scales (theory), random deep networks on the GPU vs the theory, Jacobian spectra vs free probability (Pennington et al. 2017), curve lengths vs χ1^{l/2} (Poole et al. 2016), and trainability over depth × σ_w²';
 
 export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   activation: { kind: 'string', help: 'activation of every hidden layer (default tanh)', choices: ['tanh', 'relu'] },
@@ -44,18 +49,7 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   twin: { kind: 'number', help: 'propagation: add an input with this correlation ρ to the first one (default 0.95; 0 = none)', range: [-0.999, 0.999] },
   'no-gradients': { kind: 'bool', help: 'propagation: forward statistics only (no backpropagated gradient lengths)' },
   'skip-propagation': { kind: 'bool', help: 'no GPU propagation stage' },
-  'jac-points': { kind: 'string', help: "Jacobian spectra: points as activation:weights:sw2:sb2, comma-separated (activation tanh|relu|linear, weights gaussian|orthogonal, sw2 a number or 'crit' for tanh); default tanh at crit and 3 (σ_b² = 0.05), linear at 1, relu at 2 (σ_b² = 0), each with both weight ensembles" },
-  'jac-width': { kind: 'int', help: 'Jacobian spectra: width N (the N × N Jacobian; default 512)', range: [...JVP_LIMITS.width] },
-  'jac-depth': { kind: 'int', help: 'Jacobian spectra: layers L (default 16)', range: [...JVP_LIMITS.depth] },
-  'jac-nets': { kind: 'int', help: 'Jacobian spectra: random networks per point (default 2)', range: [...JVP_LIMITS.nets] },
-  'skip-jacobian': { kind: 'bool', help: 'no Jacobian-spectrum stage' },
-  'curve-sw2': { kind: 'string', help: "curve length: tanh σ_w² values, comma-separated; 'crit' = σ_w²* at --curve-sb2 (default 1.3,crit,3)" },
-  'curve-sb2': { kind: 'number', help: 'curve length: σ_b² (default 0.05)', range: [0, 100] },
-  'curve-width': { kind: 'int', help: 'curve length: width N (default 1024)', range: [...JVP_LIMITS.width] },
-  'curve-depth': { kind: 'int', help: 'curve length: layers L (default 30)', range: [...JVP_LIMITS.depth] },
-  'curve-points': { kind: 'int', help: 'curve length: points on the circle (default 32)', range: [3, 4096] },
-  'curve-nets': { kind: 'int', help: 'curve length: random networks per σ_w² (default 4)', range: [...JVP_LIMITS.nets] },
-  'skip-curve': { kind: 'bool', help: 'no curve-length stage' },
+  ...INIT_FLAGS,
   'train-sb2': { kind: 'number', help: 'trainability: σ_b² (default 0.05)', range: [0, 100] },
   'train-sw2': { kind: 'list', help: 'trainability: σ_w² grid, ascending (default 0.5,0.707,1,1.414,2,2.828,4,5.657,8)' },
   'train-depths': { kind: 'list', help: 'trainability: hidden-layer counts, ascending (default 2,4,8,16,32)' },
@@ -66,8 +60,10 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   threshold: { kind: 'number', help: 'trainability: train accuracy from which a cell counts as trainable (default 0.5; chance is 0.1)', range: [0, 1] },
   'skip-training': { kind: 'bool', help: 'no trainability stage' },
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-signal-propagation)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted run in this folder: finished trainability cells are kept, the rest run' },
   quiet: { kind: 'bool', help: 'no progress output (the tables are still printed)' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -93,68 +89,6 @@ function ascendingList(flags: FlagValues, name: string, fallback: number[], chec
   return v;
 }
 
-/** A comma-separated σ_w² list where 'crit' (null) stands for the critical σ_w²*. */
-function sw2List(flags: FlagValues, name: string, fallback: (number | null)[]): (number | null)[] {
-  if (flags[name] === undefined) return fallback;
-  const v = String(flags[name]).split(',').map((s) => {
-    const t = s.trim();
-    if (t === 'crit') return null;
-    const x = Number(t);
-    if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --${name} entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
-    return x;
-  });
-  if (v.length > 12) throw new UsageError(`${CMD}: --${name} takes at most 12 points, got ${v.length}`);
-  return v;
-}
-
-function jacobianPoints(flags: FlagValues): JacobianPointOption[] {
-  if (flags['jac-points'] === undefined) return DEFAULT_JACOBIAN.points;
-  const pts = String(flags['jac-points']).split(',').map((entry) => {
-    const parts = entry.trim().split(':');
-    const [activation, weights, w, b] = parts;
-    const bad = (why: string): never => {
-      throw new UsageError(`${CMD}: --jac-points entries are activation:weights:sw2:sb2 (e.g. tanh:orthogonal:crit:0.05); '${entry.trim()}': ${why}`);
-    };
-    if (parts.length !== 4) bad('needs 4 fields');
-    if (!['tanh', 'relu', 'linear'].includes(activation)) bad(`activation must be tanh, relu or linear, got '${activation}'`);
-    if (!['gaussian', 'orthogonal'].includes(weights)) bad(`weights must be gaussian or orthogonal, got '${weights}'`);
-    const sw2 = w === 'crit' ? null : Number(w);
-    if (sw2 === null && activation !== 'tanh') bad("sw2 'crit' is for tanh");
-    if (sw2 !== null && !(Number.isFinite(sw2) && sw2 > 0 && sw2 <= 10000)) bad(`sw2 must be a number in (0, 10000] or 'crit', got '${w}'`);
-    const sb2 = Number(b);
-    if (b === '' || !(Number.isFinite(sb2) && sb2 >= 0 && sb2 <= 100)) bad(`sb2 must be a number in [0, 100], got '${b}'`);
-    return { activation, weights, sw2, sb2 } as JacobianPointOption;
-  });
-  if (pts.length > 16) throw new UsageError(`${CMD}: --jac-points takes at most 16 points, got ${pts.length}`);
-  return pts;
-}
-
-function jacobianOptions(flags: FlagValues, paper: boolean, seed: number): JacobianOptions | null {
-  if (flags['skip-jacobian']) return null;
-  const d = DEFAULT_JACOBIAN;
-  return {
-    width: (flags['jac-width'] as number | undefined) ?? (paper ? 1024 : d.width),
-    depth: (flags['jac-depth'] as number | undefined) ?? (paper ? 64 : d.depth),
-    nets: (flags['jac-nets'] as number | undefined) ?? (paper ? 4 : d.nets),
-    seed,
-    points: jacobianPoints(flags),
-  };
-}
-
-function curveOptions(flags: FlagValues, paper: boolean, seed: number): CurveOptions | null {
-  if (flags['skip-curve']) return null;
-  const d = DEFAULT_CURVE;
-  return {
-    sw2: sw2List(flags, 'curve-sw2', d.sw2),
-    sb2: (flags['curve-sb2'] as number | undefined) ?? d.sb2,
-    width: (flags['curve-width'] as number | undefined) ?? d.width,
-    depth: (flags['curve-depth'] as number | undefined) ?? (paper ? 60 : d.depth),
-    points: (flags['curve-points'] as number | undefined) ?? (paper ? 128 : d.points),
-    nets: (flags['curve-nets'] as number | undefined) ?? (paper ? 8 : d.nets),
-    seed,
-  };
-}
-
 export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropagationOptions {
   const paper = !!flags.paper;
   const base = DEFAULT_SIGNAL_PROPAGATION;
@@ -163,7 +97,7 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
   const prop = base.propagation!;
   let propagation: SignalPropagationOptions['propagation'] = null;
   if (!flags['skip-propagation']) {
-    const sw2 = sw2List(flags, 'prop-sw2', prop.sw2);
+    const sw2 = sw2List(CMD, flags, 'prop-sw2', prop.sw2);
     const twin = flags.twin === undefined ? prop.twin : (flags.twin as number) === 0 ? null : (flags.twin as number);
     const inputs = (flags.inputs as number | undefined) ?? prop.inputs;
     if (twin !== null && inputs < 2) throw new UsageError(`${CMD}: --twin needs --inputs ≥ 2 (the twin is built from digits 0 and 1); pass --twin 0 for none`);
@@ -206,8 +140,8 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
     phaseSw2: triple(flags, 'phase-sw2', paper ? [0.5, 4.5, 161] : base.phaseSw2, 1e-6),
     phaseSb2: triple(flags, 'phase-sb2', paper ? [0, 0.3, 121] : base.phaseSb2, 0),
     propagation,
-    jacobian: jacobianOptions(flags, paper, seed),
-    curve: curveOptions(flags, paper, seed),
+    jacobian: jacobianOptions(CMD, flags, paper, seed),
+    curve: curveOptions(CMD, flags, paper, seed),
     trainability,
     trainableThreshold: (flags.threshold as number | undefined) ?? base.trainableThreshold,
   };
@@ -244,14 +178,33 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
-  const options = resolveSignalPropagationOptions(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('signal-propagation'), !!flags.force);
-  const assets = await loadReportAssets();
-  const heatmapScript = readHeatmapScript();
+  checkQueueFlags(flags, CMD);
   const quiet = !!flags.quiet;
   const log = (s: string): void => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  if (flags.queue !== undefined && flags.resume === undefined) {
+    const options = resolveSignalPropagationOptions(flags);
+    // The trainability grid's cells go to the workers; the collect job runs the rest on one of them.
+    if (!options.trainability) throw new UsageError(`${CMD}: --queue sends the trainability grid to the workers; there is none with --skip-training`);
+    if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
+    return runOnQueue('signal-propagation', options, flags, CMD, log);
+  }
+  const signals = new StopSignals(log);
+  const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    const fresh = flags.resume === undefined ? resolveSignalPropagationOptions(flags) : null;
+    const assets = await loadReportAssets();
+    const heatmapScript = readHeatmapScript();
+    const cr = openCommandRunDir(flags, { kind: 'signal-propagation', command: CMD, argv, checkpointKind: 'signal-propagation' });
+    // A resumed run continues with the options it was started with (the theory, propagation,
+    // Jacobian and curve stages, minutes at most, run again; finished trainability cells are kept).
+    const options = fresh ?? fromExact<SignalPropagationOptions>(cr.resume!.meta.options);
+    return { options, assets, heatmapScript, cr };
+  });
+  const outDir = cr.dir.dir;
+  const cells = itemCheckpoints<TrainabilityCell>(cr, 'signal-propagation', { options: toExact(options) }, signals, 'trainability cells');
+  const resumedCells = cells.done.length;
   const needData = options.propagation !== null || options.trainability !== null;
   const needGpu = needData || options.jacobian !== null || options.curve !== null;
   const ctx = needGpu ? await acquireGpu() : null;
@@ -262,17 +215,19 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   let cellsT0 = 0;
   try {
     const result = await runSignalPropagation(ctx, options, loaded ? { train: loaded.train, test: loaded.test } : null, {
+      doneCells: cells.done,
       onStage: (stage, detail) => log(`${stage}: ${detail}`),
       onStageEnd: (stage, s) => log(`${stage}: ${formatDuration(s)}${s < 60 ? ` (${s.toFixed(1)} s)` : ''}`),
-      onCellStart: (_d, _w, index) => {
-        if (index === 0) {
+      onCellStart: () => {
+        if (cellsT0 === 0) {
           cellsT0 = performance.now();
           if (!quiet) bar = new ProgressBar('trainability');
         }
       },
       onCellEnd: (cell, done, total) => {
+        cells.add(cell);
         const el = (performance.now() - cellsT0) / 1000;
-        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / done) * (total - done))}`);
+        bar?.update(done, total, `L=${cell.depth} σ_w²=${cell.sw2}: ${cell.status === 'diverged' ? 'diverged' : `train ${(100 * (cell.trainAccuracy ?? 0)).toFixed(1)}%`} (${cell.seconds.toFixed(1)} s) ETA ${formatDuration((el / (done - resumedCells)) * (total - done))}`);
         if (done === total) bar?.done();
       },
     });
@@ -280,10 +235,11 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     const tr = performance.now();
     const summary = signalPropagationSummary(result, { adapter, seconds: (tr - t0) / 1000, outDir });
     const files = signalPropagationFiles(result, summary, { assets, heatmapScript, adapter });
-    writeRunFiles(outDir, files);
+    signals.dispose();
+    cr.finish(files);
     log(`report and files: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
     process.stdout.write(printTables(result));
-    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${outDir}\n`);
+    process.stdout.write(`done in ${formatDuration((performance.now() - t0) / 1000)}\nrun folder: ${cr.dir.shown}\n`);
   } finally {
     ctx?.destroy();
   }

@@ -5,17 +5,15 @@
  * mini-loss-function ensemble; writes a run folder (src/experiments/feng-tu/files.ts) with a
  * self-contained report.html.
  */
-import { adapterRecord, acquireGpu } from '../gpu/device.ts';
-import { loadDataset } from '../data/index.ts';
-import { runFengTu, DEFAULT_FENG_TU, type FengTuOptions, type Stage } from '../experiments/feng-tu/run.ts';
-import { fengTuFiles } from '../experiments/feng-tu/files.ts';
-import { loadReportAssets } from '../analysis/report/assets.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
-import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
-import { ProgressBar, formatDuration } from './progress.ts';
-import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
+import { DEFAULT_FENG_TU, type FengTuOptions } from '../experiments/feng-tu/run.ts';
+import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
+import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { TRAIN_FLAGS, resolveTrainSettings } from './train-settings.ts';
+import { fengTuCommand } from './feng-tu.ts';
 import { AWD_SUMMARY, awdCommand } from './awd.ts';
 import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
+import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
+import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk'] as const;
 
@@ -36,8 +34,12 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   'mlf-dirs': { kind: 'list', help: 'PCs (1-based) for the mini-loss-function ensemble (default: the 2nd and the middle direction whose F_i is measured)' },
   'mlf-batches': { kind: 'int', help: 'minibatches in the ensemble (default 20)', range: [1, 10000] },
   'mlf-points': { kind: 'int', help: 'θ values per ensemble curve (default 41)', range: [3, 10001] },
+  seeds: { kind: 'list', help: 'run the experiment once per seed (each seed\'s run folder under runs/NNNN/, seeds.csv and report.html across seeds); with --queue one job per seed' },
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-feng-tu)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished run of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted run in this folder: its training from the last checkpoint (window recording included), then the analysis' },
+  'save-every': { kind: 'string', help: SAVE_EVERY_HELP },
   quiet: { kind: 'bool', help: 'no progress bars' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -59,7 +61,7 @@ export function resolveFengTuOptions(flags: FlagValues): Partial<FengTuOptions> 
   if (flags.k !== undefined) o.k = flags.k as number;
   if (flags['flat-k'] !== undefined) {
     const raw = String(flags['flat-k']);
-    const v = raw === 'e' ? Math.E : Number(raw);
+    const v = raw === 'e' ? Math.E : DECIMAL.test(raw) ? Number(raw) : NaN;
     if (!(Number.isFinite(v) && v > 1 && v <= 1e6)) throw new UsageError(`sgdscope reproduce feng-tu: --flat-k must be a number in (1, 1e6] or 'e', got '${raw}'`);
     o.flatK = v;
   }
@@ -92,71 +94,11 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
-  // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
-  if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
-  const run = resolveTrainSettings(flags);
-  const options = resolveFengTuOptions(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('feng-tu'), !!flags.force);
-  const assets = await loadReportAssets();
-
-  const quiet = !!flags.quiet;
-  const log = (s: string): void => {
-    if (!quiet) process.stderr.write(`${s}\n`);
-  };
-  const ctx = await acquireGpu();
-  const loaded = await loadDataset(run.data);
-  log(`sgdscope reproduce feng-tu: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, ${run.train.epochs} epochs, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
-  log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test`);
-
-  const t0 = performance.now();
-  const trainBar = new ProgressBar('train');
-  let stageBar: ProgressBar | null = null;
-  let lastEval = '';
-  const result = await runFengTu(ctx, run.model, run.train, { train: loaded.train, test: loaded.test }, options, {
-    onTrainChunk: (p) => {
-      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
-      if (quiet) return;
-      const elapsed = (performance.now() - t0) / 1000;
-      const rate = p.step / Math.max(elapsed, 1e-9);
-      const eta = p.totalSteps ? (p.totalSteps - p.step) / rate : NaN;
-      const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
-      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
-    },
-    onStageStart: (stage: Stage, detail: string) => {
-      if (stage === 'train') {
-        log(`train: ${detail}`);
-        return;
-      }
-      log(`${stage}: ${detail}`);
-      stageBar = quiet ? null : new ProgressBar(stage);
-    },
-    onStageProgress: (_stage, done, total, detail) => stageBar?.update(done, total, detail),
-    onStageEnd: (stage, seconds, detail) => {
-      if (stage === 'train') trainBar.done();
-      stageBar?.done();
-      stageBar = null;
-      log(`${stage}: done in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
-    },
-  });
-
-  const files = fengTuFiles(result, assets, {
-    data: loaded.spec,
-    adapter: adapterRecord(ctx),
-  });
-  writeRunFiles(outDir, files);
-  const s = result.summary;
-  const d = (p: typeof s.all | null): string => (p ? `D90 ${p.d90 ?? `>${p.variances.length}`}, D99 ${p.d99 ?? `>${p.variances.length}`}` : '—');
-  const fit = result.fit;
-  const lines = [
-    `${result.run.message}; window steps ${result.window.firstStep}–${result.window.lastStep} (T = ${result.window.T}), layer ${result.layer} (P = ${result.P}), k = ${result.options.k}`,
-    `dimensions (of P = ${result.P}): all ${d(s.all)} | PC1 left out ${d(s.pc1Removed)} | detrended ${d(s.detrended)} | |cos(PC1, w*)| ${result.pc1VsMeanWeight?.toFixed(3)}`,
-    fit ? `variance–flatness: ψ = ${fit.psi.toFixed(3)} ± ${fit.psiSE.toFixed(3)}, r = ${fit.r.toFixed(3)} (n = ${fit.n}, PC1 left out)` : `variance–flatness: no fit (${result.fitError ?? 'skipped'})`,
-    result.anisotropy ? `temperature: max/min ${result.anisotropy.maxOverMin.toPrecision(3)}, Spearman(T, F) ${result.anisotropy.spearmanWithFlatness?.toFixed(3)}` : 'temperature: skipped',
-    result.temperatureVsLoss.length ? `T(t) vs L(t): Pearson r(ln T, ln L) ${result.tDirs.map((i, j) => `PC${i} ${result.temperatureLossCorrelation[j].toFixed(3)}`).join(', ')}` : '',
-    `time: ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}; total ${formatDuration((performance.now() - t0) / 1000)}`,
-    `run folder: ${outDir} (report.html)`,
-  ].filter(Boolean);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  ctx.destroy();
-  return 0;
+  if (flags.resume === undefined && (flags.seeds !== undefined || flags.queue !== undefined)) {
+    // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
+    if (flags.epochs === undefined && !flags.config) flags.epochs = 30;
+    checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
+    return fengTuSeedsCommand(flags, resolveTrainSettings(flags), resolveFengTuOptions(flags));
+  }
+  return fengTuCommand(flags, rest, resolveFengTuOptions);
 }

@@ -8,18 +8,36 @@
  * list flags (--lr 0.05,0.1,0.2) or --grid grid.json ({"lr": [...], "batchSize": [...],
  * "weightDecay": [...], "dropout": [...], "seed": [...], "sharpness": {...}, "concurrency": n}),
  * flags winning. Defaults are a grid scaled to finish in a few minutes on a CPU-emulated GPU.
+ * --search random|asha: random points over ranges, and ASHA's early stopping (experiments/sweep/
+ * search.ts, asha.ts). --queue: the runs go to `sgdscope worker` processes instead
+ * (src/queue/); `sweep status` and `sweep collect` follow and gather such sweeps (sweep-queue.ts).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
-import { DEFAULT_SHARPNESS, expandGrid, validateSweepSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../experiments/sweep/grid.ts';
-import { runSweep } from '../experiments/sweep/run.ts';
+import { DEFAULT_SHARPNESS, validateSweepSpec, type SearchSpec, type SharpnessSpec, type SweepGrid, type SweepSpec } from '../experiments/sweep/grid.ts';
+import { searchPoints } from '../experiments/sweep/search.ts';
+import { runName, unitJson, writeFolderAtomic } from '../queue/store.ts';
+import { hessianSamples, runSweep } from '../experiments/sweep/run.ts';
 import { sweepFiles } from '../experiments/sweep/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { indicesDigest, openCommandRunDir, resumeOnly } from './run-folder.ts';
+import { inputPhase } from './input.ts';
+import { StopSignals } from './signals.ts';
+import { EXIT } from './exit-codes.ts';
+import { CHECKPOINT_FILE } from '../util/run-dir.ts';
+import { fromExact, toExact } from '../util/exact-json.ts';
+import { saveCheckpoint } from '../train/checkpoint-store.ts';
+import { withDeviceRecovery } from '../gpu/device-recovery.ts';
+import { runsCsv } from '../experiments/sweep/files.ts';
+import type { SweepRun } from '../experiments/sweep/result.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
-import { TRAIN_FLAGS, resolveTrainSettings } from './train.ts';
+import { TRAIN_FLAGS, resolveTrainSettings } from './train-settings.ts';
+import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
+import { resolveSearch, SEARCH_FLAGS } from './sweep-search.ts';
+import { sweepCollectCommand, sweepStatusCommand } from './sweep-queue.ts';
 
 const BASE = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'bias', 'init', 'sigma-w', 'sigma-b', 'momentum', 'sampling', 'epochs', 'steps', 'eval-every', 'chunk', 'divergence-loss'] as const;
 
@@ -42,17 +60,21 @@ export const SWEEP_FLAGS: Record<string, FlagSpec> = {
   'sharpness-samples': { kind: 'int', help: `training samples the Hessian averages over (default ${DEFAULT_SHARPNESS.samples}; 0: all)`, range: [0, 1e7] },
   'sharpness-layers': { kind: 'list', help: 'Hessian block: these layers only (default: the whole network)' },
   concurrency: { kind: 'int', help: 'runs trained at the same time on the device (default 1: one after the other)', range: [1, 16] },
+  ...SEARCH_FLAGS,
+  ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-sweep)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder (and discard an unfinished sweep of it)' },
+  resume: { kind: 'string', help: 'continue the interrupted sweep in this folder: finished runs are kept, the others run' },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };
 
-const SUMMARY = 'train a grid of runs (lr × batch × weight decay × dropout × seed) and report sharpness, generalisation gap, ‖w‖ and divergence';
+const SUMMARY = 'train a grid of runs (lr × batch × weight decay × dropout × seed) and report sharpness, generalisation gap, ‖w‖ and divergence\n(also: sgdscope sweep status --queue URL, sgdscope sweep collect --queue URL --store DIR)';
 
 interface GridFile extends Partial<SweepGrid> {
   sharpness?: Partial<SharpnessSpec>;
   concurrency?: number;
+  search?: Partial<SearchSpec>;
 }
 
 function readGridFile(path: string): GridFile {
@@ -68,7 +90,7 @@ function readGridFile(path: string): GridFile {
   } catch (e) {
     throw new UsageError(`--grid ${path}: not valid JSON (${(e as Error).message})`);
   }
-  const allowed = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed', 'sharpness', 'concurrency'];
+  const allowed = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed', 'sharpness', 'concurrency', 'search'];
   for (const k of Object.keys(g)) if (!allowed.includes(k)) throw new UsageError(`--grid ${path}: unknown key '${k}' (keys: ${allowed.join(', ')})`);
   return g;
 }
@@ -91,7 +113,8 @@ export function resolveSweepSpec(flags: FlagValues): SweepSpec {
   // The grid owns these; the base keeps every other training setting.
   const train = { ...base.train } as Partial<typeof base.train>;
   for (const k of ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed'] as const) delete train[k];
-  const spec: SweepSpec = { model: base.model, train, data: base.data, grid, sharpness, concurrency };
+  const search = resolveSearch(flags, file.search);
+  const spec: SweepSpec = { model: base.model, train, data: base.data, grid, sharpness, concurrency, ...(search ? { search } : {}) };
   try {
     return validateSweepSpec(spec);
   } catch (e) {
@@ -99,40 +122,111 @@ export function resolveSweepSpec(flags: FlagValues): SweepSpec {
   }
 }
 
+const CMD = 'sgdscope sweep';
+
 export async function sweepCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'status') return sweepStatusCommand(argv.slice(1));
+  if (argv[0] === 'collect') return sweepCollectCommand(argv.slice(1));
   const { flags, positional } = parseFlags(argv, SWEEP_FLAGS, 'sgdscope sweep');
   if (flags.help) {
     process.stdout.write(helpText('sgdscope sweep', SUMMARY, SWEEP_FLAGS));
     return 0;
   }
-  if (positional.length) throw new UsageError(`sgdscope sweep: unexpected argument '${positional[0]}' (flags start with --)`);
-  const spec = resolveSweepSpec(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('sweep'), !!flags.force);
-  const assets = await loadReportAssets();
+  if (positional.length) throw new UsageError(`sgdscope sweep: unexpected argument '${positional[0]}' (flags start with --; subcommands: status, collect)`);
+  checkQueueFlags(flags, 'sgdscope sweep');
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
-  const ctx = await acquireGpu();
-  const loaded = await loadDataset(spec.data);
-  try {
-    validateSweepSpec(spec, loaded.train.n);
-  } catch (e) {
-    throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
+  if (flags.resume !== undefined) {
+    resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
+    return sweepInProcess(flags, argv, null, log);
   }
-  const total = expandGrid(spec.grid).length;
-  log(`sgdscope sweep: ${total} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), ${spec.train.epochs ? `${spec.train.epochs} epochs` : `${spec.train.steps} steps`} each, ${spec.concurrency} at a time, on ${ctx.adapterName}`);
-  const t0 = performance.now();
-  const result = await runSweep(ctx, spec, { train: loaded.train, test: loaded.test }, {
-    onRunEnd: (r, done, n) => {
-      const el = (performance.now() - t0) / 1000;
-      const what = r.outcome === 'diverged' ? `diverged at step ${r.divergedStep}` : r.outcome === 'collapsed' ? `collapsed (train loss ${r.trainLoss?.toFixed(4)}${r.spikeStep !== null ? `, loss spike at step ${r.spikeStep}` : ''})` : `test ${(100 * (r.testAccuracy ?? NaN)).toFixed(2)}%, gap ${r.gapLoss?.toFixed(4)}, ‖w‖ ${r.weightNorm.toFixed(2)}${r.sharpness ? `, λ1 ${r.sharpness[0].toPrecision(4)}` : ''}`;
-      log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / done) * (n - done))}`);
-    },
+  const spec = resolveSweepSpec(flags);
+  if (flags.queue !== undefined) {
+    if (flags.out !== undefined) throw new UsageError('sgdscope sweep: with --queue the run folder is written by the workers into their store (--out is for in-process sweeps; `sgdscope sweep collect --out` copies a queued sweep\'s files elsewhere)');
+    // Data this machine has at hand (embedded or generated) check the grid against the training set's size now, not on the workers.
+    if (spec.data.kind === 'mnist10k' || spec.data.kind === 'synthetic') {
+      try {
+        validateSweepSpec(spec, (await loadDataset(spec.data)).train.n);
+      } catch (e) {
+        throw new UsageError(`sgdscope sweep: ${(e as Error).message}`);
+      }
+    }
+    return runOnQueue('sweep', spec, flags, 'sgdscope sweep', log);
+  }
+  return sweepInProcess(flags, argv, spec, log);
+}
+
+/**
+ * The sweep in this process, losing nothing: each finished run goes into runs/NNNN, runs.csv and
+ * the checkpoint the moment it ends; a signal stops it with status "interrupted" (runs in
+ * progress start again on resume); a lost device is replaced; --resume keeps the finished runs.
+ */
+async function sweepInProcess(flags: FlagValues, argv: string[], fresh: SweepSpec | null, log: (s: string) => void): Promise<number> {
+  const signals = new StopSignals(log);
+  const { cr, spec, loaded, assets, finished } = await inputPhase(async () => {
+    const cr = openCommandRunDir(flags, { kind: 'sweep', command: CMD, argv, checkpointKind: 'sweep', carry: ['runs'] });
+    try {
+      // A resumed sweep takes its settings from the checkpoint (grid and config files may have changed since).
+      const spec = fresh ?? validateSweepSpec(fromExact<SweepSpec>(cr.resume!.meta.spec));
+      const loaded = await loadDataset(spec.data);
+      validateSweepSpec(spec, loaded.train.n);
+      cr.checkIndices(loaded);
+      const finished = cr.resume ? fromExact<SweepRun[]>(cr.resume.meta.finished) : [];
+      return { cr, spec, loaded, assets: await loadReportAssets(), finished };
+    } catch (e) {
+      cr.dir.release();
+      throw e;
+    }
   });
-  writeRunFiles(outDir, sweepFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) }));
+  const { dir } = cr;
+  const total = searchPoints(spec.grid, spec.search).length;
+  const save = (): void => {
+    dir.write('runs.csv', runsCsv({ spec, runs: [...finished].sort((a, b) => a.point.index - b.point.index) }));
+    saveCheckpoint(dir.path(CHECKPOINT_FILE), { kind: 'sweep', meta: { progress: finished.length, spec: toExact(spec), indices: indicesDigest(loaded), finished: toExact(finished) }, arrays: {} });
+  };
+  save();
+  const ctx0 = await acquireGpu();
+  const adapter = adapterRecord(ctx0);
+  log(`${CMD}: ${total} runs of ${spec.model.widths.join('-')} on ${loaded.train.name} (${loaded.train.n} train / ${loaded.test.n} test), ${spec.train.epochs ? `${spec.train.epochs} epochs` : `${spec.train.steps} steps`} each, ${spec.concurrency} at a time, on ${ctx0.adapterName}${finished.length ? `; ${finished.length} finished earlier` : ''}`);
+  log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)`);
+  const t0 = performance.now();
+  let doneHere = 0;
+  const started = new Map<number, string>();
+  const outcome = await withDeviceRecovery(
+    ctx0,
+    (ctx) =>
+      runSweep(ctx, spec, loaded, {
+        done: finished,
+        shouldStop: () => signals.requested,
+        onRunStart: (p) => started.set(p.index, new Date().toISOString()),
+        onRunEnd: (r, done, n, files) => {
+          // Each run's own folder, as a queue worker writes it into its store; then runs.csv and the checkpoint.
+          files!.set('unit.json', unitJson({ kind: 'sweep', run: r.point.index, worker: 'in-process', adapter, startedAt: started.get(r.point.index)!, context: { trainSize: loaded.train.n, testSize: loaded.test.n, hessianSamples: hessianSamples(spec, loaded.train.n), data: loaded.spec } }));
+          writeFolderAtomic(join(dir.work, 'runs'), runName(r.point.index), files!);
+          finished.push(r);
+          save();
+          doneHere++;
+          const el = (performance.now() - t0) / 1000;
+          const what = r.outcome === 'diverged' ? `diverged at step ${r.divergedStep}` : r.outcome === 'collapsed' ? `collapsed (train loss ${r.trainLoss?.toFixed(4)}${r.spikeStep !== null ? `, loss spike at step ${r.spikeStep}` : ''})` : `test ${(100 * (r.testAccuracy ?? NaN)).toFixed(2)}%, gap ${r.gapLoss?.toFixed(4)}, ‖w‖ ${r.weightNorm.toFixed(2)}${r.sharpness ? `, λ1 ${r.sharpness[0].toPrecision(4)}` : ''}`;
+          const early = r.asha?.stoppedAtEpoch != null ? `; stopped early at epoch ${r.asha.stoppedAtEpoch} (ASHA)` : '';
+          log(`[${done}/${n}] lr ${r.point.lr} B ${r.point.batchSize} wd ${r.point.weightDecay} dropout ${r.point.dropout} seed ${r.point.seed}: ${what}${early} (${r.seconds.toFixed(1)} s train, ${r.sharpnessSeconds.toFixed(1)} s sharpness) — ETA ${formatDuration((el / doneHere) * (n - done))}`);
+        },
+      }),
+    { acquire: () => acquireGpu(), log },
+  );
+  signals.dispose();
+  if (!outcome.ok) return cr.stop('device-lost', `${outcome.reason}; ${finished.length} of ${total} runs finished (runs.csv)`, finished.length, new Map(), EXIT.deviceLost);
+  const { value: result, ctx } = outcome;
+  if (result.stopped) {
+    ctx.destroy();
+    return cr.stop('interrupted', `interrupted by ${signals.signal} after ${finished.length} of ${total} runs (runs.csv holds them; runs in progress start again on resume)`, finished.length, new Map(), signals.exitCode);
+  }
+  cr.finish(sweepFiles(result, assets, { data: loaded.spec, adapter }));
   const diverged = result.runs.filter((r) => r.outcome === 'diverged').length;
   const collapsed = result.runs.filter((r) => r.outcome === 'collapsed').length;
-  process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed) in ${formatDuration(result.seconds)}; run folder: ${outDir} (report.html)\n`);
+  const early = result.runs.filter((r) => r.asha?.stoppedAtEpoch != null).length;
+  process.stdout.write(`${result.runs.length} runs (${diverged} diverged, ${collapsed} collapsed${spec.search?.asha ? `, ${early} stopped early` : ''}) in ${formatDuration(result.seconds)}; run folder: ${dir.shown} (report.html)\n`);
   ctx.destroy();
-  return 0;
+  return EXIT.ok;
 }

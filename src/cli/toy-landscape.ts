@@ -8,7 +8,8 @@ import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
 import { TOY_DEFAULT, runToyExperiment, validateToySpec, type ToyExperimentSpec } from '../experiments/toy/run.ts';
 import { toyFiles } from '../experiments/toy/files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
+import { openPlainRun } from './run-folder.ts';
+import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
 
@@ -26,7 +27,7 @@ export const TOY_FLAGS: Record<string, FlagSpec> = {
   'escape-steps': { kind: 'int', help: `steps of each escape run (default ${TOY_DEFAULT.escape.steps})`, range: [1, 1e9] },
   seed: { kind: 'int', help: 'seed of the noise stream (default 1)', range: [0, 4294967295] },
   out: { kind: 'string', help: 'run folder (default runs/<time>-toy-landscape)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
+  force: { kind: 'bool', help: 'replace an existing run folder' },
   quiet: { kind: 'bool', help: 'no progress lines' },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -69,22 +70,24 @@ export async function toyLandscapeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce toy-landscape: unexpected argument '${positional[0]}' (flags start with --)`);
-  const spec = resolveToy(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('toy-landscape'), !!flags.force);
-  const assets = await loadReportAssets();
+  const { spec, cr, assets } = await inputPhase(async () => {
+    const spec = resolveToy(flags);
+    const assets = await loadReportAssets();
+    return { spec, assets, cr: openPlainRun(flags, { kind: 'toy-landscape', command: 'sgdscope reproduce toy-landscape', argv }) };
+  });
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
   const ctx = await acquireGpu();
   log(`sgdscope reproduce toy-landscape on ${ctx.adapterName} (${ctx.runtime})`);
   const r = await runToyExperiment(ctx, spec, { onStage: (s) => log(s) });
-  writeRunFiles(outDir, toyFiles(r, assets, { adapter: adapterRecord(ctx) }));
+  cr.finish(toyFiles(r, assets, { adapter: adapterRecord(ctx) }));
   const lines = [
     ...r.densities.map((d) => `density (${d.noise} noise): ⟨x⟩ ${d.meanX.toFixed(3)}; exp(−L_eff/Δ) predicts ${d.meanXPredicted.effectiveLoss.toFixed(3)}, adiabatic+ ${d.meanXPredicted.adiabaticPlus.toFixed(3)}, Boltzmann ${d.meanXPredicted.boltzmann.toFixed(3)}; max bin deviation: L_eff ${d.deviation.effectiveLoss.toFixed(3)}, adiabatic+ ${d.deviation.adiabaticPlus.toFixed(3)}`),
     `drift: ${r.drifts.map((d) => `Δ ${d.delta} κ ${d.kappa}: ⟨x⟩ → ${d.trace.at(-1)!.meanX.toFixed(3)} (pred. ${d.meanXPredicted.toFixed(3)}) in ${d.relaxationSteps ?? `> ${spec.drift.steps}`} steps`).join('; ')}`,
     `escape: ${r.escapes.map((e) => `${e.noise} noise: half the walkers escape at Δ ≈ ${e.halfMeasured?.toPrecision(3) ?? '—'} (predicted ${e.halfPredicted.mixed?.toPrecision(3) ?? '—'}–${e.halfPredicted.frozen?.toPrecision(3) ?? '—'})`).join('; ')}`,
     `${r.walkerSteps.toExponential(2)} walker-steps in ${formatDuration(r.seconds)} (${(r.walkerStepsPerSecond / 1e6).toFixed(1)} M/s)`,
-    `run folder: ${outDir} (report.html)`,
+    `run folder: ${cr.dir.shown} (report.html)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   ctx.destroy();

@@ -1,167 +1,108 @@
 /**
- * `sgdscope train`: train an MLP with SGD on the GPU and write a run folder.
+ * `sgdscope train`: train an MLP with SGD on the GPU and write a run folder (src/train/run-files.ts:
+ * config.json, result.json, metrics.csv, the weights as .npy, the train/test indices).
  *
- * Settings come from defaults (the Feng–Tu reference run), then --config run.json (sections
- * model / train / data, each optional), then flags. The folder holds config.json, result.json,
- * metrics.csv, the final weights as .npy and the train/test indices (src/train/run-files.ts).
+ * Nothing is lost: the folder is written atomically (src/util/run-dir.ts), metrics.csv streams to
+ * disk, a checkpoint of the complete state is written every --save-every (default a minute of
+ * work) and at every stop, SIGINT/SIGTERM stop at the next chunk with status "interrupted" and
+ * the resume command, a lost GPU device is replaced (src/train/session.ts), and
+ * `--resume <folder>` continues bit for bit.
  */
-import { readFileSync } from 'node:fs';
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
-import { loadDataset, type DatasetSpec } from '../data/index.ts';
-import { SEED_MLP, validateMlpConfig, type MlpConfig } from '../nn/config.ts';
-import { validateTrainConfig, type TrainConfig } from '../train/config.ts';
-import { Trainer } from '../train/trainer.ts';
-import { runFiles } from '../train/run-files.ts';
-import { defaultRunDir, prepareRunDir, writeRunFiles } from './run-folder.ts';
-import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { loadDataset, type LoadedData } from '../data/index.ts';
+import { checkRunFitsData } from '../train/config.ts';
+import { Trainer, type RunResult } from '../train/trainer.ts';
+import { runConfigJson, runFiles, type RunFiles } from '../train/run-files.ts';
+import { runTrainSession } from '../train/session.ts';
+import { unpackTrainerState } from '../train/trainer-state.ts';
+import { historyOf, openCommandRunDir, readSettingsMeta, resumeOnly, sessionSink, settingsMeta, type CommandRun } from './run-folder.ts';
+import { helpText, parseFlags, UsageError, type FlagValues } from './args.ts';
+import { instrumentFlagSpecs, instrumentsFromFlags } from './instrument-flags.ts';
+import { startTrainInstruments, type TrainInstruments } from './train-instruments.ts';
+import { inputPhase } from './input.ts';
+import { StopSignals } from './signals.ts';
+import { EXIT } from './exit-codes.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
+import { TRAIN_FLAGS, resolveTrainSettings, type ResolvedRun } from './train-settings.ts';
 
-export const TRAIN_FLAGS: Record<string, FlagSpec> = {
-  config: { kind: 'string', help: 'JSON file with optional sections {model, train, data}; flags override it' },
-  dataset: { kind: 'string', help: 'mnist10k (embedded, default), fashion (Debian dataset-fashion-mnist), idx:<dir> (your MNIST-format IDX files)', choices: ['mnist10k', 'fashion', 'idx:'] },
-  'train-size': { kind: 'int', help: 'training samples (stratified subsample)', range: [1, 1e7] },
-  'test-size': { kind: 'int', help: 'test samples (stratified subsample)', range: [1, 1e7] },
-  'split-seed': { kind: 'int', help: 'seed of the train/test split and subsamples (default 0)', range: [0, 4294967295] },
-  widths: { kind: 'list', help: 'layer widths, inputs first, e.g. 784,50,50,10' },
-  activation: { kind: 'string', help: 'hidden activation', choices: ['relu', 'tanh'] },
-  bias: { kind: 'bool', help: 'give every layer a bias (default: none, as the reference run)' },
-  init: { kind: 'string', help: "weight init: 'pytorch' (nn.Linear default) or 'normal' (N(0, σ_w²/fan_in), N(0, σ_b²))", choices: ['pytorch', 'normal'] },
-  'sigma-w': { kind: 'number', help: 'σ_w for --init normal (default 1.41421356, He for ReLU)', range: [0, 100] },
-  'sigma-b': { kind: 'number', help: 'σ_b for --init normal (default 0)', range: [0, 100] },
-  lr: { kind: 'number', help: 'learning rate (default 0.1)', range: [0, 100, true] },
-  batch: { kind: 'int', help: 'minibatch size B (default 50)', range: [1, 65536] },
-  'weight-decay': { kind: 'number', help: 'L2 weight decay (default 0)', range: [0, 10] },
-  momentum: { kind: 'number', help: 'momentum (default 0)', range: [0, 0.999] },
-  seed: { kind: 'int', help: 'seed of init and minibatch order (default 1)', range: [0, 4294967295] },
-  sampling: { kind: 'string', help: 'shuffle each epoch (default) or draw with replacement', choices: ['shuffle', 'replacement'] },
-  epochs: { kind: 'int', help: 'stop after this many epochs (default 20)', range: [1, 100000] },
-  steps: { kind: 'int', help: 'stop after this many steps', range: [1, 1e9] },
-  'target-loss': { kind: 'number', help: 'stop when the full training loss is at or below this', range: [0, 1e6, true] },
-  'target-accuracy': { kind: 'number', help: 'stop when the full training accuracy reaches this', range: [0, 1, true] },
-  'eval-every': { kind: 'int', help: 'evaluate on the full train/test sets every N steps (0: every epoch)', range: [0, 1e9] },
-  chunk: { kind: 'int', help: 'SGD steps per GPU command buffer (default 200)', range: [1, 10000] },
-  'divergence-loss': { kind: 'number', help: 'a minibatch loss above this stops the run as diverged (default 1000)', range: [0, 1e30, true] },
-  dropout: { kind: 'number', help: 'inverted dropout on every hidden activation during training: drop probability (default 0: off)', range: [0, 0.95] },
-  out: { kind: 'string', help: 'run folder (default runs/<time>-train)' },
-  force: { kind: 'bool', help: 'write into a non-empty run folder, replacing its files' },
-  quiet: { kind: 'bool', help: 'no progress bar' },
-  help: { kind: 'bool', help: 'show this help' },
-};
+export { TRAIN_FLAGS, resolveTrainSettings, parseConfigFile, type ResolvedRun } from './train-settings.ts';
 
-interface ConfigFile {
-  model?: Partial<MlpConfig>;
-  train?: Partial<TrainConfig>;
-  data?: DatasetSpec;
-}
-
-export interface ResolvedRun {
-  model: MlpConfig;
-  train: TrainConfig;
-  data: DatasetSpec;
-}
-
-export function resolveTrainSettings(flags: FlagValues): ResolvedRun {
-  let file: ConfigFile = {};
-  if (typeof flags.config === 'string') {
-    let text: string;
-    try {
-      text = readFileSync(flags.config, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--config ${flags.config}: cannot read the file (${(e as Error).message})`);
-    }
-    try {
-      file = JSON.parse(text) as ConfigFile;
-    } catch (e) {
-      throw new UsageError(`--config ${flags.config}: not valid JSON (${(e as Error).message})`);
-    }
-    for (const k of Object.keys(file)) {
-      if (!['model', 'train', 'data'].includes(k)) throw new UsageError(`--config ${flags.config}: unknown section '${k}' (sections: model, train, data)`);
-    }
-  }
-
-  const model: MlpConfig = { ...SEED_MLP, ...(file.model ?? {}) } as MlpConfig;
-  if (flags.widths) model.widths = flags.widths as number[];
-  if (flags.activation) model.activation = flags.activation as MlpConfig['activation'];
-  if (flags.bias !== undefined) model.bias = flags.bias as boolean;
-  if (flags.init === 'normal' || (flags.init === undefined && (flags['sigma-w'] !== undefined || flags['sigma-b'] !== undefined))) {
-    const prev = model.init.kind === 'normal' ? model.init : { sigmaW: Math.SQRT2, sigmaB: 0 };
-    model.init = {
-      kind: 'normal',
-      sigmaW: (flags['sigma-w'] as number | undefined) ?? prev.sigmaW,
-      sigmaB: (flags['sigma-b'] as number | undefined) ?? prev.sigmaB,
-    };
-  } else if (flags.init === 'pytorch') model.init = { kind: 'pytorch' };
-  validateMlpConfig(model);
-
-  const t: Partial<TrainConfig> = { ...(file.train ?? {}) };
-  const set = <K extends keyof TrainConfig>(key: K, flag: string): void => {
-    if (flags[flag] !== undefined) t[key] = flags[flag] as TrainConfig[K];
-  };
-  set('lr', 'lr');
-  set('batchSize', 'batch');
-  set('weightDecay', 'weight-decay');
-  set('momentum', 'momentum');
-  set('seed', 'seed');
-  set('sampling', 'sampling');
-  set('epochs', 'epochs');
-  set('steps', 'steps');
-  set('targetTrainLoss', 'target-loss');
-  set('targetTrainAccuracy', 'target-accuracy');
-  set('evalEvery', 'eval-every');
-  set('chunkSteps', 'chunk');
-  set('divergenceLoss', 'divergence-loss');
-  set('dropout', 'dropout');
-  // --steps alone means "exactly that many steps", not "whichever of 20 epochs and N steps comes first".
-  if (flags.steps !== undefined && flags.epochs === undefined && file.train?.epochs === undefined) t.epochs = null;
-  const train = validateTrainConfig(t);
-
-  let data: DatasetSpec = file.data ?? { kind: 'mnist10k' };
-  const ds = flags.dataset as string | undefined;
-  if (ds === 'mnist10k') data = { kind: 'mnist10k' };
-  else if (ds === 'fashion') data = { kind: 'fashion' };
-  else if (ds?.startsWith('idx:')) data = { kind: 'idx', dir: ds.slice(4) };
-  const d = data as unknown as Record<string, unknown>;
-  if (flags['train-size'] !== undefined) d.trainSize = flags['train-size'];
-  if (flags['test-size'] !== undefined) d.testSize = flags['test-size'];
-  if (flags['split-seed'] !== undefined) d.seed = flags['split-seed'];
-  if (data.kind === 'mnist10k' && d.testSize !== undefined) delete d.testFraction;
-  return { model, train, data };
-}
+const CMD = 'sgdscope train';
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, TRAIN_FLAGS, 'sgdscope train');
+  const specs = { ...TRAIN_FLAGS, ...instrumentFlagSpecs() };
+  const parsed = parseFlags(argv, specs, CMD);
+  const { positional } = parsed;
+  let flags = parsed.flags;
   if (flags.help) {
-    process.stdout.write(helpText('sgdscope train', 'train an MLP with SGD on the GPU and write a run folder', TRAIN_FLAGS));
+    process.stdout.write(helpText(CMD, 'train an MLP with SGD on the GPU and write a run folder', specs));
     return 0;
   }
-  if (positional.length) throw new UsageError(`sgdscope train: unexpected argument '${positional[0]}' (flags start with --)`);
-  const run = resolveTrainSettings(flags);
-  const outDir = prepareRunDir((flags.out as string | undefined) ?? defaultRunDir('train'), !!flags.force);
-
-  const ctx = await acquireGpu();
+  if (positional.length) throw new UsageError(`${CMD}: unexpected argument '${positional[0]}' (flags start with --)`);
   const log = (s: string): void => {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
-  log(`sgdscope train: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
-  const loaded = await loadDataset(run.data);
+  // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
+  const signals = new StopSignals(log);
+  // Everything checkable without a GPU is checked first (exit 2, no GPU start-up).
+  const { cr, run, loaded } = await inputPhase(async () => {
+    if (flags.resume !== undefined) resumeOnly(flags, CMD);
+    const settings = flags.resume === undefined ? resolveTrainSettings(flags) : null;
+    if (settings) instrumentsFromFlags(flags, runContext(settings, null));
+    const loadedFresh = settings ? await loadDataset(settings.data) : null;
+    if (settings && loadedFresh) checkRunFitsData(settings.model, settings.train, loadedFresh.train);
+    const cr = openCommandRunDir(flags, { kind: 'train', command: CMD, argv, checkpointKind: 'train' });
+    try {
+      const run: ResolvedRun = settings ?? readSettingsMeta(cr.resume!.meta, cr.dir.resumed!.checkpoint);
+      // A resumed run's instruments are the ones it was started with.
+      if (cr.resume) flags = { ...flags, ...((cr.resume.meta.instruments as FlagValues | undefined) ?? {}) };
+      const loaded = loadedFresh ?? (await loadDataset(run.data));
+      if (cr.resume) checkRunFitsData(run.model, run.train, loaded.train);
+      cr.checkIndices(loaded);
+      return { cr, run, loaded };
+    } catch (e) {
+      cr.dir.release();
+      throw e;
+    }
+  });
+  const { dir } = cr;
+  const ctx = await acquireGpu();
+  log(`${CMD}: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
   log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test, ${loaded.train.d} features, ${loaded.train.classes} classes`);
-  const trainer = await Trainer.create(ctx, run.model, run.train, { train: loaded.train, test: loaded.test });
-  const total = trainer.totalSteps;
+  log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)${cr.resume ? `; resuming from step ${unpackTrainerState(cr.resume, 'trainer', 'checkpoint').step}` : ''}`);
+  const adapter = adapterRecord(ctx);
+  const active = instrumentsFromFlags(flags, runContext(run, loaded.train.n));
+  const live: { instruments: TrainInstruments | null; started: boolean } = { instruments: null, started: false };
+  dir.write('config.json', runConfigJson({ model: run.model, train: run.train, data: loaded.spec, adapter }));
+
   const bar = new ProgressBar('train');
   let lastEval = '';
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
-  };
-  process.on('SIGINT', onSigint);
   const t0 = performance.now();
-  const result = await trainer.run({
-    shouldStop: () => interrupted,
-    onChunk: (p) => {
+  let firstStep: number | null = null;
+  const outcome = await runTrainSession(ctx, {
+    kind: 'train',
+    meta: { ...settingsMeta(run, loaded), instruments: instrumentFlagsOf(flags) },
+    resume: cr.resume,
+    build: async (c) => {
+      const trainer = await Trainer.create(c, run.model, run.train, { train: loaded.train, test: loaded.test });
+      // Live instruments keep no checkpoints: after a resume or a new device they start again.
+      const inst = await startTrainInstruments(trainer, loaded.train, active, log);
+      if (inst && (cr.resume || live.started)) log('instruments: they keep no checkpoints, so they observe the run from here on');
+      live.instruments = inst;
+      live.started = true;
+      return { trainer, part: inst ? { hooks: (base) => inst.hooks(base) } : undefined };
+    },
+    acquire: () => acquireGpu(),
+    policy: cr.policy,
+    stopRequested: () => signals.requested,
+    sink: sessionSink(dir),
+    log,
+    onChunk: (p, trainer) => {
+      firstStep ??= p.firstStep - 1;
       if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${p.eval.test.loss.toFixed(4)}/${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
       if (flags.quiet) return;
-      const elapsed = (performance.now() - t0) / 1000;
-      const rate = (p.step - 0) / Math.max(elapsed, 1e-9);
+      const total = trainer.totalSteps;
+      const rate = (p.step - firstStep) / Math.max((performance.now() - t0) / 1000, 1e-9);
       const eta = total ? (total - p.step) / rate : NaN;
       const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
       const acc = p.accuracies.reduce((a, b) => a + b, 0) / p.accuracies.length;
@@ -169,40 +110,81 @@ export async function trainCommand(argv: string[]): Promise<number> {
     },
   });
   bar.done();
-  process.off('SIGINT', onSigint);
+  signals.dispose();
 
-  // Weights: the final ones, or after a divergence the last known-good checkpoint.
+  if (outcome.kind === 'device-lost') {
+    const st = outcome.last ? unpackTrainerState(outcome.last, 'trainer', 'checkpoint') : null;
+    const files = st ? runFiles({ ...filesRecord(run, loaded, adapter, null), params: st.params, paramsStep: st.step, history: historyOf(st), stepsPerEpoch: stepsPerEpochOf(loaded, run) }) : new Map();
+    return cr.stop('device-lost', `${outcome.reason}; ${st ? `the checkpoint at step ${st.step} is kept` : 'no checkpoint was written yet'}`, st?.step ?? 0, files, EXIT.deviceLost);
+  }
+  const { trainer, result } = outcome;
+  if (outcome.kind === 'stopped') {
+    const params = await trainer.mlp.readParams();
+    const files = runFiles({ ...filesRecord(run, loaded, adapter, result), params, paramsStep: result.steps, history: trainer.history, stepsPerEpoch: trainer.stepsPerEpoch });
+    files.delete('metrics.csv');
+    ctx.destroy();
+    return cr.stop('interrupted', `interrupted by ${signals.signal} at step ${result.steps}`, result.steps, files, signals.exitCode);
+  }
+  // Weights: the final ones, or after a divergence the last good ones (and which step they are from).
   let params: Float32Array;
   let paramsStep = result.steps;
+  let note = '';
   if (result.status === 'diverged') {
-    const good = await trainer.lastGoodParams();
-    params = good?.params ?? (await trainer.mlp.readParams());
-    paramsStep = good?.step ?? result.steps;
+    const good = (await trainer.lastGoodParams())!;
+    params = good.params;
+    paramsStep = good.step;
+    note = good.good
+      ? `; the weights saved are from step ${good.step}, the last whose minibatch loss (${trainer.history.loss[good.step].toPrecision(4)} at step ${good.step + 1}) was finite and ≤ ${run.train.divergenceLoss}`
+      : '; step 1 already diverged: the weights saved are the initial ones (step 0)';
   } else params = await trainer.mlp.readParams();
-  const finalEval = result.status === 'diverged' ? null : trainer.history.evals.at(-1)?.step === result.steps ? trainer.history.evals.at(-1)! : await trainer.evaluate();
-
-  writeRunFiles(
-    outDir,
-    runFiles({
-      model: run.model,
-      train: run.train,
-      data: loaded.spec,
-      adapter: adapterRecord(ctx),
-      result,
-      finalEval,
-      history: trainer.history,
-      stepsPerEpoch: trainer.stepsPerEpoch,
-      params,
-      paramsStep,
-      trainIndices: loaded.trainIndices,
-      testIndices: loaded.testIndices,
-    }),
-  );
+  const lastEvalRec = trainer.history.evals.at(-1);
+  const finalEval = result.status === 'diverged' ? null : lastEvalRec?.step === result.steps ? lastEvalRec : await trainer.evaluate();
+  const files = runFiles({ ...filesRecord(run, loaded, adapter, { ...result, message: result.message + note }), finalEval, history: trainer.history, stepsPerEpoch: trainer.stepsPerEpoch, params, paramsStep });
+  files.delete('metrics.csv');
+  if (live.instruments) {
+    for (const [k, v] of await live.instruments.finish({ model: run.model, train: run.train, result }, `${CMD}: ${run.model.widths.join('-')}, lr ${run.train.lr}, B ${run.train.batchSize}`)) files.set(k, v);
+    for (const line of live.instruments.lines()) log(line);
+  }
+  cr.finish(files);
   const summary = finalEval
-    ? `train loss ${finalEval.train.loss.toFixed(4)} acc ${(100 * finalEval.train.accuracy).toFixed(2)}%, test loss ${finalEval.test?.loss.toFixed(4)} acc ${((finalEval.test?.accuracy ?? NaN) * 100).toFixed(2)}%`
-    : `weights saved are from step ${paramsStep}, the last known good`;
-  process.stdout.write(`${result.message} in ${formatDuration(result.seconds)} (${result.stepsPerSecond.toFixed(0)} steps/s); ${summary}\nrun folder: ${outDir}\n`);
+    ? `; train loss ${finalEval.train.loss.toFixed(4)} acc ${(100 * finalEval.train.accuracy).toFixed(2)}%, test loss ${finalEval.test?.loss.toFixed(4)} acc ${((finalEval.test?.accuracy ?? NaN) * 100).toFixed(2)}%`
+    : note;
+  process.stdout.write(`${result.message} in ${formatDuration(result.seconds)} (${result.stepsPerSecond.toFixed(0)} steps/s)${summary}\nrun folder: ${dir.shown}\n`);
   ctx.destroy();
-  return result.status === 'diverged' ? 3 : 0;
+  return result.status === 'diverged' ? EXIT.diverged : EXIT.ok;
 }
 
+/** What the instruments' flag ranges depend on. */
+function runContext(run: ResolvedRun, trainSize: number | null) {
+  return { widths: run.model.widths, bias: run.model.bias, batchSize: run.train.batchSize, epochs: run.train.epochs, trainSize, stepsPerEpoch: trainSize === null ? null : Math.floor(trainSize / run.train.batchSize) };
+}
+
+/** The instrument flags given (stored in checkpoints, so a resumed run has the same instruments). */
+function instrumentFlagsOf(flags: FlagValues): FlagValues {
+  const names = Object.keys(instrumentFlagSpecs());
+  return Object.fromEntries(Object.entries(flags).filter(([k, v]) => names.includes(k) && v !== undefined));
+}
+
+function stepsPerEpochOf(loaded: LoadedData, run: ResolvedRun): number {
+  return Math.floor(loaded.train.n / run.train.batchSize);
+}
+
+/** The parts of runFiles' record that do not depend on how the run ended. */
+function filesRecord(run: ResolvedRun, loaded: LoadedData, adapter: ReturnType<typeof adapterRecord>, result: RunResult | null): Parameters<typeof runFiles>[0] {
+  return {
+    model: run.model,
+    train: run.train,
+    data: loaded.spec,
+    adapter,
+    result: result ?? { status: 'stopped', message: 'running', steps: 0, seconds: 0, stepsPerSecond: 0 },
+    finalEval: null,
+    history: { loss: [], accuracy: [], evals: [] },
+    stepsPerEpoch: stepsPerEpochOf(loaded, run),
+    params: new Float32Array(0),
+    paramsStep: 0,
+    trainIndices: loaded.trainIndices,
+    testIndices: loaded.testIndices,
+  };
+}
+
+export type { RunFiles, CommandRun };

@@ -41,10 +41,39 @@ export const IDX_TYPES: ReadonlyMap<number, TypeInfo> = new Map([
 const hex8 = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 const hex2 = (v: number): string => '0x' + v.toString(16).padStart(2, '0').toUpperCase();
 
-/** Parse IDX bytes, inflating them first if they are gzip. `name` is used in error messages. */
+/** The largest IDX file read (a typed array's reach in every browser). */
+export const IDX_MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * The size an IDX header declares (header + data bytes), from the first bytes of the file, or
+ * null when they are too few or not an IDX header (parseIdx then says what is wrong).
+ */
+export function idxDeclaredBytes(head: Uint8Array, name: string): number | null {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return null;
+  const info = IDX_TYPES.get(head[2]);
+  const ndims = head[3];
+  if (!info || ndims === 0 || head.length < 4 + 4 * ndims) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let bytes = info.size;
+  for (let k = 0; k < ndims; k++) bytes *= view.getUint32(4 + 4 * k, false);
+  const total = 4 + 4 * ndims + bytes;
+  if (total > IDX_MAX_BYTES) {
+    const dims = Array.from({ length: ndims }, (_, k) => view.getUint32(4 + 4 * k, false));
+    throw new Error(`IDX file ${name}: dims [${dims.join(', ')}] of ${info.type} declare ${total} bytes, more than the ${IDX_MAX_BYTES} sgdscope reads`);
+  }
+  return total;
+}
+
+/** Parse IDX bytes, inflating them first if they are gzip (no further than the header's size). `name` is used in error messages. */
 export async function readIdx(bytes: Uint8Array | ArrayBuffer, name = 'IDX data'): Promise<IdxFile> {
   let b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (isGzip(b)) b = await gunzip(b, `IDX file ${name}`);
+  if (isGzip(b)) {
+    b = await gunzip(b, `IDX file ${name}`, {
+      headBytes: (p) => (p.length >= 4 ? 4 + 4 * p[3] : 4),
+      // Not an IDX header: inflate a little more than the head, enough for parseIdx's message.
+      limitFor: (head) => idxDeclaredBytes(head, name) ?? head.length + 1024,
+    });
+  }
   return parseIdx(b, name);
 }
 
@@ -76,6 +105,9 @@ export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxFile {
   for (let k = 0; k < ndims; k++) dims.push(view.getUint32(4 + 4 * k, false));
   const count = dims.reduce((p, v) => p * v, 1);
   const expected = headerBytes + count * info.size;
+  if (expected > IDX_MAX_BYTES) {
+    throw new Error(`${where}: dims [${dims.join(', ')}] of ${info.type} declare ${expected} bytes, more than the ${IDX_MAX_BYTES} sgdscope reads`);
+  }
   if (bytes.length < expected) {
     throw new Error(`${where}: truncated data: dims [${dims.join(', ')}] of ${info.type} need ${expected} bytes, got ${bytes.length}`);
   }

@@ -7,4 +7,4 @@ export { idxToDataset, loadIdxDataset, type IdxDatasetOptions, type IdxSource } 
 export { IDX_FILE_NAMES, loadIdxDir, loadMnistIdx, type TrainTest } from './idx-dir.ts';
 export { FASHION_CLASS_NAMES, FASHION_DIR, fashionAvailable, loadFashion } from './fashion.ts';
 export { gaussianMixture, teacherNetwork, type MixtureOptions, type TeacherOptions } from './synthetic.ts';
-export { loadDataset, type DatasetSpec, type LoadedData } from './registry.ts';
+export { checkDatasetSpec, loadDataset, type DatasetSpec, type LoadedData } from './registry.ts';

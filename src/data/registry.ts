@@ -16,6 +16,7 @@ import { loadMnist10k } from './mnist10k.ts';
 import { stratifiedSample, stratifiedSplit, type SplitOptions } from './split.ts';
 import { gaussianMixture, teacherNetwork } from './synthetic.ts';
 import { Rng } from '../util/rng.ts';
+import { checkKeys, isPlainObject, showValue } from '../util/keys.ts';
 
 export interface Mnist10kSpec {
   kind: 'mnist10k';
@@ -94,17 +95,19 @@ const ALLOWED_KEYS: Record<DatasetSpec['kind'], string[]> = {
  * `files`: in the browser, the four IDX files the user picked (File objects, matched by name) for
  * kind 'fashion' or 'idx'; then spec.dir is only a label and is not read.
  */
-export async function loadDataset(spec: DatasetSpec, source: { files?: File[] } = {}): Promise<LoadedData> {
-  if (spec === null || typeof spec !== 'object') throw new Error(`dataset spec must be an object, got ${String(spec)}`);
+/** The spec's shape: an object of a known kind holding only that kind's keys (no data is read). */
+export function checkDatasetSpec(spec: unknown): asserts spec is DatasetSpec {
+  if (!isPlainObject(spec)) throw new Error(`dataset spec must be an object, got ${JSON.stringify(spec) ?? String(spec)}`);
   const kind = (spec as { kind?: unknown }).kind;
   if (!KINDS.includes(kind as DatasetSpec['kind'])) {
     throw new Error(`dataset.kind must be one of ${KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
   }
   // Unknown keys are almost always typos ("testfraction") that would silently be ignored.
-  const extra = Object.keys(spec).filter((k) => !ALLOWED_KEYS[spec.kind].includes(k));
-  if (extra.length) {
-    throw new Error(`dataset (kind ${spec.kind}): unknown field(s) ${extra.join(', ')}; allowed: ${ALLOWED_KEYS[spec.kind].join(', ')}`);
-  }
+  checkKeys(spec, ALLOWED_KEYS[kind as DatasetSpec['kind']], `dataset (kind ${kind})`, 'field');
+}
+
+export async function loadDataset(spec: DatasetSpec, source: { files?: File[] } = {}): Promise<LoadedData> {
+  checkDatasetSpec(spec);
   switch (spec.kind) {
     case 'mnist10k':
       return loadMnist10kSpec(spec);
@@ -198,7 +201,7 @@ function subsampleFiles(spec: FashionSpec | IdxSpec, files: TrainTest): LoadedDa
 }
 
 function checkInt(v: number, lo: number, hi: number, field: string): void {
-  if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${field} must be an integer in [${lo}, ${hi}], got ${v}`);
+  if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${field} must be an integer in [${lo}, ${hi}], got ${showValue(v)}`);
 }
 
 function checkSeed(v: number, field: string): void {

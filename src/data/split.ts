@@ -17,6 +17,7 @@
  *
  * For MNIST-10k the defaults give 8,000 train / 2,000 test.
  */
+import { showValue } from '../util/keys.ts';
 import { Rng } from '../util/rng.ts';
 import type { Split } from './dataset.ts';
 
@@ -35,7 +36,7 @@ export function stratifiedSplit(y: Uint8Array, classes: number, options: SplitOp
   const { seed } = options;
   checkSeed(seed, `${what}.seed`);
   if (options.testSize !== undefined && options.testFraction !== undefined) {
-    throw new Error(`${what}: give testSize or testFraction, not both (got ${options.testSize} and ${options.testFraction})`);
+    throw new Error(`${what}: give testSize or testFraction, not both (got ${showValue(options.testSize)} and ${showValue(options.testFraction)})`);
   }
   let T: number;
   if (options.testSize !== undefined) {
@@ -43,7 +44,7 @@ export function stratifiedSplit(y: Uint8Array, classes: number, options: SplitOp
     checkInt(T, 1, N - 1, `${what}.testSize`);
   } else {
     const f = options.testFraction ?? 0.2;
-    if (!(typeof f === 'number' && f > 0 && f < 1)) throw new Error(`${what}.testFraction must be in (0, 1), got ${f}`);
+    if (!(typeof f === 'number' && f > 0 && f < 1)) throw new Error(`${what}.testFraction must be in (0, 1), got ${showValue(f)}`);
     T = Math.round(N * f);
     if (T < 1 || T > N - 1) {
       throw new Error(`${what}.testFraction ${f} of ${N} samples gives ${T} test samples; need between 1 and ${N - 1}`);
@@ -135,11 +136,11 @@ function allocate(total: number, weights: number[], caps: number[]): number[] {
 }
 
 function checkInt(v: number, lo: number, hi: number, field: string): void {
-  if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${field} must be an integer in [${lo}, ${hi}], got ${v}`);
+  if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${field} must be an integer in [${lo}, ${hi}], got ${showValue(v)}`);
 }
 
 function checkSeed(seed: number, field: string): void {
   if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
-    throw new Error(`${field} must be an integer in [0, 2^32-1], got ${seed}`);
+    throw new Error(`${field} must be an integer in [0, 2^32-1], got ${showValue(seed)}`);
   }
 }

@@ -4,6 +4,7 @@
  * float maths is plain IEEE double arithmetic done in a fixed order).
  * Canonical order = generation order.
  */
+import { showValue } from '../util/keys.ts';
 import { Rng } from '../util/rng.ts';
 import { checkDataset, type Dataset } from './dataset.ts';
 
@@ -22,7 +23,7 @@ export interface MixtureOptions {
  */
 export function gaussianMixture(o: MixtureOptions): Dataset {
   checkCommon(o, 'mixture');
-  if (!(Number.isFinite(o.sep) && o.sep >= 0)) throw new Error(`mixture.sep must be a finite number >= 0, got ${o.sep}`);
+  if (!(Number.isFinite(o.sep) && o.sep >= 0)) throw new Error(`mixture.sep must be a finite number >= 0, got ${showValue(o.sep)}`);
   const rng = new Rng(o.seed);
   const meanRng = rng.fork();
   const labelRng = rng.fork();
@@ -66,7 +67,7 @@ const TEACHER_PROBES = 1024;
 export function teacherNetwork(o: TeacherOptions): Dataset {
   checkCommon(o, 'teacher');
   const H = o.hidden ?? 32;
-  if (!(Number.isInteger(H) && H >= 1 && H <= 4096)) throw new Error(`teacher.hidden must be an integer in [1, 4096], got ${H}`);
+  if (!(Number.isInteger(H) && H >= 1 && H <= 4096)) throw new Error(`teacher.hidden must be an integer in [1, 4096], got ${showValue(H)}`);
   const { classes: C, d, n } = o;
   const rng = new Rng(o.seed);
   const weightRng = rng.fork();
@@ -155,7 +156,7 @@ function teacherForward(net: Teacher, x: Float32Array, at: number): void {
 
 function checkCommon(o: { classes: number; d: number; n: number; seed: number }, what: string): void {
   const int = (v: number, lo: number, hi: number, field: string): void => {
-    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${what}.${field} must be an integer in [${lo}, ${hi}], got ${v}`);
+    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${what}.${field} must be an integer in [${lo}, ${hi}], got ${showValue(v)}`);
   };
   int(o.classes, 2, 256, 'classes');
   int(o.d, 1, 1 << 16, 'd');

@@ -34,22 +34,35 @@ export class GpuBatch {
   }
 
   dispatch(kernel: Kernel, bindGroup: GPUBindGroup, uniforms: UniformValues, workgroups: [number, number?, number?]): void {
+    this.checkUsable();
     const [x, y = 1, z = 1] = workgroups;
     const lim = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > lim || y > lim || z > lim) {
-      throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
-    }
     let offset = 0;
-    if (kernel.hasUniforms) {
-      offset = this.arena.alloc(this, kernel.uniformSize);
-      if (offset < 0) {
-        // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
-        this.flush();
-        offset = this.arena.alloc(this, kernel.uniformSize);
+    let allocated = false;
+    try {
+      if (x > lim || y > lim || z > lim) {
+        throw new Error(`${kernel.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${lim}`);
       }
-      kernel.packUniforms(uniforms, this.arena.view, offset);
-    } else {
-      kernel.packUniforms(uniforms, this.arena.view, 0);
+      if (kernel.hasUniforms) {
+        offset = this.arena.alloc(this, kernel.uniformSize);
+        if (offset < 0) {
+          // Arena full: submit what is encoded (with its uniforms) and continue in a fresh encoder.
+          this.flush();
+          offset = this.arena.alloc(this, kernel.uniformSize);
+        }
+        allocated = offset >= 0;
+        kernel.packUniforms(uniforms, this.arena.view, offset);
+      } else {
+        kernel.packUniforms(uniforms, this.arena.view, 0);
+      }
+    } catch (e) {
+      // A bad dispatch (a misspelt uniform field, too many workgroups) encodes nothing: its arena
+      // slot is given back. The batch stays usable, but if it is dropped instead of submitted, the
+      // next batch that needs the shared arena takes it over (abandoning this one) rather than
+      // failing with "another batch has unsubmitted dispatches": the first error stays the one seen.
+      if (allocated) this.arena.rollback(this, offset);
+      this.failedWith ??= (e as Error).message;
+      throw e;
     }
     const pass = this.computePass(kernel.label);
     pass.setPipeline(kernel.pipeline);
@@ -61,6 +74,7 @@ export class GpuBatch {
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.checkUsable();
     this.endPass();
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -76,8 +90,35 @@ export class GpuBatch {
     return this.encoder;
   }
 
+  /**
+   * Drops everything encoded since the last flush (never submitted) and frees the uniform arena;
+   * later use of this batch throws. For an error in the middle of encoding.
+   */
+  abandon(why = 'abandoned'): void {
+    if (this.abandoned !== null) return;
+    this.abandoned = why;
+    if (this.pass) {
+      try {
+        this.pass.end();
+      } catch {
+        // The pass may already be invalid; the encoder is dropped unsubmitted either way.
+      }
+      this.pass = null;
+    }
+    this.arena.release(this);
+  }
+
+  private abandoned: string | null = null;
+  /** The first error of a dispatch of this batch, if any. */
+  failedWith: string | null = null;
+
+  private checkUsable(): void {
+    if (this.abandoned !== null) throw new Error(`GpuBatch '${this.label}' was abandoned after an error (${this.abandoned}); start a new batch`);
+  }
+
   /** Submits everything encoded so far; the batch stays usable. */
   flush(): void {
+    this.checkUsable();
     this.endPass();
     this.profiler?.resolve(this.encoder);
     this.arena.flush();

@@ -13,13 +13,19 @@ import { reflectEntry, type EntryReflection, type OverrideDecl } from './reflect
 import { shaderInclude, shaderSource } from './shader-source.ts';
 import { packUniforms, type UniformValues } from './uniforms.ts';
 import { uniformArena } from './uniform-arena.ts';
+import { evaluate } from './expr.ts';
 import { expandShader, hasTemplate, type Expanded, type TemplateKeys } from './template.ts';
 
 export type Constants = Record<string, number | boolean>;
 
 export interface KernelSpec {
-  /** File name in shaders/ without .wgsl. */
+  /** File name in shaders/ without .wgsl; with `source`, the name its messages use ('kernel.wgsl'). */
   shader: string;
+  /**
+   * WGSL text to compile instead of shaders/<shader>.wgsl (a kernel typed into the kernel lab).
+   * Includes of shaders/lib/ and the template syntax work as in a shader file.
+   */
+  source?: string;
   /** @compute entry point (default 'main'). */
   entry?: string;
   /** Values for the shader's `override` declarations. Unknown names and missing required ones are errors. */
@@ -60,7 +66,7 @@ export class Kernel {
   static create(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
     let perDevice = kernelCache.get(ctx.device);
     if (!perDevice) kernelCache.set(ctx.device, (perDevice = new Map()));
-    const key = JSON.stringify([spec.shader, spec.entry ?? 'main', spec.label ?? null, spec.template ?? null, Object.entries(spec.constants ?? {}).sort()]);
+    const key = JSON.stringify([spec.shader, spec.source ?? null, spec.entry ?? 'main', spec.label ?? null, spec.template ?? null, Object.entries(spec.constants ?? {}).sort()]);
     let pending = perDevice.get(key);
     if (!pending) {
       pending = Kernel.build(ctx, spec);
@@ -72,9 +78,9 @@ export class Kernel {
 
   private static async build(ctx: GpuContext, spec: KernelSpec): Promise<Kernel> {
     const entry = spec.entry ?? 'main';
-    const file = `shaders/${spec.shader}.wgsl`;
+    const file = spec.source !== undefined ? spec.shader : `shaders/${spec.shader}.wgsl`;
     const label = spec.label ?? `${spec.shader}.${entry}`;
-    const raw = shaderSource(spec.shader);
+    const raw = spec.source ?? shaderSource(spec.shader);
     if (hasTemplate(raw) !== (spec.template !== undefined)) {
       throw new Error(hasTemplate(raw) ? `${file}: the shader has template keys; give them in KernelSpec.template` : `${file}: the shader has no template keys, but template values were given`);
     }
@@ -85,7 +91,7 @@ export class Kernel {
     const constants = checkConstants(reflection.overrides, spec.constants ?? {}, file);
     const { device } = ctx;
 
-    const moduleKey = spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader;
+    const moduleKey = (spec.template ? `${spec.shader}?${JSON.stringify(spec.template)}` : spec.shader) + (spec.source !== undefined ? `\n${spec.source}` : '');
     const module = await shaderModule(ctx, moduleKey, file, expanded);
     device.pushErrorScope('validation');
     const layout = device.createBindGroupLayout({
@@ -250,42 +256,14 @@ function evalWorkgroupSize(r: EntryReflection, constants: Constants, file: strin
   return [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
 }
 
-/** Integer arithmetic on literals and names, left to right within * / and then + - (WGSL u32 semantics). */
+/** Integer arithmetic on literals and names (WGSL u32 semantics: integer division), src/gpu/expr.ts. */
 function evalExpr(expr: string, lookup: (name: string) => number, file: string): number {
-  const tokens = expr.match(/[A-Za-z_]\w*|\d+[uif]?|[-+*/()]/g) ?? [];
-  if (tokens.join('').replace(/\s/g, '') !== expr.replace(/\s/g, '')) throw new Error(`${file}: cannot evaluate '${expr}'`);
-  let i = 0;
-  const atom = (): number => {
-    const t = tokens[i++];
-    if (t === '(') {
-      const v = sum();
-      i++;
-      return v;
-    }
-    if (t === 'true') return 1;
-    if (t === 'false') return 0;
-    if (/^\d/.test(t)) return Number(t.replace(/[uif]$/, ''));
-    return lookup(t);
-  };
-  const product = (): number => {
-    let v = atom();
-    while (tokens[i] === '*' || tokens[i] === '/') {
-      const op = tokens[i++];
-      const w = atom();
-      v = op === '*' ? v * w : Math.floor(v / w);
-    }
-    return v;
-  };
-  const sum = (): number => {
-    let v = product();
-    while (tokens[i] === '+' || tokens[i] === '-') {
-      const op = tokens[i++];
-      const w = product();
-      v = op === '+' ? v + w : v - w;
-    }
-    return v;
-  };
-  return sum();
+  try {
+    return evaluate(expr, lookup, { intDiv: true });
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new Error(m.startsWith(file) ? m : `${file}: cannot evaluate ${m}`);
+  }
 }
 
 export function roundUp(x: number, m: number): number {

@@ -17,6 +17,8 @@ export interface BindingInfo {
   kind: BindingKind;
   /** Bytes of one element for runtime-sized arrays, or the whole size for fixed-size types. */
   minBindingSize: number;
+  /** The WGSL type as wgsl_reflect names it, e.g. 'array<f32, 0>' (0: runtime-sized), 'array<vec4f, 0>'. */
+  type: string;
 }
 
 export type ScalarType = 'f32' | 'u32' | 'i32';
@@ -72,7 +74,8 @@ export function reflectEntry(source: string, entry: string, file: string): Entry
   for (const v of fn.resources) {
     if (v.group !== 0) throw new Error(`${file}: ${v.name} uses @group(${v.group}); sgdscope kernels use group 0 only`);
     const kind = bindingKind(v, file);
-    const info: BindingInfo = { name: v.name, group: v.group, binding: v.binding, kind, minBindingSize: minSize(v) };
+    const type = (v.type as unknown as { getTypeName?: () => string }).getTypeName?.() ?? v.type.name;
+    const info: BindingInfo = { name: v.name, group: v.group, binding: v.binding, kind, minBindingSize: minSize(v), type };
     bindings.push(info);
     if (kind === 'uniform') {
       if (uniform) throw new Error(`${file}:${entry}: more than one uniform binding (${uniform.binding.name}, ${v.name}); use one struct`);

@@ -63,3 +63,16 @@ export function shaderInclude(path: string): string | undefined {
   const url = new URL(`../../shaders/${path}`, import.meta.url);
   return fs.existsSync(url) ? fs.readFileSync(url, 'utf8') : undefined;
 }
+
+/** Names of the top-level shaders (kernels; shaders/lib/ is not listed), sorted. */
+export function shaderNames(): string[] {
+  const fromBundle = bundledShaders();
+  if (fromBundle) return Object.keys(fromBundle.kernels).sort();
+  if (detectRuntime() !== 'node') throw new Error('shaderNames: no bundled shaders and not running in Node');
+  const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+  return fs
+    .readdirSync(new URL('../../shaders/', import.meta.url))
+    .filter((f) => f.endsWith('.wgsl'))
+    .map((f) => f.replace(/\.wgsl$/, ''))
+    .sort();
+}

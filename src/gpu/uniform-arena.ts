@@ -31,12 +31,25 @@ export class UniformArena {
     this.view = new DataView(this.bytes);
   }
 
-  /** Makes `batch` the encoder whose uniforms the arena collects until the next flush. */
+  /**
+   * Makes `batch` the encoder whose uniforms the arena collects until the next flush. A batch
+   * whose encoding failed (failedWith set) and that was left unsubmitted loses the arena to the
+   * next one (it is abandoned: its later use throws with its first error).
+   */
   claim(batch: object): void {
     if (this.owner && this.owner !== batch && this.used > 0) {
-      throw new Error('uniform arena: a GpuBatch was created while another still has unsubmitted dispatches; submit the first batch before encoding another');
+      const failed = this.owner as { failedWith?: string | null; abandon?(why: string): void };
+      if (failed.failedWith && failed.abandon) failed.abandon(failed.failedWith);
+      else throw new Error('uniform arena: a GpuBatch was created while another still has unsubmitted dispatches; submit the first batch before encoding another');
     }
     this.owner = batch;
+  }
+
+  /** Gives back the slot at `offset` of a dispatch that failed (the last one allocated). */
+  rollback(batch: object, offset: number): void {
+    if (this.owner !== batch || offset < 0) return;
+    if (offset < this.used) this.used = offset;
+    if (this.used === 0) this.owner = null;
   }
 
   /** Offset of a fresh slot of `size` bytes for `batch`, or -1 when the arena is full (flush first). */
@@ -46,6 +59,13 @@ export class UniformArena {
     if (at + size > this.capacity) return -1;
     this.used = at + size;
     return at;
+  }
+
+  /** Forgets the unsubmitted slots of `batch` (abandoned after an error): the arena is free again. */
+  release(batch: object): void {
+    if (this.owner !== batch) return;
+    this.used = 0;
+    this.owner = null;
   }
 
   /** Uploads the slots written since the last flush and starts over. Call right before submit. */

@@ -60,3 +60,25 @@ export function layerWeights(flat: Float32Array, L: LayerLayout): Float32Array {
 export function layerBias(flat: Float32Array, L: LayerLayout): Float32Array | null {
   return L.biasOffset === null ? null : flat.slice(L.biasOffset, L.biasOffset + L.fanOut);
 }
+
+/**
+ * Throws unless every parameter is finite: an analysis of NaN or infinite weights would print
+ * numbers (λ = 0, a loss of NaN) that mean nothing. The message names the layer, the (row, column)
+ * of the first bad value and `where` (a file or a run).
+ */
+export function checkFiniteParams(flat: Float32Array, layout: ParamLayout, where: string): void {
+  let bad = 0;
+  let first: string | null = null;
+  for (const L of layout.layers) {
+    for (let i = 0; i < L.size; i++) {
+      const v = flat[L.offset + i];
+      if (Number.isFinite(v)) continue;
+      bad++;
+      if (first === null) {
+        const r = Math.floor(i / L.fanOut);
+        first = `${r < L.fanIn ? `weights_layer${L.index}[${r}, ${i % L.fanOut}]` : `bias_layer${L.index}[${i % L.fanOut}]`} = ${v}`;
+      }
+    }
+  }
+  if (bad > 0) throw new Error(`${where}: ${bad} of ${layout.count} parameters are not finite (first: ${first}); nothing to analyse in NaN or infinite weights`);
+}

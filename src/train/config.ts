@@ -2,6 +2,9 @@
  * Training settings, their defaults (the Feng–Tu reference run) and their validation. Every error
  * names the field and the allowed range.
  */
+import { checkKeys } from '../util/keys.ts';
+import { validateMlpConfig, type MlpConfig } from '../nn/config.ts';
+
 export type Sampling = 'shuffle' | 'replacement';
 
 export interface TrainConfig {
@@ -45,6 +48,8 @@ export const DEFAULT_TRAIN: TrainConfig = {
   dropout: 0,
 };
 
+export const TRAIN_KEYS = Object.keys(DEFAULT_TRAIN);
+
 type Range = { min: number; max: number; integer?: boolean; minExclusive?: boolean };
 
 const RANGES: Record<string, Range> = {
@@ -78,11 +83,7 @@ export function checkNumber(where: string, name: string, v: unknown, r: Range): 
 }
 
 export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: number | null = null, where = 'train'): TrainConfig {
-  for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_TRAIN)) {
-      throw new Error(`${where}: unknown setting '${key}' (settings: ${Object.keys(DEFAULT_TRAIN).join(', ')})`);
-    }
-  }
+  checkKeys(partial, TRAIN_KEYS, where, 'setting');
   const c: TrainConfig = { ...DEFAULT_TRAIN, ...partial };
   for (const [name, r] of Object.entries(RANGES)) {
     const v = (c as unknown as Record<string, unknown>)[name];
@@ -97,4 +98,19 @@ export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: nu
     throw new Error(`${where}.batchSize must be in [1, ${trainSize}] (the training set size), got ${c.batchSize}`);
   }
   return c;
+}
+
+/**
+ * The checks of a run against its data that need no GPU (so the CLI makes them before starting
+ * one): model and training settings, input width = features, output width ≥ classes, batch ≤
+ * training samples. Returns the training settings with defaults filled in.
+ */
+export function checkRunFitsData(model: MlpConfig, train: Partial<TrainConfig>, data: { n: number; d: number; classes: number }): TrainConfig {
+  // The model first: the checks below index model.widths.
+  validateMlpConfig(model);
+  const config = validateTrainConfig(train, data.n);
+  if (data.d !== model.widths[0]) throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.d} features per sample`);
+  const classes = model.widths[model.widths.length - 1];
+  if (data.classes > classes) throw new Error(`model output width ${classes} is smaller than the dataset's ${data.classes} classes`);
+  return config;
 }

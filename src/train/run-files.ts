@@ -10,7 +10,7 @@
  *   train_indices.npy, test_indices.npy   uint32 indices into the dataset's canonical order
  */
 import { encodeNpy } from '../util/npy.ts';
-import { toCsv } from '../util/csv.ts';
+import { toCsv, type CsvCell } from '../util/csv.ts';
 import type { MlpConfig } from '../nn/config.ts';
 import { layerBias, layerWeights, paramLayout } from '../nn/params.ts';
 import type { TrainConfig } from './config.ts';
@@ -34,12 +34,14 @@ export interface RunRecord {
   testIndices: Uint32Array;
 }
 
+/** config.json: every setting with its defaults filled in, and the adapter. */
+export function runConfigJson(r: Pick<RunRecord, 'model' | 'train' | 'data' | 'adapter'>): string {
+  return JSON.stringify({ sgdscope: '0.1.0', created: new Date().toISOString(), model: r.model, train: r.train, data: r.data, adapter: r.adapter }, null, 2) + '\n';
+}
+
 export function runFiles(r: RunRecord): RunFiles {
   const files: RunFiles = new Map();
-  files.set(
-    'config.json',
-    JSON.stringify({ sgdscope: '0.1.0', created: new Date().toISOString(), model: r.model, train: r.train, data: r.data, adapter: r.adapter }, null, 2) + '\n',
-  );
+  files.set('config.json', runConfigJson(r));
   files.set(
     'result.json',
     JSON.stringify(
@@ -58,33 +60,73 @@ export function runFiles(r: RunRecord): RunFiles {
     ) + '\n',
   );
   files.set('metrics.csv', metricsCsv(r.history, r.stepsPerEpoch));
-  const layout = paramLayout(r.model);
-  for (const L of layout.layers) {
-    files.set(`weights_layer${L.index}.npy`, encodeNpy(layerWeights(r.params, L), [L.fanIn, L.fanOut]));
-    const b = layerBias(r.params, L);
+  for (const [name, content] of [...weightFiles(r.model, r.params), ...indexFiles(r)]) files.set(name, content);
+  return files;
+}
+
+/** weights_layer{l}.npy (fan_in, fan_out) and bias_layer{l}.npy (fan_out,) of one set of weights (flat layout). */
+export function weightFiles(model: MlpConfig, params: Float32Array): RunFiles {
+  const files: RunFiles = new Map();
+  for (const L of paramLayout(model).layers) {
+    files.set(`weights_layer${L.index}.npy`, encodeNpy(layerWeights(params, L), [L.fanIn, L.fanOut]));
+    const b = layerBias(params, L);
     if (b) files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [L.fanOut]));
   }
-  files.set('train_indices.npy', encodeNpy(r.trainIndices, [r.trainIndices.length]));
-  files.set('test_indices.npy', encodeNpy(r.testIndices, [r.testIndices.length]));
   return files;
+}
+
+export const METRICS_HEADER = ['step', 'epoch', 'batch_loss', 'batch_accuracy', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'];
+
+/** metrics.csv's row of `step` (1-based): the step's minibatch numbers and, at an evaluation, the full-set ones. */
+export function metricsRow(h: History, step: number, stepsPerEpoch: number, e: EvalRecord | undefined): CsvCell[] {
+  return [
+    step,
+    step / stepsPerEpoch,
+    h.loss[step - 1] ?? null,
+    h.accuracy[step - 1] ?? null,
+    e ? e.train.loss : null,
+    e ? e.train.accuracy : null,
+    e?.test ? e.test.loss : null,
+    e?.test ? e.test.accuracy : null,
+  ];
+}
+
+/** The last step metrics.csv has a row for. */
+export function metricsLastStep(h: History): number {
+  return Math.max(h.loss.length, ...h.evals.map((e) => e.step));
 }
 
 export function metricsCsv(h: History, stepsPerEpoch: number): string {
   const evals = new Map(h.evals.map((e) => [e.step, e]));
-  const rows: (number | null)[][] = [];
-  const last = Math.max(h.loss.length, ...h.evals.map((e) => e.step));
-  for (let step = 1; step <= last; step++) {
-    const e = evals.get(step);
-    rows.push([
-      step,
-      step / stepsPerEpoch,
-      h.loss[step - 1] ?? null,
-      h.accuracy[step - 1] ?? null,
-      e ? e.train.loss : null,
-      e ? e.train.accuracy : null,
-      e?.test ? e.test.loss : null,
-      e?.test ? e.test.accuracy : null,
-    ]);
+  const rows: CsvCell[][] = [];
+  const last = metricsLastStep(h);
+  for (let step = 1; step <= last; step++) rows.push(metricsRow(h, step, stepsPerEpoch, evals.get(step)));
+  return toCsv(METRICS_HEADER, rows);
+}
+
+/**
+ * The weights of several runs of one model, stacked: weights_layer{l}.npy (runs, fan_in, fan_out)
+ * and bias_layer{l}.npy (runs, fan_out) — what numpy needs to recompute a sweep's per-run numbers.
+ */
+export function stackedWeightFiles(model: MlpConfig, params: Float32Array[]): RunFiles {
+  const files: RunFiles = new Map();
+  const R = params.length;
+  for (const L of paramLayout(model).layers) {
+    const w = new Float32Array(R * L.fanIn * L.fanOut);
+    params.forEach((p, r) => w.set(layerWeights(p, L), r * L.fanIn * L.fanOut));
+    files.set(`weights_layer${L.index}.npy`, encodeNpy(w, [R, L.fanIn, L.fanOut]));
+    if (L.biasOffset === null) continue;
+    const b = new Float32Array(R * L.fanOut);
+    params.forEach((p, r) => b.set(layerBias(p, L)!, r * L.fanOut));
+    files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [R, L.fanOut]));
   }
-  return toCsv(['step', 'epoch', 'batch_loss', 'batch_accuracy', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'], rows);
+  return files;
+}
+
+/** train_indices.npy and test_indices.npy: the samples, in the dataset's canonical order. */
+export function indexFiles(d: { trainIndices: Uint32Array; testIndices: Uint32Array }): RunFiles {
+  return new Map([
+    ['train_indices.npy', encodeNpy(d.trainIndices, [d.trainIndices.length])],
+    ['test_indices.npy', encodeNpy(d.testIndices, [d.testIndices.length])],
+  ]);
 }

@@ -5,8 +5,13 @@
  * i+1 is submitted before chunk i's numbers are read, so the GPU never waits for JavaScript.
  *
  * Divergence (a minibatch loss that is NaN, ±Inf or above divergenceLoss) ends the run with the
- * step it happened at; the weights from the start of that chunk (the last ones known good) are
- * kept so the caller can still save them.
+ * step it happened at. The last good weights are those after step d − 2 when step d's loss is the
+ * first bad one — the last weights whose minibatch loss (measured at step d − 1) was finite and
+ * bounded; lastGoodParams() recomputes them from the start of their chunk (each chunk keeps a
+ * copy of its starting weights and velocity, and its minibatch indices), bit for bit.
+ *
+ * Checkpoints: captureState() / restoreState() (trainer-state.ts) give the complete state between
+ * two steps; the snapshotDue/onSnapshot hooks let a caller take one while run() goes on.
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { GpuBatch } from '../gpu/batch.ts';
@@ -14,69 +19,36 @@ import type { Profiler } from '../gpu/profiler.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { DurationEstimate, gentleWait } from '../gpu/sync.ts';
 import { Rng } from '../util/rng.ts';
-import { validateMlpConfig, type MlpConfig } from '../nn/config.ts';
+import type { MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
 import { MlpGpu, TrainStepPlan } from '../nn/mlp-gpu.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { validateTrainConfig, type TrainConfig } from './config.ts';
+import { checkRunFitsData, type TrainConfig } from './config.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
-import { Evaluator, type EvalResult } from './evaluate.ts';
+import type { TrainerState } from './trainer-state.ts';
+import { Evaluator } from './evaluate.ts';
+import { StepViews } from './step-view.ts';
+import { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
 
-export interface EvalRecord {
-  step: number;
-  epoch: number;
-  train: EvalResult;
-  test: EvalResult | null;
-}
+export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
 
-export type RunStatus = 'completed' | 'target-reached' | 'diverged' | 'stopped';
-
-export interface RunResult {
-  status: RunStatus;
-  /** Human-readable: "completed 3200 steps (20 epochs)", "diverged at step 812: minibatch loss NaN". */
-  message: string;
-  steps: number;
-  seconds: number;
-  stepsPerSecond: number;
-}
-
-export interface ChunkProgress {
-  step: number;
-  epoch: number;
-  totalSteps: number | null;
-  /** Minibatch loss and accuracy of the chunk's steps. */
-  losses: Float32Array;
-  accuracies: Float32Array;
-  firstStep: number;
-  eval: EvalRecord | null;
-  stepsPerSecond: number;
-}
-
-export interface TrainHooks {
-  /** Called while encoding, right after step `step`'s update (1-based): e.g. snapshot a layer. */
-  onStepEncoded?(batch: GpuBatch, step: number): void;
-  /** Called once per chunk after its numbers were read. */
-  onChunk?(p: ChunkProgress): void | Promise<void>;
-  /** Polled between chunks; true stops the run (status 'stopped'). */
-  shouldStop?(): boolean;
-}
-
-/** Per-step history kept on the CPU (columnar, for CSV and charts). */
-export class History {
-  loss: number[] = [];
-  accuracy: number[] = [];
-  evals: EvalRecord[] = [];
-}
 
 interface InFlight {
   firstStep: number;
   steps: number;
   evalDue: boolean;
-  /** Which of the two staging/checkpoint pairs this chunk uses. */
+  /** Which of the two staging buffers this chunk uses. */
   slot: number;
+  /** Which of the three chunk-start copies (weights and velocity) holds this chunk's start. */
+  startSlot: number;
+  /** The chunk's minibatch indices (to recompute its steps after a divergence). */
+  indices: Uint32Array;
   submittedAt: number;
 }
+
+/** Chunk-start copies kept: the chunk read, the one before (a divergence on a chunk's first step), the one after. */
+const START_SLOTS = 3;
 
 export class Trainer {
   readonly history = new History();
@@ -85,12 +57,15 @@ export class Trainer {
   private readonly sampler: MinibatchSampler;
   private readonly indices: GPUBuffer;
   private readonly metrics: GPUBuffer;
-  private readonly checkpoints: GPUBuffer[];
+  private readonly starts: GPUBuffer[];
   private readonly staging: GPUBuffer[];
   private readonly stagingFloats: number;
   private readonly perStep = new DurationEstimate(0.3);
-  /** After a divergence: the checkpoint holding the weights at `lastGoodStep`. */
-  private lastGood: { slot: number; step: number } | null = null;
+  private readonly views: StepViews;
+  /** The last chunks encoded (newest last), for recomputing the last good weights. */
+  private recent: InFlight[] = [];
+  /** After a divergence: the first step whose minibatch loss was bad. */
+  private divergedAt: number | null = null;
   private chunkCounter = 0;
   private lastReadAt = 0;
   readonly trainEval: Evaluator;
@@ -112,6 +87,7 @@ export class Trainer {
     this.indices = createStorage(ctx, 'train.indices', c.chunkSteps * c.batchSize * 4);
     this.metrics = createStorage(ctx, 'train.metrics', 2 * c.chunkSteps * 4);
     this.plan = new TrainStepPlan(mlp, c.batchSize, trainData, this.indices, this.metrics, { dropout: c.dropout > 0 ? { rate: c.dropout, seed: c.seed } : null });
+    this.views = new StepViews(this.plan, { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum });
     this.trainEval = new Evaluator(mlp, trainData);
     this.testEval = testData ? new Evaluator(mlp, testData) : null;
     // Staging layout (floats): [2·chunkSteps step metrics | train eval metrics | test eval metrics].
@@ -119,22 +95,15 @@ export class Trainer {
     this.staging = [0, 1].map((i) =>
       ctx.device.createBuffer({ label: `train.staging${i}`, size: this.stagingFloats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
     );
-    this.checkpoints = [0, 1].map((i) => createStorage(ctx, `train.checkpoint${i}`, mlp.layout.total * 4));
+    const copyFloats = mlp.layout.total * (mlp.hasMomentum ? 2 : 1);
+    this.starts = Array.from({ length: START_SLOTS }, (_, i) => createStorage(ctx, `train.chunkStart${i}`, copyFloats * 4));
     mlp.uploadParams(initial);
   }
 
   /** Uploads the data, compiles the kernels, initialises the weights from the seed. */
   static async create(ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig>, data: { train: Dataset; test: Dataset | null }): Promise<Trainer> {
-    // The model first: the checks below index model.widths.
-    validateMlpConfig(model);
-    const config = validateTrainConfig(train, data.train.n);
-    if (data.train.d !== model.widths[0]) {
-      throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.train.d} features per sample`);
-    }
+    const config = checkRunFitsData(model, train, data.train);
     const classes = model.widths[model.widths.length - 1];
-    if (data.train.classes > classes) {
-      throw new Error(`model output width ${classes} is smaller than the dataset's ${data.train.classes} classes`);
-    }
     const mlp = await MlpGpu.create(ctx, model, { momentum: config.momentum > 0, dropout: config.dropout > 0 });
     await mlp.prepare(config.batchSize, true);
     await mlp.prepare(Evaluator.rowsFor(data.train.n), false);
@@ -199,10 +168,12 @@ export class Trainer {
     // or the weights on the GPU would be a chunk past the step the run reports.
     const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null;
     const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
+    // A stop or a snapshot wants the GPU idle at a chunk boundary: stop running ahead.
+    const holding = (): boolean => (hooks.shouldStop?.() ?? false) || (hooks.snapshotDue?.(this.step) ?? false);
     encodeNext();
     while (queue.length > 0) {
       // Keep the GPU fed: the next chunk goes in before this one's numbers are read.
-      if (queue.length < 2 && !mayEnd(queue[queue.length - 1]) && !(hooks.shouldStop?.() ?? false)) encodeNext();
+      if (queue.length < 2 && !mayEnd(queue[queue.length - 1]) && !holding()) encodeNext();
       const chunk = queue.shift()!;
       const errorsBefore = this.ctx.uncapturedErrors.length;
       const progress = await this.readChunk(chunk);
@@ -214,6 +185,7 @@ export class Trainer {
         result = { status: 'diverged', message: progress.diverged };
         await this.drain(queue);
         this.step = progress.divergedStep;
+        this.divergedAt = progress.divergedStep;
         break;
       }
       this.step = chunk.firstStep + chunk.steps;
@@ -228,6 +200,7 @@ export class Trainer {
         result = { status: 'stopped', message: `stopped at step ${this.step}` };
         break;
       }
+      if (queue.length === 0 && hooks.snapshotDue?.(this.step)) await hooks.onSnapshot?.(this.step);
       // After a chunk whose evaluation could have ended the run, continue.
       if (queue.length === 0) encodeNext();
     }
@@ -260,38 +233,108 @@ export class Trainer {
   }
 
   /**
-   * After a divergence: the weights at the start of the chunk that diverged (every step before it
-   * had a finite, bounded loss), and that step number. Null if the run did not diverge.
+   * The complete state after `step` steps (trainer-state.ts). Call while no chunk is in flight:
+   * between run() calls or inside the onSnapshot hook.
    */
-  async lastGoodParams(): Promise<{ params: Float32Array; step: number } | null> {
-    if (!this.lastGood) return null;
-    const params = await readF32(this.ctx, this.checkpoints[this.lastGood.slot], 0, this.mlp.layout.total);
-    return { params, step: this.lastGood.step };
+  async captureState(): Promise<TrainerState> {
+    const total = this.mlp.layout.total;
+    const params = await this.mlp.readParams();
+    const velocity = this.mlp.hasMomentum ? await readF32(this.ctx, this.mlp.velocity, 0, total) : null;
+    return {
+      step: this.step,
+      params,
+      velocity,
+      sampler: this.sampler.state(),
+      history: { loss: Float32Array.from(this.history.loss), accuracy: Float32Array.from(this.history.accuracy), evals: this.history.evals.map((e) => ({ ...e })) },
+    };
+  }
+
+  /** Continues from a captured state, bit for bit; call on a fresh Trainer of the same settings, before run(). */
+  restoreState(st: TrainerState): void {
+    if (this.step !== 0) throw new Error(`restoreState: call it on a fresh Trainer (this one is at step ${this.step})`);
+    const total = this.totalSteps;
+    if (total !== null && st.step > total) throw new Error(`restoreState: step ${st.step} is past the run's ${total} steps`);
+    if (st.params.length !== this.mlp.layout.total) throw new Error(`restoreState: ${st.params.length} parameters, the model has ${this.mlp.layout.total}`);
+    if (this.mlp.hasMomentum !== (st.velocity !== null) || (st.velocity && st.velocity.length !== st.params.length)) {
+      throw new Error(`restoreState: the state ${st.velocity ? 'has' : 'has no'} momentum velocity, this run ${this.mlp.hasMomentum ? 'uses' : 'does not use'} momentum`);
+    }
+    this.sampler.restore(st.sampler);
+    this.mlp.uploadParams(st.params);
+    if (st.velocity) writeBuffer(this.ctx, this.mlp.velocity, st.velocity);
+    this.step = st.step;
+    this.history.loss = Array.from(st.history.loss);
+    this.history.accuracy = Array.from(st.history.accuracy);
+    this.history.evals = st.history.evals.map((e) => ({ ...e }));
+  }
+
+  /**
+   * After a divergence whose first bad minibatch loss was at step d: the weights after step d − 2,
+   * the last whose minibatch loss (measured at step d − 1) was finite and at most divergenceLoss,
+   * recomputed from the start of their chunk; and that step. When step 1 already diverged there are
+   * none: the initial weights are returned with good = false. Null if the run did not diverge.
+   */
+  async lastGoodParams(): Promise<{ params: Float32Array; step: number; good: boolean } | null> {
+    if (this.divergedAt === null) return null;
+    const target = Math.max(0, this.divergedAt - 2);
+    const chunk = [...this.recent].reverse().find((c) => c.firstStep <= target && target <= c.firstStep + c.steps);
+    if (!chunk) throw new Error(`lastGoodParams: the chunk holding step ${target} is no longer kept (internal error)`);
+    const total = this.mlp.layout.total;
+    const batch = new GpuBatch(this.ctx, 'train.lastGood');
+    batch.copy(this.starts[chunk.startSlot], 0, this.mlp.params, 0, total * 4);
+    if (this.mlp.hasMomentum) batch.copy(this.starts[chunk.startSlot], total * 4, this.mlp.velocity, 0, total * 4);
+    const steps = target - chunk.firstStep;
+    if (steps > 0) {
+      writeBuffer(this.ctx, this.indices, chunk.indices);
+      const c = this.config;
+      for (let s = 0; s < steps; s++) this.plan.encodeStep(batch, s * c.batchSize, s, { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum }, chunk.firstStep + s + 1);
+    }
+    batch.submit();
+    return { params: await this.mlp.readParams(), step: target, good: this.divergedAt >= 2 };
   }
 
   private encodeChunk(firstStep: number, steps: number, evalDue: boolean, hooks: TrainHooks): InFlight {
     const { ctx, config: c } = this;
-    const slot = this.chunkCounter++ % 2;
-    writeBuffer(ctx, this.indices, this.sampler.next(steps));
-    const batch = new GpuBatch(ctx, 'train', this.profiler);
-    batch.copy(this.mlp.params, 0, this.checkpoints[slot], 0, this.mlp.layout.total * 4);
-    const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
-    for (let s = 0; s < steps; s++) {
-      this.plan.encodeStep(batch, s * c.batchSize, s, hyper, firstStep + s + 1);
-      hooks.onStepEncoded?.(batch, firstStep + s + 1);
-    }
-    const staging = this.staging[slot];
-    batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
-    if (evalDue) {
-      this.trainEval.encode(batch);
-      this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
-      if (this.testEval) {
-        this.testEval.encode(batch);
-        this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+    const slot = this.chunkCounter % 2;
+    const startSlot = this.chunkCounter % START_SLOTS;
+    this.chunkCounter++;
+    const plan: ChunkPlan = { firstStep, steps, evalDue };
+    const asked = hooks.onChunkStart?.(plan);
+    const indices = this.sampler.next(steps);
+    writeBuffer(ctx, this.indices, indices);
+    const batch = new GpuBatch(ctx, 'train', (asked && asked.profiler) || this.profiler);
+    try {
+      const total = this.mlp.layout.total;
+      batch.copy(this.mlp.params, 0, this.starts[startSlot], 0, total * 4);
+      if (this.mlp.hasMomentum) batch.copy(this.mlp.velocity, 0, this.starts[startSlot], total * 4, total * 4);
+      const hyper = { lr: c.lr, weightDecay: c.weightDecay, momentum: c.momentum };
+      for (let s = 0; s < steps; s++) {
+        const step = firstStep + s + 1;
+        this.plan.encodeForwardLoss(batch, s * c.batchSize, s, step);
+        this.plan.encodeBackward(batch);
+        hooks.onStepGradient?.(batch, this.views.at(step, s, 'gradient'));
+        this.plan.encodeUpdate(batch, hyper);
+        hooks.onStepEncoded?.(batch, step, this.views.at(step, s, 'update'));
       }
+      const staging = this.staging[slot];
+      batch.copy(this.metrics, 0, staging, 0, 2 * steps * 4);
+      if (evalDue) {
+        this.trainEval.encode(batch);
+        this.trainEval.encodeCopyOut(batch, staging, 2 * c.chunkSteps * 4);
+        if (this.testEval) {
+          this.testEval.encode(batch);
+          this.testEval.encodeCopyOut(batch, staging, (2 * c.chunkSteps + this.trainEval.metricsFloats) * 4);
+        }
+      }
+      hooks.onChunkEncoded?.(batch, plan);
+    } catch (e) {
+      // Nothing of this chunk is submitted; the uniform arena is free again for the caller.
+      batch.abandon();
+      throw e;
     }
     batch.submit();
-    return { firstStep, steps, evalDue, slot, submittedAt: performance.now() };
+    const chunk = { firstStep, steps, evalDue, slot, startSlot, indices, submittedAt: performance.now() };
+    this.recent = [...this.recent.slice(1 - START_SLOTS), chunk];
+    return chunk;
   }
 
   private async readChunk(chunk: InFlight): Promise<{ info: ChunkProgress; diverged: string | null; divergedStep: number }> {
@@ -324,7 +367,6 @@ export class Trainer {
       this.history.loss.push(losses[s]);
       this.history.accuracy.push(accuracies[s]);
     }
-    if (diverged) this.lastGood = { slot: chunk.slot, step: chunk.firstStep };
 
     let evalRecord: EvalRecord | null = null;
     if (chunk.evalDue && !diverged) {

@@ -32,6 +32,8 @@ function linearRange(_u: uPlot, min: number | null, max: number | null): [number
 
 function seriesOf(s: ChartData['series'][number], j: number, pairs: number): Partial<uPlot.Series> {
   const color = COLORS[(pairs > 0 ? j % pairs : j) % COLORS.length];
+  if (s.right) return { label: s.label, scale: 'right', ...line(COLORS[6], 1.5, [4, 3]) };
+  if (s.style === 'thin') return { label: s.label, ...line(color, 1), alpha: 0.5, class: 'thin' };
   if (s.style === 'points') return { label: s.label, ...points(color, 5) };
   if (s.style === 'dashed') return { label: s.label, ...line(pairs > 0 ? color : '#555', 1.5, [6, 4]) };
   if (s.style === 'line+points') return { label: s.label, ...line(color, 1.5), points: { show: true, size: 5, fill: color, stroke: color }, value: valueFmt };
@@ -43,20 +45,32 @@ function seriesOf(s: ChartData['series'][number], j: number, pairs: number): Par
  * predictions, in the same order — series j and j + n/2 share a colour (measured points, dashed
  * theory), as the signal-propagation charts are built.
  */
-export function chartDataSpec(c: ChartData, id: string, caption = c.note ?? '', opts: { pairedSeries?: boolean; title?: string } = {}): PanelSpec {
+export function chartDataSpec(
+  c: ChartData,
+  id: string,
+  caption = c.note ?? '',
+  opts: { pairedSeries?: boolean; title?: string; plugins?: uPlot.Plugin[] } = {},
+): PanelSpec {
   const pairs = opts.pairedSeries ? Math.max(1, Math.floor(c.series.length / 2)) : 0;
+  const right = c.yRight;
   return {
     id,
     title: opts.title ?? c.title,
     caption,
     empty: [[]],
     opts: () => ({
-      scales: { x: c.xLog ? { time: false, distr: 3, range: logRange } : { time: false, range: linearRange }, y: c.yLog ? { distr: 3, range: logRange } : {} },
+      scales: {
+        x: c.xLog ? { time: false, distr: 3, range: logRange } : { time: false, range: linearRange },
+        y: c.yLog ? { distr: 3, range: logRange } : {},
+        ...(right ? { right: right.range ? { range: right.range } : {} } : {}),
+      },
       axes: [
         { label: c.xLabel, labelSize: 18, space: 60, values: ticks },
         { label: c.yLabel, labelSize: 18, size: 56, values: ticks },
+        ...(right ? [{ label: right.label, labelSize: 18, size: 50, side: 1, scale: 'right', grid: { show: false }, values: ticks }] : []),
       ],
       series: [{ label: c.xLabel, value: valueFmt }, ...c.series.map((x, j) => seriesOf(x, j, pairs))],
+      ...(opts.plugins ? { plugins: opts.plugins } : {}),
     }),
   };
 }

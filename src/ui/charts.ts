@@ -172,11 +172,6 @@ function logScale(): uPlot.Scale {
   return { distr: 3 };
 }
 
-/** A log x scale over 1-based indices (or any positive data) without snapping to whole decades. */
-function logX(): uPlot.Scale {
-  return { time: false, distr: 3, range: (_u, min, max) => (min === null || max === null || !(min > 0) ? [1, 10] : [min / 1.25, max * 1.25]) };
-}
-
 const points = (color: string, size = 6): Partial<uPlot.Series> => ({
   stroke: color,
   fill: color,
@@ -231,21 +226,8 @@ export function markers(get: () => { x: number; label: string; color: string }[]
 
 // ---------- the panels ----------
 
-export interface DashboardMarks {
-  d90: number | null;
-  d99: number | null;
-  selected: number | null;
-}
-
-export function panelSpecs(marks: DashboardMarks, mlfBatches: number): PanelSpec[] {
-  const dMarks = (): { x: number; label: string; color: string }[] => {
-    const out: { x: number; label: string; color: string }[] = [];
-    if (marks.d90 !== null) out.push({ x: marks.d90, label: `D90 = ${marks.d90}`, color: '#27864a' });
-    if (marks.d99 !== null) out.push({ x: marks.d99, label: `D99 = ${marks.d99}`, color: '#8e44ad' });
-    if (marks.selected !== null) out.push({ x: marks.selected, label: `MLF: PC${marks.selected}`, color: '#d68910' });
-    return out;
-  };
-  const selMark = (): { x: number; label: string; color: string }[] => (marks.selected !== null ? [{ x: marks.selected, label: `MLF: PC${marks.selected}`, color: '#d68910' }] : []);
+/** The training panels: loss and accuracy against the step (every minibatch, full sets at evaluations). */
+export function trainingPanelSpecs(): PanelSpec[] {
   return [
     {
       id: 'loss',
@@ -267,101 +249,6 @@ export function panelSpecs(marks: DashboardMarks, mlfBatches: number): PanelSpec
         scales: { x: { time: false }, y: { range: (_u, lo, hi) => [Math.max(0, Math.min(lo, 0.8)), Math.min(1, Math.max(hi, 1))] } },
         axes: [xAxis('SGD step'), axis('accuracy')],
         series: [{ label: 'step' }, { label: 'minibatch', ...line('#8fb0d9', 1) }, { label: 'train (full)', ...line(COLORS[0], 2), points: { show: true, size: 5 } }, { label: 'test', ...line(COLORS[1], 2), points: { show: true, size: 5 } }],
-      }),
-    },
-    {
-      id: 'spectrum',
-      title: 'PCA spectrum of the weight window',
-      caption: 'variance σᵢ² along the i-th principal direction (log; weight units²) and cumulative fraction of the total variance (right); click a point to choose the MLF direction',
-      empty: [[], [], []],
-      opts: () => ({
-        scales: { x: logX(), y: logScale(), cum: { range: [0, 1] } },
-        axes: [xAxis('principal component i (log)', true), axis('σᵢ²'), axis('cumulative fraction', { side: 1, scale: 'cum', grid: { show: false }, values: (_u, v) => v.map((x) => x.toFixed(2)) })],
-        series: [{ label: 'i' }, { label: 'σᵢ²', ...line(COLORS[0], 1.5), points: { show: true, size: 5 } }, { label: 'cumulative', scale: 'cum', ...line(COLORS[6], 1.5, [4, 3]) }],
-        plugins: [markers(dMarks)],
-      }),
-    },
-    {
-      id: 'flatness',
-      title: 'Flatness spectrum',
-      caption: 'Fᵢ: width of the interval around w* along pᵢ where the full training loss stays below k·L(w*) (log; weight units); click to choose the MLF direction',
-      empty: [[], []],
-      opts: () => ({
-        scales: { x: logX(), y: logScale() },
-        axes: [xAxis('principal component i (log)', true), axis('Fᵢ')],
-        series: [{ label: 'i' }, { label: 'Fᵢ', ...points(COLORS[2]) }],
-        plugins: [markers(selMark)],
-      }),
-    },
-    {
-      id: 'variance-flatness',
-      title: 'Variance against flatness',
-      caption: 'σᵢ² against Fᵢ (log–log) with the fitted power law σ² ∝ F^(−ψ) (PC1, the drift, left out)',
-      empty: [[], [], [], []],
-      opts: () => ({
-        scales: { x: logX(), y: logScale() },
-        axes: [xAxis('flatness Fᵢ (log)', true), axis('σᵢ²')],
-        series: [{ label: 'F', value: valueFmt }, { label: 'σᵢ² (PCs 2…)', ...points(COLORS[0]) }, { label: 'PC1 (drift, not fitted)', ...points(COLORS[6], 8) }, { label: 'fit', ...line(COLORS[1], 2) }],
-      }),
-    },
-    {
-      id: 'temperature',
-      title: 'Noise temperature per direction',
-      caption: 'Tᵢ = (α/2)·Var_μ[(∇L_μ − ∇L)·pᵢ] against i (log; loss units): the SGD noise along each principal direction',
-      empty: [[], []],
-      opts: () => ({
-        scales: { x: logX(), y: logScale() },
-        axes: [xAxis('principal component i (log)', true), axis('Tᵢ')],
-        series: [{ label: 'i' }, { label: 'Tᵢ', ...points(COLORS[3]) }],
-      }),
-    },
-    {
-      id: 'temperature-flatness',
-      title: 'Temperature against flatness',
-      caption: 'Tᵢ against Fᵢ (log–log): sharp directions (small F) are hot; fitted T ∝ F^(−exponent), PC1 left out',
-      empty: [[], [], []],
-      opts: () => ({
-        scales: { x: logX(), y: logScale() },
-        axes: [xAxis('flatness Fᵢ (log)', true), axis('Tᵢ')],
-        series: [{ label: 'F', value: valueFmt }, { label: 'Tᵢ', ...points(COLORS[3]) }, { label: 'fit', ...line(COLORS[1], 2) }],
-      }),
-    },
-    {
-      id: 'temperature-loss',
-      title: 'Temperature against loss',
-      caption: 'Tᵢ(t) against the training loss L(t) (log–log) for chosen PCs: all temperatures fall with the loss (self-tuned annealing)',
-      empty: [[]],
-      opts: () => ({
-        scales: { x: logX(), y: logScale() },
-        axes: [xAxis('training loss L(t) (nats, log)', true), axis('Tᵢ(t)')],
-        series: [{ label: 'L', value: valueFmt }],
-      }),
-    },
-    {
-      id: 'mlf',
-      title: 'Mini-loss-function ensemble',
-      caption: `L_μ(w* + θ·pᵢ) for ${mlfBatches} minibatches (thin) around the full loss L (thick) along the chosen direction (log; nats)`,
-      empty: [[], ...Array.from({ length: mlfBatches + 1 }, () => [])],
-      opts: () => ({
-        scales: { x: { time: false }, y: logScale() },
-        axes: [xAxis('θ (step along pᵢ, weight units)'), axis('loss (nats)')],
-        series: [
-          { label: 'θ', value: valueFmt },
-          { label: 'L (full)', ...line('#111', 2.5) },
-          ...Array.from({ length: mlfBatches }, (_, m) => ({ label: m === 0 ? 'L_μ' : `L_μ${m}`, ...line(COLORS[m % COLORS.length], 1), alpha: 0.5, show: true })),
-        ],
-        legend: { show: true, live: true },
-      }),
-    },
-    {
-      id: 'timings',
-      title: 'Kernel timings',
-      caption: 'GPU time per SGD step of each kernel (timestamp queries; log; ms), against the step of the profiled chunk',
-      empty: [[]],
-      opts: () => ({
-        scales: { x: { time: false }, y: logScale() },
-        axes: [xAxis('SGD step'), axis('ms per step')],
-        series: [{ label: 'step' }],
       }),
     },
   ];

@@ -7,7 +7,7 @@
  * last card opens charts.json files of CLI run folders (`sgdscope sweep`, `reproduce awd`, …) and
  * draws them the same way, so a long headless run can be looked at here.
  *
- * The experiments run in the engine worker on its side device (src/ui/experiment-queue.ts);
+ * The experiments run in the engine worker on its side device (src/experiments/dashboard/experiment-queue.ts);
  * figures are drawn from the page's frame loop like every other panel.
  */
 import uPlot from 'uplot';
@@ -26,8 +26,8 @@ import {
   type ExperimentValues,
 } from '../experiments/dashboard-settings.ts';
 import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
-import type { RunSpec } from './settings.ts';
+import type { FromWorker, ToWorker } from '../experiments/dashboard/protocol.ts';
+import type { RunSpec } from '../experiments/dashboard/run-settings.ts';
 
 export interface ExperimentDeps {
   send(m: ToWorker): void;

@@ -15,7 +15,7 @@ import { meanFieldPoint, type MeanFieldPoint } from '../analysis/meanfield/depth
 import { activationByName } from '../analysis/meanfield/activations.ts';
 import { Panel, downloadCanvas, fmt } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
-import type { FromWorker, PropagationRequest, ToWorker } from './protocol.ts';
+import type { FromWorker, PropagationRequest, ToWorker } from '../experiments/dashboard/protocol.ts';
 import { LIVE_INIT } from '../experiments/propagation/init-live.ts';
 
 /** Small enough for a few seconds on SwiftShader. */

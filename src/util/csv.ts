@@ -1,8 +1,16 @@
 /** CSV from columns; empty cells for missing values, full float precision. */
-export function toCsv(header: string[], rows: (number | string | null | undefined)[][]): string {
-  const cell = (v: number | string | null | undefined): string =>
-    v === null || v === undefined ? '' : typeof v === 'number' ? formatNumber(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-  return [header.join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n') + '\n';
+export type CsvCell = number | string | null | undefined;
+
+export function csvLine(row: CsvCell[]): string {
+  return row.map(cell).join(',');
+}
+
+export function toCsv(header: string[], rows: CsvCell[][]): string {
+  return [header.join(','), ...rows.map(csvLine)].join('\n') + '\n';
+}
+
+function cell(v: CsvCell): string {
+  return v === null || v === undefined ? '' : typeof v === 'number' ? formatNumber(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 function formatNumber(v: number): string {

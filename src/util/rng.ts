@@ -5,6 +5,13 @@
  * seeded through splitmix32, so a seed gives the same stream everywhere and a run is
  * reproducible bit for bit. Not cryptographic.
  */
+export interface RngState {
+  /** xoshiro128** state words (unsigned 32-bit). */
+  s: [number, number, number, number];
+  /** The second normal deviate of the last Box–Muller pair, not yet returned. */
+  spareNormal: number | null;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -93,6 +100,21 @@ export class Rng {
     const p = new Uint32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     return this.shuffle(p);
+  }
+
+  /** The generator's whole state, to continue the stream elsewhere (Rng.fromState). */
+  state(): RngState {
+    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spareNormal: this.spareNormal };
+  }
+
+  /** A generator that continues exactly where the one `state` was taken from stood. */
+  static fromState(st: RngState): Rng {
+    const ok = Array.isArray(st?.s) && st.s.length === 4 && st.s.every((v) => Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) && st.s.some((v) => v !== 0);
+    if (!ok || !(st.spareNormal === null || Number.isFinite(st.spareNormal))) throw new Error(`Rng.fromState: not a generator state: ${JSON.stringify(st)}`);
+    const r = new Rng(0);
+    [r.s0, r.s1, r.s2, r.s3] = st.s.map((v) => v >>> 0);
+    r.spareNormal = st.spareNormal;
+    return r;
   }
 
   /** An independent stream derived from this one (for e.g. init vs batch order). */

@@ -12,7 +12,7 @@
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import { GpuBatch } from '../../gpu/batch.ts';
-import { createStorage, readF32 } from '../../gpu/buffers.ts';
+import { createStorage, readF32, writeBuffer } from '../../gpu/buffers.ts';
 import type { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { LayerLayout } from '../../nn/params.ts';
 import { GpuScatter } from './gpu-scatter.ts';
@@ -28,6 +28,17 @@ export interface RecorderOptions {
   /** Checkpoint every this many steps (0: none), up to totalSteps. */
   checkpointEvery: number;
   totalSteps: number;
+}
+
+/** What a checkpoint keeps of a recording (WindowRecorder.state / restore). */
+export interface RecorderState {
+  recorded: number;
+  /** Rows merged into the scatter matrix (a multiple of scatterBlock, or T). */
+  blockStart: number;
+  /** The first `recorded` rows of the trajectory (recorded × P). */
+  trajectory: Float32Array;
+  /** Weight checkpoints taken so far (slots × all parameters). */
+  checkpoints: Float32Array;
 }
 
 export class WindowRecorder {
@@ -99,6 +110,42 @@ export class WindowRecorder {
         batch.copy(this.mlp.params, 0, this.checkpoints, slot * total * 4, total * 4);
       }
     }
+  }
+
+  /**
+   * The recording after `step` training steps, for a checkpoint (no chunk in flight): the rows
+   * recorded so far, how many of them the scatter matrix has merged, and the weight checkpoints
+   * taken up to `step`. The scatter matrix itself is not stored: restore() merges the same rows in
+   * the same blocks again, which gives it back bit for bit.
+   */
+  async state(step: number): Promise<RecorderState> {
+    const total = this.mlp.layout.total;
+    const slots = this.checkpoints ? this.checkpointSteps.filter((s) => s <= step).length : 0;
+    return {
+      recorded: this.recorded,
+      blockStart: this.blockStart,
+      trajectory: this.recorded > 0 ? await readF32(this.ctx, this.traj, 0, this.recorded * this.P) : new Float32Array(0),
+      checkpoints: slots > 0 ? await readF32(this.ctx, this.checkpoints!, 0, slots * total) : new Float32Array(0),
+    };
+  }
+
+  /** Continues a recording from state() (on a fresh recorder of the same options, before training resumes). */
+  restore(st: RecorderState): void {
+    const { o, P } = this;
+    const total = this.mlp.layout.total;
+    const ok = Number.isInteger(st.recorded) && st.recorded >= 0 && st.recorded <= o.T && Number.isInteger(st.blockStart) && st.blockStart >= 0 && st.blockStart <= st.recorded;
+    if (!ok || st.trajectory.length !== st.recorded * P || st.checkpoints.length % total !== 0 || st.checkpoints.length / total > this.checkpointSteps.length) {
+      throw new Error(`recorder.restore: state of ${st.recorded} rows (${st.trajectory.length} floats, block at ${st.blockStart}) and ${st.checkpoints.length} checkpoint floats does not fit a window of ${o.T} × ${P}`);
+    }
+    if (st.recorded > 0) writeBuffer(this.ctx, this.traj, st.trajectory);
+    if (st.checkpoints.length > 0) writeBuffer(this.ctx, this.checkpoints!, st.checkpoints);
+    this.recorded = st.recorded;
+    if (this.scatter && st.blockStart > 0) {
+      const batch = new GpuBatch(this.ctx, 'lab.scatter.restore');
+      for (let row = 0; row < st.blockStart; row += o.scatterBlock) this.scatter.encodeBlock(batch, row, Math.min(o.scatterBlock, st.blockStart - row));
+      batch.submit();
+    }
+    this.blockStart = st.blockStart;
   }
 
   get complete(): boolean {

@@ -4,12 +4,14 @@
  * their figures as pure functions returning these, so report.html (src/analysis/report/html.ts)
  * and the dashboard (src/ui) draw the same numbers. uPlot takes [x, ...series.map(s => s.y)].
  */
-export type SeriesStyle = 'line' | 'points' | 'dashed' | 'line+points';
+export type SeriesStyle = 'line' | 'points' | 'dashed' | 'line+points' | 'thin';
 
 export interface ChartSeries {
   label: string;
   y: (number | null)[];
   style: SeriesStyle;
+  /** Drawn against the right-hand axis (ChartData.yRight) instead of the left one. */
+  right?: boolean;
 }
 
 export interface ChartData {
@@ -24,6 +26,10 @@ export interface ChartData {
   series: ChartSeries[];
   /** One sentence under the chart: what to look for. */
   note?: string;
+  /** The right-hand axis of the series marked `right` (linear). */
+  yRight?: { label: string; range?: [number, number] };
+  /** Vertical markers at these x values (e.g. D90, D99). */
+  marks?: { x: number; label: string }[];
 }
 
 /**

@@ -50,6 +50,8 @@ const CHARTS = ${JSON.stringify(charts)};
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 function seriesOpts(s, i) {
   const color = COLORS[i % COLORS.length];
+  if (s.right) return { label: s.label, stroke: '#7f7f7f', width: 1.5, dash: [4, 3], scale: 'right', points: { show: false }, spanGaps: true };
+  if (s.style === 'thin') return { label: s.label, stroke: color, width: 1, alpha: 0.5, points: { show: false }, spanGaps: true };
   if (s.style === 'points') return { label: s.label, stroke: color, fill: color, paths: () => null, points: { show: true, size: 7, fill: color, stroke: color } };
   if (s.style === 'dashed') return { label: s.label, stroke: '#444', width: 1.5, dash: [6, 4], points: { show: false }, spanGaps: true };
   if (s.style === 'line+points') return { label: s.label, stroke: color, width: 1.5, points: { show: true, size: 6, fill: color }, spanGaps: true };
@@ -58,8 +60,17 @@ function seriesOpts(s, i) {
 for (const c of CHARTS) {
   const el = document.getElementById('c-' + c.id);
   if (!el || c.x.length === 0) continue;
-  new uPlot({ title: c.title, width: 520, height: 320, scales: { x: { time: false, distr: c.xLog ? 3 : 1 }, y: { distr: c.yLog ? 3 : 1 } },
-    series: [{ label: c.xLabel }, ...c.series.map(seriesOpts)], axes: [{ label: c.xLabel }, { label: c.yLabel }], legend: { live: true } },
+  const marks = (u) => (c.marks || []).forEach((m) => {
+    const px = u.valToPos(m.x, 'x', true);
+    if (!(px >= u.bbox.left && px <= u.bbox.left + u.bbox.width)) return;
+    const g = u.ctx; g.save(); g.strokeStyle = '#8e44ad'; g.setLineDash([5, 4]); g.beginPath();
+    g.moveTo(px, u.bbox.top); g.lineTo(px, u.bbox.top + u.bbox.height); g.stroke();
+    g.fillStyle = '#8e44ad'; g.font = (12 * devicePixelRatio) + 'px sans-serif'; g.fillText(m.label, px + 4, u.bbox.top + 14 * devicePixelRatio); g.restore();
+  });
+  const scales = { x: { time: false, distr: c.xLog ? 3 : 1 }, y: { distr: c.yLog ? 3 : 1 } };
+  const axes = [{ label: c.xLabel }, { label: c.yLabel }];
+  if (c.yRight) { scales.right = c.yRight.range ? { range: c.yRight.range } : {}; axes.push({ label: c.yRight.label, side: 1, scale: 'right', grid: { show: false } }); }
+  new uPlot({ title: c.title, width: 520, height: 320, scales, series: [{ label: c.xLabel }, ...c.series.map(seriesOpts)], axes, legend: { live: true }, hooks: { draw: [marks] } },
     [c.x, ...c.series.map((s) => s.y)], el);
 }
 </script></body></html>

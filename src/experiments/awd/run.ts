@@ -16,6 +16,7 @@ import type { Dataset, DatasetSpec } from '../../data/index.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import { Trainer, type RunStatus } from '../../train/trainer.ts';
 import type { TrainConfig } from '../../train/config.ts';
+import { localTraining, type TrainControl } from '../train-control.ts';
 import { AwdProbe, DEFAULT_AWD, type AwdAnalysis, type AwdOptions } from './analyze.ts';
 import { pairSamples, type Pairing, type Pairs } from './pairing.ts';
 
@@ -123,6 +124,8 @@ export interface AwdRun {
   weightNorm: number;
   analysis: AwdAnalysis | null;
   analysisSeconds: number;
+  /** The trained weights analysed (flat layout): the run folder saves them. */
+  params: Float32Array;
 }
 
 export interface AwdExperimentResult {
@@ -136,10 +139,12 @@ export interface AwdExperimentResult {
 
 export interface AwdHooks {
   onRunEnd?(r: AwdRun, done: number, total: number): void;
+  /** Runs finished earlier, in order (a resumed experiment): kept, not trained again. */
+  done?: AwdRun[];
   onPhase?(p: AwdPoint, what: string): void;
 }
 
-async function trainOne(ctx: GpuContext, s: AwdExperimentSpec, p: AwdPoint, data: { train: Dataset; test: Dataset }, hooks: AwdHooks): Promise<{ params: Float32Array; status: RunStatus; message: string; steps: number; epochs: number; seconds: number; trainLoss: number | null }> {
+async function trainOne(ctx: GpuContext, s: AwdExperimentSpec, p: AwdPoint, data: { train: Dataset; test: Dataset }, hooks: AwdHooks, control: TrainControl): Promise<{ params: Float32Array; status: RunStatus; message: string; steps: number; epochs: number; seconds: number; trainLoss: number | null }> {
   const common: Partial<TrainConfig> = { lr: p.lr, batchSize: p.batchSize, seed: p.seed, targetTrainLoss: s.targetLoss, evalEvery: 0 };
   const phases: Partial<TrainConfig>[] = [];
   if (p.weightDecay > 0 && s.weightDecayEpochs !== null && s.weightDecayEpochs < s.maxEpochs) {
@@ -160,7 +165,7 @@ async function trainOne(ctx: GpuContext, s: AwdExperimentSpec, p: AwdPoint, data
     const t = await Trainer.create(ctx, s.model, phase, { train: data.train, test: null });
     try {
       if (params) t.mlp.uploadParams(params);
-      const r = await t.run();
+      const r = await control.train(t, { key: `phase ${i + 1}` });
       steps += r.steps;
       epochs += r.steps / t.stepsPerEpoch;
       seconds += r.seconds;
@@ -181,41 +186,61 @@ async function trainOne(ctx: GpuContext, s: AwdExperimentSpec, p: AwdPoint, data
   return { params: params!, status, message, steps, epochs, seconds, trainLoss };
 }
 
+/** The pairings a spec analyses, computed once per experiment (nearest neighbours: CPU time). */
+export function awdPairs(spec: AwdExperimentSpec, data: { train: Dataset; test: Dataset }): Partial<Record<Pairing, Pairs>> {
+  const pairs: Partial<Record<Pairing, Pairs>> = {};
+  for (const p of spec.awd.both ? (['train-to-test', 'test-to-train'] as const) : [spec.awd.pairing]) pairs[p] = pairSamples(data.train, data.test, p);
+  return pairs;
+}
+
+/** One run, trained and analysed: the unit of work of the in-process experiment and of a queue worker (src/queue/). */
+export async function runAwdPoint(
+  ctx: GpuContext, spec: AwdExperimentSpec, p: AwdPoint, data: { train: Dataset; test: Dataset }, probe: AwdProbe, pairs: Partial<Record<Pairing, Pairs>>,
+  hooks: AwdHooks = {}, control: TrainControl = localTraining(),
+): Promise<AwdRun> {
+  const tr = await trainOne(ctx, spec, p, data, hooks, control);
+  let w = 0;
+  for (const v of tr.params) w += v * v;
+  let analysis: AwdAnalysis | null = null;
+  const ta = performance.now();
+  if (tr.status !== 'diverged') {
+    hooks.onPhase?.(p, 'duality analysis');
+    analysis = await probe.analyze(tr.params, data, spec.awd, pairs);
+  }
+  return {
+    point: p,
+    status: tr.status,
+    message: tr.message,
+    steps: tr.steps,
+    epochs: tr.epochs,
+    trainSeconds: tr.seconds,
+    finalTrainLoss: tr.trainLoss,
+    weightNorm: Math.sqrt(w),
+    analysis,
+    analysisSeconds: (performance.now() - ta) / 1000,
+    params: tr.params,
+  };
+}
+
 export async function runAwdExperiment(ctx: GpuContext, spec: AwdExperimentSpec, data: { train: Dataset; test: Dataset }, hooks: AwdHooks = {}): Promise<AwdExperimentResult> {
   validateAwdSpec(spec);
   const t0 = performance.now();
   const points = awdPoints(spec);
   const tp = performance.now();
-  const pairs: Partial<Record<Pairing, Pairs>> = {};
-  for (const p of spec.awd.both ? (['train-to-test', 'test-to-train'] as const) : [spec.awd.pairing]) pairs[p] = pairSamples(data.train, data.test, p);
+  const pairs = awdPairs(spec, data);
   const pairsSeconds = (performance.now() - tp) / 1000;
   const probe = await AwdProbe.create(ctx, spec.model, data.train, spec.awd.layer);
   const runs: AwdRun[] = [];
   try {
     for (const p of points) {
-      const tr = await trainOne(ctx, spec, p, data, hooks);
-      let w = 0;
-      for (const v of tr.params) w += v * v;
-      let analysis: AwdAnalysis | null = null;
-      const ta = performance.now();
-      if (tr.status !== 'diverged') {
-        hooks.onPhase?.(p, 'duality analysis');
-        analysis = await probe.analyze(tr.params, data, spec.awd, pairs);
+      const earlier = hooks.done?.[runs.length];
+      if (earlier) {
+        if (earlier.point.index !== p.index) throw new Error(`awd: a finished run (point ${earlier.point.index}) does not belong at position ${p.index}`);
+        runs.push(earlier);
+        continue;
       }
-      const run: AwdRun = {
-        point: p,
-        status: tr.status,
-        message: tr.message,
-        steps: tr.steps,
-        epochs: tr.epochs,
-        trainSeconds: tr.seconds,
-        finalTrainLoss: tr.trainLoss,
-        weightNorm: Math.sqrt(w),
-        analysis,
-        analysisSeconds: (performance.now() - ta) / 1000,
-      };
-      runs.push(run);
-      hooks.onRunEnd?.(run, runs.length, points.length);
+      runs.push(await runAwdPoint(ctx, spec, p, data, probe, pairs, hooks));
+      hooks.onRunEnd?.(runs[runs.length - 1], runs.length, points.length);
     }
   } finally {
     probe.destroy();

@@ -16,6 +16,7 @@
  * Gauss–Newton diagonal in float64 on the CPU (equal to the Hessian diagonal there, fisher.ts);
  * else (tanh) Hutchinson's diagonal estimate, which is noisy — the summary says which was used.
  */
+import { checkFiniteParams } from '../../nn/params.ts';
 import type { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { GpuDataset } from '../../train/gpu-dataset.ts';
 import { HvpEngine } from '../../analysis/curvature/hvp-gpu.ts';
@@ -129,7 +130,10 @@ export async function analyseHessian(
     return r;
   };
 
+  // NaN or infinite weights would give λ = 0 and a trace of 0: refuse them (the message names them).
+  if (cpu) checkFiniteParams(cpu.params, mlp.layout, 'hessian: the weights analysed');
   const engine = await timed('hvp setup', () => HvpEngine.create(mlp, data, { layers: o.layers, chunkRows: o.chunkRows, maxVectors: o.maxVectors }));
+  if (!Number.isFinite(engine.loss)) throw new Error(`hessian: the training loss at the weights analysed is ${engine.loss}; nothing to analyse`);
   const n = engine.dim;
   const op = engine.operator;
   say('hvp', `block of layers ${engine.layers.join(',')}: ${n} parameters, ${data.n} rows, loss ${engine.loss.toPrecision(6)}`);

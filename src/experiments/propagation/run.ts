@@ -130,6 +130,8 @@ export interface SignalPropagationHooks {
   onStageProgress?(stage: string, fraction: number): void;
   onCellStart?(depth: number, sw2: number, index: number, total: number): void;
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
+  /** Trainability cells finished earlier (a resumed run). */
+  doneCells?: TrainabilityCell[];
 }
 
 /** Where the trainability heat map and the 6ξ_c prediction agree (see TrainabilityBand). */
@@ -164,8 +166,12 @@ export function trainabilityBand(r: TrainabilityResult, xiC: (sw2: number) => nu
   return { threshold, agreement: agree / n, trainableBeyond: beyond, untrainableWithin: within, rows };
 }
 
+/**
+ * `trained`: the trainability grid's result when its cells were trained elsewhere (by queue
+ * workers, src/queue/): then only the theory, the propagation stage and the band are computed here.
+ */
 export async function runSignalPropagation(
-  ctx: GpuContext | null, o: SignalPropagationOptions, data: { train: Dataset; test: Dataset } | null, hooks: SignalPropagationHooks = {},
+  ctx: GpuContext | null, o: SignalPropagationOptions, data: { train: Dataset; test: Dataset } | null, hooks: SignalPropagationHooks = {}, trained: TrainabilityResult | null = null,
 ): Promise<SignalPropagationResult> {
   const act = activationByName(o.activation);
   const timings: Record<string, number> = {};
@@ -228,11 +234,12 @@ export async function runSignalPropagation(
   let sixXi: SignalPropagationResult['sixXi'] = null;
   let band: TrainabilityBand | null = null;
   if (o.trainability) {
-    if (!ctx || !data) throw new Error('runSignalPropagation: the trainability stage needs a GPU context and the data');
     const t = o.trainability;
+    if (trained) timings.trainability = trained.seconds;
+    else if (!ctx || !data) throw new Error('runSignalPropagation: the trainability stage needs a GPU context and the data');
     const cells = t.depths.length * t.sw2.length;
-    trainability = await stage('trainability', `${cells} MNIST trainings: depth ∈ {${t.depths.join(', ')}} × σ_w² ∈ {${t.sw2.join(', ')}}, σ_b² = ${t.sb2}, width ${t.width}, ${t.steps} SGD steps (lr ${t.lr}, B ${t.batchSize})`, () =>
-      runTrainability(ctx, t, data, { onCellStart: hooks.onCellStart, onCellEnd: hooks.onCellEnd }),
+    trainability = trained ?? await stage('trainability', `${cells} MNIST trainings: depth ∈ {${t.depths.join(', ')}} × σ_w² ∈ {${t.sw2.join(', ')}}, σ_b² = ${t.sb2}, width ${t.width}, ${t.steps} SGD steps (lr ${t.lr}, B ${t.batchSize})`, () =>
+      runTrainability(ctx!, t, data!, { onCellStart: hooks.onCellStart, onCellEnd: hooks.onCellEnd, done: hooks.doneCells }),
     );
     const xiAt = (w: number): number => meanFieldPoint(act, w, t.sb2).xiC;
     const lo = t.sw2[0] / 1.5;

@@ -14,6 +14,7 @@ import type { GpuContext } from '../../gpu/device.ts';
 import type { Dataset } from '../../data/index.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import { Trainer, type RunStatus } from '../../train/trainer.ts';
+import { localTraining, type TrainControl } from '../train-control.ts';
 
 export interface TrainabilitySpec {
   /** Hidden activation (the dense kernels have tanh and relu). */
@@ -116,6 +117,41 @@ export function trainabilityModel(s: TrainabilitySpec, depth: number, sw2: numbe
 export interface TrainabilityHooks {
   onCellStart?(depth: number, sw2: number, index: number, total: number): void;
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
+  /** Cells finished earlier, in grid order (a resumed run): they are kept, not trained again. */
+  done?: TrainabilityCell[];
+}
+
+/** The grid's cells in row-major order (depth outer, σ_w² inner): cells[iDepth · sw2.length + iSw2]. */
+export function trainabilityCells(spec: TrainabilitySpec): { index: number; depth: number; sw2: number }[] {
+  return spec.depths.flatMap((depth, i) => spec.sw2.map((sw2, j) => ({ index: i * spec.sw2.length + j, depth, sw2 })));
+}
+
+/** One cell: the unit of work of the in-process grid and of a queue worker (src/queue/). */
+export async function runTrainabilityCell(
+  ctx: GpuContext, spec: TrainabilitySpec, depth: number, sw2: number, data: { train: Dataset; test: Dataset | null }, control: TrainControl = localTraining(),
+): Promise<TrainabilityCell> {
+  const c0 = performance.now();
+  const model = trainabilityModel(spec, depth, sw2, data.train.d, Math.max(2, data.train.classes));
+  const trainer = await Trainer.create(ctx, model, {
+    lr: spec.lr, batchSize: spec.batchSize, seed: spec.seed, steps: spec.steps, epochs: null,
+    evalEvery: spec.steps, chunkSteps: Math.min(spec.steps, 200),
+  }, data);
+  try {
+    const result = await control.train(trainer, { key: 'train' });
+    const last = trainer.history.evals.at(-1);
+    const ev = result.status === 'diverged' ? null : last && last.step === result.steps ? last : await trainer.evaluate();
+    return {
+      depth, sw2, status: result.status, message: result.message,
+      trainAccuracy: ev?.train.accuracy ?? null, testAccuracy: ev?.test?.accuracy ?? null,
+      trainLoss: ev?.train.loss ?? null, testLoss: ev?.test?.loss ?? null,
+      seconds: (performance.now() - c0) / 1000,
+    };
+  } finally {
+    for (const d of [trainer.trainData, trainer.testData]) {
+      d?.x.destroy();
+      d?.y.destroy();
+    }
+  }
 }
 
 export async function runTrainability(
@@ -123,38 +159,18 @@ export async function runTrainability(
 ): Promise<TrainabilityResult> {
   validateTrainabilitySpec(spec);
   const t0 = performance.now();
-  const total = spec.depths.length * spec.sw2.length;
+  const all = trainabilityCells(spec);
   const cells: TrainabilityCell[] = [];
-  const classes = Math.max(2, data.train.classes);
-  for (const depth of spec.depths) {
-    for (const sw2 of spec.sw2) {
-      hooks.onCellStart?.(depth, sw2, cells.length, total);
-      const c0 = performance.now();
-      const model = trainabilityModel(spec, depth, sw2, data.train.d, classes);
-      const trainer = await Trainer.create(ctx, model, {
-        lr: spec.lr, batchSize: spec.batchSize, seed: spec.seed, steps: spec.steps, epochs: null,
-        evalEvery: spec.steps, chunkSteps: Math.min(spec.steps, 200),
-      }, data);
-      let cell: TrainabilityCell;
-      try {
-        const result = await trainer.run();
-        const last = trainer.history.evals.at(-1);
-        const ev = result.status === 'diverged' ? null : last && last.step === result.steps ? last : await trainer.evaluate();
-        cell = {
-          depth, sw2, status: result.status, message: result.message,
-          trainAccuracy: ev?.train.accuracy ?? null, testAccuracy: ev?.test?.accuracy ?? null,
-          trainLoss: ev?.train.loss ?? null, testLoss: ev?.test?.loss ?? null,
-          seconds: (performance.now() - c0) / 1000,
-        };
-      } finally {
-        for (const d of [trainer.trainData, trainer.testData]) {
-          d?.x.destroy();
-          d?.y.destroy();
-        }
-      }
-      cells.push(cell);
-      hooks.onCellEnd?.(cell, cells.length, total);
+  for (const { depth, sw2 } of all) {
+    const earlier = hooks.done?.[cells.length];
+    if (earlier) {
+      if (earlier.depth !== depth || earlier.sw2 !== sw2) throw new Error(`trainability: a finished cell (depth ${earlier.depth}, σ_w² ${earlier.sw2}) does not belong at grid position ${cells.length}`);
+      cells.push(earlier);
+      continue;
     }
+    hooks.onCellStart?.(depth, sw2, cells.length, all.length);
+    cells.push(await runTrainabilityCell(ctx, spec, depth, sw2, data));
+    hooks.onCellEnd?.(cells[cells.length - 1], cells.length, all.length);
   }
   return { spec, cells, seconds: (performance.now() - t0) / 1000 };
 }

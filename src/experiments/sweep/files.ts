@@ -11,6 +11,12 @@
  *   charts.json    every figure as chart-ready columns (src/analysis/report/chart-data.ts), the
  *                  phase diagram also as a heat map (the dashboard's run-folder viewer draws both)
  *   report.html    the figures and tables, self-contained
+ *   runs/NNNN/     each run's own run folder (config.json, result.json, metrics.csv, weights,
+ *                  indices) and record.json, its record — written by the caller as runs finish
+ *
+ * With ASHA, runs.csv also has the epoch a run was stopped at and its metric at every rung, and
+ * the report marks the early-stopped runs; units that failed (a queue job that could not run)
+ * are listed in result.json and the report.
  */
 import { encodeNpy } from '../../util/npy.ts';
 import { toCsv } from '../../util/csv.ts';
@@ -19,7 +25,7 @@ import type { ReportAssets } from '../../analysis/report/assets.ts';
 import type { ChartData } from '../../analysis/report/chart-data.ts';
 import { esc, fmt, reportPage } from '../../analysis/report/html.ts';
 import { accuracyVsNoiseScale, modalValue, phaseDiagram, phaseHeatmap, sharpnessVsLr, sizeVs, type PhaseDiagram } from './charts.ts';
-import type { SweepResult, SweepRun } from './run.ts';
+import type { SweepResult, SweepRun } from './result.ts';
 
 export interface SweepFigures {
   charts: ChartData[];
@@ -45,8 +51,12 @@ export function sweepFigures(r: SweepResult): SweepFigures {
 
 export function sweepSummary(r: SweepResult, fig: SweepFigures): Record<string, unknown> {
   const diverged = r.runs.filter((x) => x.outcome === 'diverged');
+  const asha = r.spec.search?.asha ?? null;
   return {
     runs: r.runs.length,
+    search: r.spec.search ?? { sampler: 'grid', asha: null },
+    ...(asha ? { earlyStopped: r.runs.filter((x) => x.asha?.stoppedAtEpoch != null).length } : {}),
+    ...(r.failed?.length ? { failed: r.failed } : {}),
     diverged: diverged.length,
     collapsed: r.runs.filter((x) => x.outcome === 'collapsed').length,
     trainSize: r.trainSize,
@@ -72,11 +82,13 @@ export function sweepSummary(r: SweepResult, fig: SweepFigures): Record<string, 
       noiseScale: x.noiseScale,
       sharpness: x.sharpness,
       sharpnessConverged: x.sharpnessConverged,
+      ...(x.asha ? { asha: x.asha } : {}),
     })),
   };
 }
 
-function runsCsv(r: SweepResult): string {
+/** runs.csv: one row per run (also written run by run while a sweep goes on). */
+export function runsCsv(r: Pick<SweepResult, 'spec' | 'runs'>): string {
   const k = r.spec.sharpness.k;
   const layers = r.spec.model.widths.length - 1;
   const header = [
@@ -85,11 +97,15 @@ function runsCsv(r: SweepResult): string {
     ...Array.from({ length: layers }, (_, l) => `norm_layer${l}`), 'noise_scale',
     ...Array.from({ length: k }, (_, i) => `lambda_${i + 1}`), 'sharpness_converged', 'sharpness_seconds',
   ];
+  // ASHA: where each run stopped and its metric at every rung it reached.
+  const rungs = r.spec.search?.asha ? Math.max(0, ...r.runs.map((x) => x.asha?.rungs.length ?? 0)) : -1;
+  if (rungs >= 0) header.push('asha_stopped_epoch', ...Array.from({ length: rungs }, (_, i) => `asha_rung${i}_value`));
   const rows = r.runs.map((x) => [
     x.point.index, x.point.lr, x.point.batchSize, x.point.weightDecay, x.point.dropout, x.point.seed, x.status, x.outcome, x.divergedStep, x.spikeStep, x.steps, x.epochs, x.seconds,
     x.trainLoss, x.trainAccuracy, x.testLoss, x.testAccuracy, x.gapLoss, x.gapAccuracy, x.weightNorm,
     ...x.layerNorms, x.noiseScale,
     ...Array.from({ length: k }, (_, i) => x.sharpness?.[i] ?? null), x.sharpnessConverged === null ? null : String(x.sharpnessConverged), x.sharpnessSeconds,
+    ...(rungs >= 0 ? [x.asha?.stoppedAtEpoch ?? null, ...Array.from({ length: rungs }, (_, i) => x.asha?.rungs[i]?.value ?? null)] : []),
   ]);
   return toCsv(header, rows);
 }
@@ -128,6 +144,15 @@ function phaseTable(p: PhaseDiagram): string {
   return `<table>${head}${rows}</table>`;
 }
 
+function searchNote(r: SweepResult): string {
+  const q = r.spec.search;
+  if (!q) return '';
+  const what = q.sampler === 'random' ? `Random search: ${q.trials} points (seed ${q.seed}${q.lrRange ? `, lr log-uniform in [${q.lrRange.join(', ')}]` : ''}${q.weightDecayRange ? `, weight decay uniform in [${q.weightDecayRange.join(', ')}]` : ''}${q.dropoutRange ? `, dropout uniform in [${q.dropoutRange.join(', ')}]` : ''}; other axes drawn from their lists). ` : '';
+  const a = q.asha;
+  const stopped = r.runs.filter((x) => x.asha?.stoppedAtEpoch != null).length;
+  return what + (a ? `ASHA (stopping form): rungs at epoch ${a.minEpochs}·${a.eta}^k, ranked by ${a.metric}; at each rung a run goes on only if it is among the best max(1, ⌊n/${a.eta}⌋) of the n runs that reached it so far — ${stopped} of ${r.runs.length} runs were stopped early (marked below; they have no sharpness). ` : '');
+}
+
 export function sweepReport(r: SweepResult, fig: SweepFigures, assets: ReportAssets, summary: Record<string, unknown>, adapter: string): string {
   const s = r.spec;
   const k = s.sharpness.k;
@@ -135,7 +160,7 @@ export function sweepReport(r: SweepResult, fig: SweepFigures, assets: ReportAss
     .map(
       (x) =>
         `<tr><td>${x.point.index}</td><td>${fmt(x.point.lr)}</td><td>${x.point.batchSize}</td><td>${fmt(x.point.weightDecay)}</td><td>${fmt(x.point.dropout)}</td><td>${x.point.seed}</td>` +
-        `<td>${x.outcome === 'diverged' ? `<b>diverged at step ${x.divergedStep}</b>` : x.outcome === 'collapsed' ? `<b>collapsed</b>${x.spikeStep !== null ? ` (loss spike at step ${x.spikeStep})` : ''}` : esc(x.status)}</td><td class="num">${fmt(x.trainLoss, 4)}</td><td class="num">${x.testAccuracy === null ? '—' : (100 * x.testAccuracy).toFixed(2) + '%'}</td>` +
+        `<td>${x.outcome === 'diverged' ? `<b>diverged at step ${x.divergedStep}</b>` : x.outcome === 'collapsed' ? `<b>collapsed</b>${x.spikeStep !== null ? ` (loss spike at step ${x.spikeStep})` : ''}` : x.asha?.stoppedAtEpoch != null ? `<b>stopped early</b> at epoch ${x.asha.stoppedAtEpoch} (ASHA)` : esc(x.status)}</td><td class="num">${fmt(x.trainLoss, 4)}</td><td class="num">${x.testAccuracy === null ? '—' : (100 * x.testAccuracy).toFixed(2) + '%'}</td>` +
         `<td class="num">${fmt(x.gapLoss)}</td><td class="num">${fmt(x.weightNorm, 4)}</td><td class="num">${fmt(x.noiseScale)}</td><td class="num">${x.sharpness ? x.sharpness.map((v) => fmt(v)).join(', ') : '—'}</td><td class="num">${x.seconds.toFixed(1)} s</td></tr>`,
     )
     .join('');
@@ -143,7 +168,10 @@ export function sweepReport(r: SweepResult, fig: SweepFigures, assets: ReportAss
   const intro = `${esc(s.model.widths.join('-'))} ${esc(s.model.activation)}${s.model.bias ? ' with biases' : ', no biases'}, ${r.trainSize} training / ${r.testSize} test samples,
 ${r.runs.length} runs (grid: lr ${s.grid.lr.join(', ')}; B ${s.grid.batchSize.join(', ')}; weight decay ${s.grid.weightDecay.join(', ')}; dropout ${s.grid.dropout.join(', ')}; seeds ${s.grid.seed.join(', ')}),
 ${s.train.epochs ? `${s.train.epochs} epochs each` : `${s.train.steps} steps each`}. ${k > 0 ? `Sharpness: top ${k} eigenvalues of the Hessian of the mean training loss (${s.sharpness.layers ? `layers ${s.sharpness.layers.join(', ')}` : 'whole network'}) over ${r.hessianSamples} training samples, exact GPU Hessian–vector products + Lanczos.` : 'No sharpness.'}
-Adapter ${esc(adapter)}; ${r.seconds.toFixed(0)} s in total with ${s.concurrency} run${s.concurrency > 1 ? 's' : ''} at a time.`;
+${searchNote(r)}Adapter ${esc(adapter)}; ${r.seconds.toFixed(0)} s in total with ${s.concurrency} run${s.concurrency > 1 ? 's' : ''} at a time.`;
+  const failed = r.failed?.length
+    ? [{ title: 'Failed runs', html: `<p class="note">These grid points could not be run (their jobs failed); they are not in the tables or figures.</p><table><tr><th>#</th><th>lr</th><th>B</th><th>reason</th></tr>${r.failed.map((f) => `<tr><td>${f.point.index}</td><td>${fmt(f.point.lr)}</td><td>${f.point.batchSize}</td><td>${esc(f.reason)}</td></tr>`).join('')}</table>` }]
+    : [];
   return reportPage({
     title: 'Sweep: sharpness, noise scale and divergence',
     intro,
@@ -159,6 +187,7 @@ Adapter ${esc(adapter)}; ${r.seconds.toFixed(0)} s in total with ${s.concurrency
         title: 'Runs',
         html: `<table><tr><th>#</th><th>lr</th><th>B</th><th>wd</th><th>dropout</th><th>seed</th><th>status</th><th>train loss</th><th>test acc</th><th>gap (loss)</th><th>‖w‖</th><th>g</th><th>λ_1..λ_${k}</th><th>time</th></tr>${runRows}</table>`,
       },
+      ...failed,
     ],
   });
 }

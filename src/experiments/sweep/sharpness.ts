@@ -7,6 +7,7 @@
 import type { GpuContext } from '../../gpu/device.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import { MlpGpu } from '../../nn/mlp-gpu.ts';
+import { checkFiniteParams } from '../../nn/params.ts';
 import type { GpuDataset } from '../../train/gpu-dataset.ts';
 import { HvpEngine } from '../../analysis/curvature/hvp-gpu.ts';
 import { lanczosTopK } from '../../analysis/curvature/lanczos.ts';
@@ -77,6 +78,7 @@ export class SharpnessProbe {
   measure(params: Float32Array, o: SharpnessOptions): Promise<SharpnessResult> {
     const run = async (): Promise<SharpnessResult> => {
       const t0 = performance.now();
+      checkFiniteParams(params, this.mlp.layout, 'sharpness');
       this.mlp.uploadParams(params);
       await this.engine.refresh();
       return lanczosSharpness(this.engine, o, t0);

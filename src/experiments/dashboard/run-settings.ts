@@ -1,18 +1,23 @@
 /**
- * The dashboard's settings: one flat record whose keys are the flags of `sgdscope reproduce
- * feng-tu` (so a dashboard URL reads like the command line that reproduces it), their defaults
- * (the CLI's), parsing from the URL / form strings, and validation field by field with the
- * messages of validateTrainConfig / validateMlpConfig (train.lr must be (0, 100], got 0) and, for
- * the noise-lab settings, the same wording with the allowed range computed from the other fields.
- * DOM-free: used by the page (src/ui/main.ts) and by tests.
+ * The dashboard's settings: one flat record whose keys are the flags of `sgdscope train` and of
+ * the instruments (so a dashboard URL reads like the command line that reproduces it), their
+ * defaults (the CLI's), parsing from the URL / form strings, and validation field by field with
+ * the engine's messages (train.lr must be (0, 100], got 0; lab.k must be an integer in [2, 159],
+ * got 400). The base fields (data, model, training) are written here; every instrument adds its
+ * settings (src/instruments: flag, type, default, range) and an on/off key named by its id — none
+ * is named here. DOM-free: used by the page, the engine worker and tests.
  */
-import { checkNumber, validateTrainConfig, type TrainConfig } from '../train/config.ts';
-import { validateMlpConfig, type MlpConfig } from '../nn/config.ts';
-import type { DatasetSpec } from '../data/registry.ts';
+import { checkNumber, validateTrainConfig, type TrainConfig } from '../../train/config.ts';
+import { validateMlpConfig, type MlpConfig } from '../../nn/config.ts';
+import type { DatasetSpec } from '../../data/registry.ts';
+import { instruments, withNeeds } from '../../instruments/all.ts';
+import { formatSetting, parseSetting, settingFlag, type SettingSpec, type SettingsContext, type SettingValue } from '../../instruments/settings.ts';
+import { valueErrors, type InstrumentValues } from '../../instruments/values.ts';
+import type { Instrument } from '../../instruments/types.ts';
 
 export type DatasetKind = 'mnist10k' | 'fashion' | 'idx';
 
-export interface DashSettings {
+export interface BaseSettings {
   dataset: DatasetKind;
   /** Training samples of a file dataset (stratified subsample); null: all. */
   'train-size': number | null;
@@ -27,23 +32,14 @@ export interface DashSettings {
   'weight-decay': number;
   seed: number;
   epochs: number;
-  /** Analysed layer (0-based). */
-  layer: number;
-  'window-epochs': number;
-  /** Principal components computed. */
-  k: number;
-  'flat-k': number;
-  /** Live analysis: refresh every this many SGD steps (the cadence). */
-  refresh: number;
-  /** Live analysis: rows of the subsampled window (the last window-epochs, every ⌈T/rows⌉-th step). */
-  'live-rows': number;
-  /** Live analysis: directions whose F_i and T_i are measured at each refresh. */
-  'live-dirs': number;
   /** SGD steps per GPU command buffer (and per message to the page). */
   chunk: number;
 }
 
-export const DEFAULT_SETTINGS: DashSettings = {
+/** The base settings, each instrument's on/off (key: its id) and its settings (key: the flag). */
+export type DashSettings = BaseSettings & Record<string, SettingValue | number[] | null | undefined>;
+
+export const BASE_SETTINGS: BaseSettings = {
   dataset: 'mnist10k',
   'train-size': null,
   widths: [784, 50, 50, 10],
@@ -57,30 +53,60 @@ export const DEFAULT_SETTINGS: DashSettings = {
   'weight-decay': 0,
   seed: 1,
   epochs: 30,
-  layer: 1,
-  'window-epochs': 10,
-  k: 40,
-  'flat-k': 2,
-  refresh: 480,
-  'live-rows': 200,
-  'live-dirs': 8,
   chunk: 40,
 };
 
-export type SettingKey = keyof DashSettings;
-export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
+/** A setting of an instrument (or its on/off switch, spec null) by its key in DashSettings. */
+export interface InstrumentField {
+  def: Instrument;
+  /** Setting key inside the instrument; null: the on/off switch. */
+  key: string | null;
+  spec: SettingSpec | null;
+}
+
+/** Every instrument field of the registry, by DashSettings key, in registry order. */
+export function instrumentFields(): Map<string, InstrumentField> {
+  const out = new Map<string, InstrumentField>();
+  for (const def of instruments()) {
+    out.set(def.id, { def, key: null, spec: null });
+    for (const [k, spec] of Object.entries(def.settings)) out.set(settingFlag(def.id, k, spec), { def, key: k, spec });
+  }
+  return out;
+}
+
+export function defaultSettings(): DashSettings {
+  const s: DashSettings = { ...BASE_SETTINGS, widths: [...BASE_SETTINGS.widths] };
+  for (const [key, f] of instrumentFields()) s[key] = f.spec ? f.spec.default : f.def.dashboardDefault !== false;
+  return s;
+}
+
+/** The defaults for the instruments registered when this module was loaded (see defaultSettings). */
+export const DEFAULT_SETTINGS: DashSettings = defaultSettings();
+
+export function settingKeys(): string[] {
+  return [...Object.keys(BASE_SETTINGS), ...instrumentFields().keys()];
+}
+
+/** An instrument's values in `s`. */
+export function instrumentValues(s: DashSettings, def: Instrument): InstrumentValues {
+  return Object.fromEntries(Object.entries(def.settings).map(([k, spec]) => [k, s[settingFlag(def.id, k, spec)] as SettingValue]));
+}
+
+export type SettingKey = string;
 
 /** Training-set sizes known before loading (for the batch and window checks). */
 export const KNOWN_TRAIN_SIZE: Record<DatasetKind, number | null> = { mnist10k: 8000, fashion: 60000, idx: null };
 
-export type FieldErrors = Partial<Record<SettingKey, string>>;
+export type FieldErrors = Record<string, string>;
 
 /** Parses one field from its string form (URL or form input); throws a message on bad syntax. */
 export function parseField(key: SettingKey, raw: string): DashSettings[SettingKey] {
+  const f = instrumentFields().get(key);
+  if (f) return f.spec ? parseSetting(key, f.spec, raw) : parseSetting(key, { type: 'bool', default: true, help: '' }, raw);
   const s = raw.trim();
   const num = (): number => {
     if (s === '') throw new Error(`${key}: a number is required`);
-    const v = key === 'flat-k' && s === 'e' ? Math.E : Number(s);
+    const v = Number(s);
     if (!Number.isFinite(v)) throw new Error(`${key}: '${raw}' is not a number`);
     return v;
   };
@@ -111,25 +137,27 @@ export function parseField(key: SettingKey, raw: string): DashSettings[SettingKe
 }
 
 export function formatField(key: SettingKey, v: DashSettings[SettingKey]): string {
+  const f = instrumentFields().get(key);
+  if (f?.spec && v !== null && v !== undefined && !Array.isArray(v)) return formatSetting(f.spec, v);
   if (key === 'widths') return (v as number[]).join(',');
   if (v === null) return '';
-  if (key === 'flat-k' && v === Math.E) return 'e';
   return String(v);
 }
 
 /** Settings from a URL query (unknown keys are reported, bad values keep their default). */
 export function settingsFromQuery(query: string): { settings: DashSettings; problems: string[] } {
   const params = new URLSearchParams(query);
-  const settings: DashSettings = { ...DEFAULT_SETTINGS, widths: [...DEFAULT_SETTINGS.widths] };
+  const settings = defaultSettings();
+  const keys = settingKeys();
   const problems: string[] = [];
   for (const [k, raw] of params) {
     if (k === 'autostart') continue;
-    if (!(SETTING_KEYS as string[]).includes(k)) {
-      problems.push(`unknown URL setting '${k}' (settings: ${SETTING_KEYS.join(', ')})`);
+    if (!keys.includes(k)) {
+      problems.push(`unknown URL setting '${k}' (settings: ${keys.join(', ')})`);
       continue;
     }
     try {
-      (settings as unknown as Record<string, unknown>)[k] = parseField(k as SettingKey, raw);
+      settings[k] = parseField(k, raw);
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -140,9 +168,10 @@ export function settingsFromQuery(query: string): { settings: DashSettings; prob
 /** The query string holding every setting that differs from its default. */
 export function settingsToQuery(s: DashSettings): string {
   const params = new URLSearchParams();
-  for (const k of SETTING_KEYS) {
+  const defaults = defaultSettings();
+  for (const k of settingKeys()) {
     const v = formatField(k, s[k]);
-    if (v !== formatField(k, DEFAULT_SETTINGS[k])) params.set(k, v);
+    if (v !== formatField(k, defaults[k])) params.set(k, v);
   }
   return params.toString();
 }
@@ -176,11 +205,6 @@ export function datasetOf(s: DashSettings, fileNames: string[] = []): DatasetSpe
   return { kind: 'idx', dir: fileNames.length ? `files:${fileNames.join(',')}` : 'files', ...size };
 }
 
-/** Floats in a layer's block (P): (fan_in + bias)·fan_out. */
-export function layerSize(s: DashSettings, layer: number): number {
-  return (s.widths[layer] + (s.bias ? 1 : 0)) * s.widths[layer + 1];
-}
-
 /**
  * Every field's problem, worded as the engine words it, with the allowed range. `fullSize`: the
  * dataset's training-set size when known (the batch and window checks need the size trained on:
@@ -189,7 +213,7 @@ export function layerSize(s: DashSettings, layer: number): number {
 export function validateSettings(s: DashSettings, fullSize: number | null = KNOWN_TRAIN_SIZE[s.dataset]): FieldErrors {
   const trainSize = s.dataset !== 'mnist10k' && s['train-size'] !== null && Number.isInteger(s['train-size']) && s['train-size'] >= 1 ? Math.min(s['train-size'], fullSize ?? Infinity) : fullSize;
   const e: FieldErrors = {};
-  const put = (k: SettingKey, m: string | null): void => {
+  const put = (k: SettingKey, m: string | null | undefined): void => {
     if (m && !e[k]) e[k] = m;
   };
   // Model: validateMlpConfig's messages (the first problem of the model goes to its field).
@@ -224,25 +248,10 @@ export function validateSettings(s: DashSettings, fullSize: number | null = KNOW
     else put('train-size', message(() => checkNumber('dataset', 'trainSize', s['train-size'], { min: 1, max: fullSize ?? 1e7, integer: true })));
   }
 
-  // Noise lab.
-  const layers = s.widths.length - 1;
-  put('layer', message(() => checkNumber('lab', 'layer', s.layer, { min: 0, max: Math.max(0, layers - 1), integer: true })));
-  put('window-epochs', message(() => checkNumber('lab', 'windowEpochs', s['window-epochs'], { min: 1, max: Number.isFinite(s.epochs) ? Math.max(1, s.epochs) : 1, integer: true })));
-  put('flat-k', message(() => checkNumber('lab', 'flatK', s['flat-k'], { min: 1, max: 1e6, minExclusive: true })));
-  put('refresh', message(() => checkNumber('lab', 'refresh', s.refresh, { min: 1, max: 1e9, integer: true })));
-  put('live-rows', message(() => checkNumber('lab', 'liveRows', s['live-rows'], { min: 3, max: 2000, integer: true })));
-  const n = trainSize;
-  const stepsPerEpoch = n !== null && Number.isInteger(s.batch) && s.batch >= 1 ? Math.floor(n / s.batch) : null;
-  const T = stepsPerEpoch !== null ? s['window-epochs'] * stepsPerEpoch : null;
-  const P = !e.layer && !e.widths ? layerSize(s, s.layer) : null;
-  const kMax = Math.min(P ?? Infinity, T !== null ? T - 1 : Infinity);
-  put('k', message(() => checkNumber('lab', 'k', s.k, { min: 2, max: Number.isFinite(kMax) ? Math.max(2, kMax) : 100000, integer: true })));
-  if (!e.k && T !== null && T < 3) put('window-epochs', `lab.windowEpochs: the window must hold at least 3 steps, got ${T} (${s['window-epochs']} epochs of ${stepsPerEpoch} steps)`);
-  put('live-dirs', message(() => checkNumber('lab', 'liveDirs', s['live-dirs'], { min: 2, max: Math.max(2, Number.isInteger(s.k) ? s.k : 2), integer: true })));
-  if (P !== null && T !== null && !e['window-epochs']) {
-    const bytes = T * P * 4;
-    if (bytes > 1 << 30) put('window-epochs', `lab.windowEpochs: a ${T}×${P} window (${(bytes / 2 ** 20).toFixed(0)} MiB) is above the 1 GiB a storage buffer may hold; at most ${Math.floor((1 << 30) / (P * 4 * (stepsPerEpoch ?? 1)))} epochs for this layer`);
-  }
+  // Instruments: each declares its ranges; they may depend on the run (model, batch, dataset size).
+  const stepsPerEpoch = trainSize !== null && Number.isInteger(s.batch) && s.batch >= 1 ? Math.floor(trainSize / s.batch) : null;
+  const c: SettingsContext = { widths: s.widths, bias: s.bias, batchSize: s.batch, epochs: s.epochs, trainSize, stepsPerEpoch };
+  for (const def of instruments()) for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
   return e;
 }
 
@@ -251,30 +260,16 @@ export interface RunSpec {
   model: MlpConfig;
   train: Partial<TrainConfig>;
   data: DatasetSpec;
-  lab: {
-    layer: number;
-    windowEpochs: number;
-    k: number;
-    flatK: number;
-    refresh: number;
-    liveRows: number;
-    liveDirs: number;
-  };
+  /** The instruments switched on (with what they need, registry order) and every instrument's values. */
+  instruments: { active: string[]; values: Record<string, InstrumentValues> };
 }
 
 export function runSpecOf(s: DashSettings, fileNames: string[] = []): RunSpec {
+  const on = instruments().filter((d) => s[d.id] === true).map((d) => d.id);
   return {
     model: modelOf(s),
     train: trainOf(s),
     data: datasetOf(s, fileNames),
-    lab: {
-      layer: s.layer,
-      windowEpochs: s['window-epochs'],
-      k: s.k,
-      flatK: s['flat-k'],
-      refresh: s.refresh,
-      liveRows: s['live-rows'],
-      liveDirs: s['live-dirs'],
-    },
+    instruments: { active: withNeeds(on).map((d) => d.id), values: Object.fromEntries(instruments().map((d) => [d.id, instrumentValues(s, d)])) },
   };
 }

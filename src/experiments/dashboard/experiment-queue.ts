@@ -5,13 +5,13 @@
  * as small messages; the raw result of the last run of each kind stays here until the user exports
  * its run folder (the CLI's: npy, CSV, JSON, report.html), zipped.
  */
-import { adapterRecord, type GpuContext } from '../gpu/device.ts';
-import type { LoadedData } from '../data/index.ts';
-import { browserReportAssets, exportMessage } from './run-folder-export.ts';
-import { runExperiment, type ExperimentRun, type NetworkState } from '../experiments/dashboard-runner.ts';
-import type { ExperimentKind } from '../experiments/dashboard-settings.ts';
+import { adapterRecord, type GpuContext } from '../../gpu/device.ts';
+import type { LoadedData } from '../../data/index.ts';
+import { browserReportAssets, exportMessage } from './export.ts';
+import { runExperiment, type ExperimentRun, type NetworkState } from '../dashboard-runner.ts';
+import type { ExperimentKind } from '../dashboard-settings.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import type { RunSpec } from './settings.ts';
+import type { RunSpec } from './run-settings.ts';
 
 type Request = Extract<ToWorker, { type: 'experiment' }>;
 

@@ -3,9 +3,9 @@
  * <time>-<kind>, as an 'export' message for the worker to post. Used for the training run, the
  * Feng–Tu analysis and each experiment, so every download is named and packed the same way.
  */
-import { zipFiles } from '../util/zip.ts';
-import type { ReportAssets } from '../analysis/report/assets.ts';
-import type { RunFiles } from '../train/run-files.ts';
+import { zipFiles } from '../../util/zip.ts';
+import type { ReportAssets } from '../../analysis/report/assets.ts';
+import type { RunFiles } from '../../train/run-files.ts';
 import type { FromWorker } from './protocol.ts';
 
 /** uPlot's script and style for report.html, bundled by Vite (the CLI reads them from node_modules). */

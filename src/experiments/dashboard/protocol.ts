@@ -1,13 +1,15 @@
 /**
- * Messages between the page (draws) and the engine worker (owns the GPU device). Small, typed,
- * columnar: a chunk of steps travels as typed arrays, a lab frame as one typed array per spectrum,
- * never as one object per step or per direction.
+ * Messages between the page (draws) and the engine worker (owns the GPU devices). Small, typed,
+ * columnar: a chunk of steps travels as typed arrays, an instrument's update as one typed array per
+ * column, never as one object per step or per direction. Instruments all travel in the same two
+ * messages ('instrument' out, 'instrument-request' in): adding one adds no message.
  */
-import type { RunSpec } from './settings.ts';
-import type { ChartData } from '../analysis/report/chart-data.ts';
-import type { HeatmapData } from '../experiments/propagation/charts.ts';
-import type { ExperimentKind, ExperimentRequest } from '../experiments/dashboard-settings.ts';
-import type { ExperimentOutcome } from '../experiments/dashboard-runner.ts';
+import type { RunSpec } from './run-settings.ts';
+import type { ChartData } from '../../analysis/report/chart-data.ts';
+import type { HeatmapData } from '../propagation/charts.ts';
+import type { ExperimentKind, ExperimentRequest } from '../dashboard-settings.ts';
+import type { ExperimentOutcome } from '../dashboard-runner.ts';
+import type { InstrumentUpdate, RunInfo } from '../../instruments/types.ts';
 
 /** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
 export interface PropagationRequest {
@@ -41,8 +43,8 @@ export type ToWorker =
   /** While paused: one chunk of SGD steps, then pause again. */
   | { type: 'step' }
   | { type: 'stop' }
-  /** Direction (1-based PC) for the mini-loss-function ensemble. */
-  | { type: 'select'; pc: number }
+  /** An on-demand request to the running instruments (a click on a panel point: its x). */
+  | { type: 'instrument-request'; name: string; value: number }
   | { type: 'export' }
   /** After a lost device: a new device, the last snapshot, and on. */
   | { type: 'resume-snapshot' }
@@ -69,55 +71,8 @@ export interface EvalPoint {
   testAccuracy: number;
 }
 
-export interface MlfCurves {
-  /** 1-based PC. */
-  pc: number;
-  theta: Float64Array;
-  /** Full training loss L(w* + θ p). */
-  full: Float64Array;
-  /** One curve per minibatch μ: L_μ(w* + θ p). */
-  mini: Float64Array[];
-}
-
-/** One analysis of the window: a live refresh or the run's final analysis. */
-export interface LabFrame {
-  kind: 'live' | 'final';
-  windowFirst: number;
-  windowLast: number;
-  /** Rows analysed (the live window is sampled every `stride`-th step). */
-  rows: number;
-  stride: number;
-  /** Training samples behind F_i, T_i, L and the MLF ensemble (live: a stratified subsample). */
-  samples: number;
-  P: number;
-  k: number;
-  /** σ_i², i = 1..k (descending), and the cumulative fraction of the total variance. */
-  variances: Float64Array;
-  cumulative: Float64Array;
-  total: number;
-  d90: number | null;
-  d99: number | null;
-  d90NoPc1: number | null;
-  d99NoPc1: number | null;
-  pc1VsMeanWeight: number | null;
-  /** 1-based PCs whose F_i and T_i were measured; F NaN where a side was not reached. */
-  dirs: Int32Array;
-  F: Float64Array;
-  T: Float64Array;
-  L0: number | null;
-  fit: { psi: number; psiSE: number; r: number; n: number; intercept: number } | null;
-  fitError: string | null;
-  /** ln T_i against ln F_i: T ∝ F^(−exponent). */
-  tFit: { exponent: number; r: number; intercept: number } | null;
-  anisotropy: { maxOverMin: number; spearman: number | null } | null;
-  /** Live: T_i and the full loss at the window's last step along the current PCs. */
-  tPoint: { step: number; loss: number; pcs: Int32Array; T: Float64Array } | null;
-  /** Final: T_i(t), L(t) at every checkpoint along the final PCs. */
-  tCurve: { pcs: Int32Array; steps: Float64Array; loss: Float64Array; T: Float64Array[] } | null;
-  mlf: MlfCurves | null;
-  /** Wall time per stage, ms. */
-  ms: Record<string, number>;
-}
+/** An instrument's update with its columns as Float64Arrays (their buffers are transferred). */
+export type InstrumentMessage = Omit<InstrumentUpdate, 'tables'> & { tables?: Record<string, Record<string, Float64Array>> };
 
 export type RunState = 'idle' | 'loading' | 'running' | 'paused' | 'analysing' | 'done' | 'lost' | 'error';
 
@@ -135,8 +90,9 @@ export type FromWorker =
       totalSteps: number;
       stepsPerEpoch: number;
       window: { first: number; last: number; T: number };
-      P: number;
-      liveStride: number;
+      /** What the instruments' charts need to know, and which instruments run. */
+      run: RunInfo;
+      instruments: string[];
     }
   | {
       type: 'chunk';
@@ -148,10 +104,9 @@ export type FromWorker =
       step: number;
       epoch: number;
     }
-  | { type: 'lab'; frame: LabFrame }
-  | { type: 'mlf'; mlf: MlfCurves }
-  /** Per-kernel GPU time per SGD step of one profiled chunk (timestamp queries). */
-  | { type: 'timings'; step: number; labels: string[]; msPerStep: Float64Array; callsPerStep: Float64Array }
+  | { type: 'instrument'; id: string; update: InstrumentMessage }
+  /** A refresh of the window instruments ended: the step it was due at and each one's wall time, ms. */
+  | { type: 'refresh'; step: number; ms: Record<string, number> }
   | { type: 'done'; status: string; message: string; stepsPerSecond: number; final: boolean }
   | { type: 'lost'; message: string; resumeStep: number | null }
   | { type: 'resumed'; step: number }
