@@ -46,7 +46,7 @@ describe('sgdscope reproduce signal-propagation', () => {
       'jacobian_1_eigenvalues.npy', 'jacobian_1_theory.csv', 'jacobian_2_eigenvalues.npy', 'jacobian_depth.csv', 'jacobian_spectra.csv',
       'phase_c_star.npy', 'phase_chi1.npy', 'phase_diagram.csv', 'phase_q_star.npy', 'phase_sb2.npy', 'phase_sw2.npy', 'phase_xi_c.npy',
       'propagation_1_delta2.npy', 'propagation_1_gram.npy', 'propagation_2_delta2.npy', 'propagation_2_gram.npy', 'propagation_3_delta2.npy', 'propagation_3_gram.npy',
-      'propagation_curves.csv', 'propagation_inputs.npy', 'report.html', 'six_xi_c.csv', 'summary.json',
+      'propagation_curves.csv', 'propagation_inputs.npy', 'report.html', 'result.json', 'six_xi_c.csv', 'summary.json',
       'trainability.csv', 'trainability_depths.npy', 'trainability_sw2.npy', 'trainability_test_accuracy.npy', 'trainability_train_accuracy.npy',
     ]);
     expect(decodeNpy(readFileSync(join(out, 'phase_chi1.npy'))).shape).toEqual([3, 5]);
@@ -89,7 +89,7 @@ describe('sgdscope reproduce signal-propagation', () => {
       [['--phase-sb2', '0.3,0.1,5'], /--phase-sb2 needs 0 ≤ min < max/],
       [['--train-depths', '8,4'], /--train-depths must be strictly ascending/],
       [['--train-sw2', '0,1'], /--train-sw2 values must be in \(0, 10000\]/],
-      [['--prop-sw2', '1,abc'], /--prop-sw2 entries must be numbers in \(0, 10000\] or 'crit', got 'abc'/],
+      [['--prop-sw2', '1,abc'], /--prop-sw2 entries must be numbers in \(0, 10000\] or 'crit' .*got 'abc'/],
       [['--twin', '0.9', '--inputs', '1'], /--twin needs --inputs ≥ 2/],
       [['--activation', 'erf'], /--activation must be one of tanh, relu/],
       [['--nets', '65'], /--nets must be in \[1, 64\], got 65/],
@@ -97,8 +97,13 @@ describe('sgdscope reproduce signal-propagation', () => {
       [['--jac-points', 'tanh:gaussian:1'], /--jac-points entries are activation:weights:sw2:sb2 .* needs 4 fields/],
       [['--jac-points', 'relu:gaussian:crit:0'], /sw2 'crit' is for tanh/],
       [['--jac-points', 'tanh:unitary:1:0'], /weights must be gaussian or orthogonal, got 'unitary'/],
-      [['--curve-sw2', '1,-2'], /--curve-sw2 entries must be numbers in \(0, 10000\] or 'crit', got '-2'/],
+      [['--curve-sw2', '1,-2'], /--curve-sw2 entries must be numbers in \(0, 10000\] or 'crit' .*got '-2'/],
       [['--jac-width', '5000'], /--jac-width must be in \[1, 4096\], got 5000/],
+      // numbers inside string flags are decimal only, like every flag number
+      [['--curve-sw2', '0x10'], /--curve-sw2 entries must be numbers .* got '0x10'/],
+      [['--prop-sw2', '1,１'], /--prop-sw2 entries must be numbers .* got '１'/],
+      [['--jac-points', 'tanh:gaussian:0b1:0'], /sw2 must be a decimal number in \(0, 10000\] or 'crit', got '0b1'/],
+      [['--jac-points', 'tanh:gaussian:1: 1'], /sb2 must be a decimal number in \[0, 100\], got ' 1'/],
     ];
     for (const [args, msg] of cases) {
       let err: unknown = null;

@@ -35,7 +35,7 @@ export function sw2List(cmd: string, flags: FlagValues, name: string, fallback: 
     const t = s.trim();
     if (t === 'crit') return null;
     const x = decimalIn(t, 0, 10000, true);
-    if (Number.isNaN(x)) throw new UsageError(`${cmd}: --${name} entries must be decimal numbers in (0, 10000] or 'crit', got '${t}'`);
+    if (Number.isNaN(x)) throw new UsageError(`${cmd}: --${name} entries must be numbers in (0, 10000] or 'crit' (decimal notation), got '${t}'`);
     return x;
   });
   if (v.length > 12) throw new UsageError(`${cmd}: --${name} takes at most 12 points, got ${v.length}`);
