@@ -25,20 +25,12 @@ import { DenseForward } from '../../kernels/dense_forward.ts';
 import { Jvp, jvpShape, type JvpActivation } from '../../kernels/jvp.ts';
 import type { WeightEnsemble } from '../../analysis/meanfield/jacobian-spectrum.ts';
 import type { JacobianActivation } from '../../analysis/meanfield/d2-law.ts';
-import { checkInt } from './gpu-propagation.ts';
+import { checkInt, checkRandomNetworks, type RandomNetworks } from './gpu-propagation.ts';
 
-export interface JvpSpec {
+/** L weight layers: h^0 … h^L are measured. */
+export interface JvpSpec extends RandomNetworks {
   activation: JacobianActivation;
   weights: WeightEnsemble;
-  sw2: number;
-  sb2: number;
-  /** N: width. */
-  width: number;
-  /** L: weight layers (h^0 … h^L are measured). */
-  depth: number;
-  /** S: networks; network s uses seed + s. */
-  nets: number;
-  seed: number;
   /** h^0: (P, N), shared by every network. */
   primal: Float32Array;
   /** t^0: (T, N) shared by every network (T a multiple of P), or the N × N identity (P = 1). */
@@ -67,12 +59,7 @@ export const JVP_LIMITS = { width: [1, 4096], depth: [1, 2000], nets: [1, 64], r
 export function validateJvpSpec(s: JvpSpec): { pRows: number; tRows: number } {
   if (!['tanh', 'relu', 'linear'].includes(s.activation)) throw new Error(`activation must be one of tanh, relu, linear; got '${s.activation}'`);
   if (!['gaussian', 'orthogonal'].includes(s.weights)) throw new Error(`weights must be gaussian or orthogonal, got '${s.weights}'`);
-  if (!(Number.isFinite(s.sw2) && s.sw2 > 0)) throw new Error(`sw2 (σ_w²) must be a finite number in (0, ∞), got ${s.sw2}`);
-  if (!(Number.isFinite(s.sb2) && s.sb2 >= 0)) throw new Error(`sb2 (σ_b²) must be a finite number in [0, ∞), got ${s.sb2}`);
-  checkInt('width', s.width, JVP_LIMITS.width);
-  checkInt('depth', s.depth, JVP_LIMITS.depth);
-  checkInt('nets', s.nets, JVP_LIMITS.nets);
-  checkInt('seed', s.seed, [0, 0xffffffff]);
+  checkRandomNetworks(s, JVP_LIMITS);
   const N = s.width;
   if (s.primal.length === 0 || s.primal.length % N !== 0) throw new Error(`primal inputs must hold P × width = P × ${N} values, got ${s.primal.length}`);
   const pRows = s.primal.length / N;

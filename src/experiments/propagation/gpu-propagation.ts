@@ -26,18 +26,23 @@ import { Randnet, chooseRandnetTiles, type RandnetLayer } from '../../kernels/ra
 import { LayerStats, statsStride, type StatsActivation } from '../../kernels/layer_stats.ts';
 import { READOUT_STREAM } from '../../kernels/threefry.ts';
 
-export interface PropagationSpec {
-  /** φ; the names of src/analysis/meanfield ('linear' = identity). */
-  activation: 'tanh' | 'relu' | 'erf' | 'linear';
+/** S random networks of width N and L layers: W ~ N(0, σ_w²/N), b ~ N(0, σ_b²); network s uses seed + s. */
+export interface RandomNetworks {
   sw2: number;
   sb2: number;
-  /** Hidden width N. */
+  /** N. */
   width: number;
-  /** Layers L (pre-activations h^0 … h^{L−1} are measured). */
+  /** L (what is measured at which layer: the spec that extends this says). */
   depth: number;
-  /** Networks S; network s uses seed + s. */
+  /** S. */
   nets: number;
   seed: number;
+}
+
+/** Pre-activations h^0 … h^{L−1} are measured. */
+export interface PropagationSpec extends RandomNetworks {
+  /** φ; the names of src/analysis/meanfield ('linear' = identity). */
+  activation: 'tanh' | 'relu' | 'erf' | 'linear';
   /** M inputs of dimension d, row-major (M, d). */
   inputs: Float32Array;
   inputDim: number;
@@ -68,16 +73,21 @@ export function checkInt(name: string, v: number, [lo, hi]: readonly [number, nu
   if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
 }
 
+/** σ_w², σ_b², N, L, S and the seed, each against its range (an error naming the field). */
+export function checkRandomNetworks(s: RandomNetworks, limits: Record<'width' | 'depth' | 'nets', readonly [number, number]>): void {
+  if (!(Number.isFinite(s.sw2) && s.sw2 > 0)) throw new Error(`sw2 (σ_w²) must be a finite number in (0, ∞), got ${s.sw2}`);
+  if (!(Number.isFinite(s.sb2) && s.sb2 >= 0)) throw new Error(`sb2 (σ_b²) must be a finite number in [0, ∞), got ${s.sb2}`);
+  checkInt('width', s.width, limits.width);
+  checkInt('depth', s.depth, limits.depth);
+  checkInt('nets', s.nets, limits.nets);
+  checkInt('seed', s.seed, [0, 0xffffffff]);
+}
+
 export function validatePropagationSpec(s: PropagationSpec): { m: number } {
   if (!['tanh', 'relu', 'erf', 'linear'].includes(s.activation)) {
     throw new Error(`activation must be one of tanh, relu, erf, linear; got '${s.activation}'`);
   }
-  if (!(Number.isFinite(s.sw2) && s.sw2 > 0)) throw new Error(`sw2 (σ_w²) must be a finite number in (0, ∞), got ${s.sw2}`);
-  if (!(Number.isFinite(s.sb2) && s.sb2 >= 0)) throw new Error(`sb2 (σ_b²) must be a finite number in [0, ∞), got ${s.sb2}`);
-  checkInt('width', s.width, PROPAGATION_LIMITS.width);
-  checkInt('depth', s.depth, PROPAGATION_LIMITS.depth);
-  checkInt('nets', s.nets, PROPAGATION_LIMITS.nets);
-  checkInt('seed', s.seed, [0, 0xffffffff]);
+  checkRandomNetworks(s, PROPAGATION_LIMITS);
   checkInt('inputDim', s.inputDim, [1, 1 << 20]);
   if (s.inputs.length === 0 || s.inputs.length % s.inputDim !== 0) {
     throw new Error(`inputs must hold M × inputDim = M × ${s.inputDim} values, got ${s.inputs.length}`);
