@@ -13,7 +13,7 @@ import { useGpu, randomArray } from './helpers/gpu.ts';
 import { assertClose } from './helpers/close.ts';
 import { GpuJvp, type JvpSpec } from '../src/experiments/propagation/gpu-jvp.ts';
 import { jvpRef } from '../src/experiments/propagation/jvp.ref.ts';
-import { fixedPointInput, measureJacobian, squaredSingularValues } from '../src/experiments/propagation/jacobian.ts';
+import { fixedPointInput, fixedPointInputs, measureJacobian, squaredSingularValues } from '../src/experiments/propagation/jacobian.ts';
 import { compareCurve, measureCurve } from '../src/experiments/propagation/curve-length.ts';
 import { jacobianSpectrumTheory, theoryCdf } from '../src/analysis/meanfield/jacobian-spectrum.ts';
 import { criticalSigmaW2 } from '../src/analysis/meanfield/critical-line.ts';
@@ -26,11 +26,13 @@ const ctx = useGpu();
 describe('GPU Jacobian–vector products against float64 explicit layer Jacobians (same networks)', () => {
   for (const activation of ['tanh', 'relu', 'linear'] as const) {
     for (const weights of ['gaussian', 'orthogonal'] as const) {
-      it(`${activation}, ${weights}: the Jacobian, its singular values and the row lengths, N = 37, L = 5, S = 2`, async () => {
+      // Gaussian: one input per network (what measureJacobian does); orthogonal: one shared input
+      const perNet = weights === 'gaussian';
+      it(`${activation}, ${weights}: the Jacobian, its singular values and the row lengths, N = 37, L = 5, S = 2, ${perNet ? 'an input per network' : 'a shared input'}`, async () => {
         const N = 37;
         const spec: JvpSpec = {
           activation, weights, sw2: 1.6, sb2: 0.1, width: N, depth: 5, nets: 2, seed: 11,
-          primal: fixedPointInput(N, 0.7, 11), tangents: 'identity', readTangents: true,
+          primal: perNet ? fixedPointInputs(N, 0.7, 11, 2) : fixedPointInput(N, 0.7, 11), primalPerNetwork: perNet, tangents: 'identity', readTangents: true,
         };
         const gpu = await GpuJvp.create(ctx(), activation);
         const got = await gpu.run(spec);
@@ -69,6 +71,7 @@ describe('GPU Jacobian–vector products against float64 explicit layer Jacobian
     await expect(gpu.run({ ...base, weights: 'unitary' as never })).rejects.toThrow(/weights must be gaussian or orthogonal/);
     await expect(gpu.run({ ...base, primal: new Float32Array(8) })).rejects.toThrow(/identity tangents .* one primal input/);
     await expect(gpu.run({ ...base, primal: new Float32Array(8), tangents: new Float32Array(12) })).rejects.toThrow(/multiple of the primal rows/);
+    await expect(gpu.run({ ...base, nets: 2, primal: new Float32Array(4), primalPerNetwork: true })).rejects.toThrow(/nets × P × width = 2 × P × 4 values, got 4/);
     await expect(gpu.run({ ...base, activation: 'relu' })).rejects.toThrow(/compiled for tanh/);
   });
 });

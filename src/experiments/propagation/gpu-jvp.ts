@@ -31,8 +31,9 @@ import { checkInt, checkRandomNetworks, type RandomNetworks } from './gpu-propag
 export interface JvpSpec extends RandomNetworks {
   activation: JacobianActivation;
   weights: WeightEnsemble;
-  /** h^0: (P, N), shared by every network. */
+  /** h^0: (P, N) shared by every network, or (S, P, N) one block per network when primalPerNetwork. */
   primal: Float32Array;
+  primalPerNetwork?: boolean;
   /** t^0: (T, N) shared by every network (T a multiple of P), or the N × N identity (P = 1). */
   tangents: Float32Array | 'identity';
   /** Read back t^L (S, T, N). */
@@ -61,8 +62,10 @@ export function validateJvpSpec(s: JvpSpec): { pRows: number; tRows: number } {
   if (!['gaussian', 'orthogonal'].includes(s.weights)) throw new Error(`weights must be gaussian or orthogonal, got '${s.weights}'`);
   checkRandomNetworks(s, JVP_LIMITS);
   const N = s.width;
-  if (s.primal.length === 0 || s.primal.length % N !== 0) throw new Error(`primal inputs must hold P × width = P × ${N} values, got ${s.primal.length}`);
-  const pRows = s.primal.length / N;
+  const blocks = s.primalPerNetwork ? s.nets : 1;
+  const what = s.primalPerNetwork ? `nets × P × width = ${s.nets} × P × ${N}` : `P × width = P × ${N}`;
+  if (s.primal.length === 0 || s.primal.length % (blocks * N) !== 0) throw new Error(`primal inputs must hold ${what} values, got ${s.primal.length}`);
+  const pRows = s.primal.length / (blocks * N);
   let tRows = N;
   if (s.tangents === 'identity') {
     if (pRows !== 1) throw new Error(`identity tangents (the whole Jacobian) need one primal input, got ${pRows}`);
@@ -113,7 +116,7 @@ export class GpuJvp {
     const h0 = new Float32Array(S * shape.hStride);
     const t0v = new Float32Array(S * shape.tStride);
     for (let s = 0; s < S; s++) {
-      h0.set(spec.primal, s * shape.hStride);
+      h0.set(spec.primalPerNetwork ? spec.primal.subarray(s * P * N, (s + 1) * P * N) : spec.primal, s * shape.hStride);
       if (spec.tangents === 'identity') for (let i = 0; i < N; i++) t0v[s * shape.tStride + i * N + i] = 1;
       else t0v.set(spec.tangents, s * shape.tStride);
     }

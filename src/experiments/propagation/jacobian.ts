@@ -6,8 +6,10 @@
  * (meanfield/jacobian-spectrum.ts), and the mean squared singular value (1/N) tr J^l J^lᵀ layer by
  * layer against χ1^l.
  *
- * The input h^0 = √q*·ẑ (|ẑ|²/N = 1, one Threefry draw) sits at the length map's fixed point, so
- * every layer's D = diag φ'(h) has the law of φ'(√q* z).
+ * The input h^0 = √q*·ẑ (|ẑ|²/N = 1, one Threefry draw per network) sits at the length map's fixed
+ * point, so every layer's D = diag φ'(h) has the law of φ'(√q* z). One draw per network, not one
+ * shared: D^0 = diag φ'(h^0) is the first factor of every J, and a shared draw's sampling error
+ * (√(v_D/N) in ln, ~0.06 for tanh at σ_w² = 3, N = 512) would not average out over networks.
  *
  * Verdicts:
  *   density   Kolmogorov–Smirnov distance D between the pooled empirical CDF of the S·N
@@ -70,6 +72,13 @@ export interface JacobianMeasurement {
   seconds: { gpu: number; eigen: number; theory: number };
 }
 
+/** One input per network s (seed + s): (S, N). */
+export function fixedPointInputs(width: number, q: number, seed: number, nets: number): Float32Array {
+  const out = new Float32Array(nets * width);
+  for (let s = 0; s < nets; s++) out.set(fixedPointInput(width, q, seed + s), s * width);
+  return out;
+}
+
 /** h^0 = √q·ẑ, |ẑ|²/N = 1. */
 export function fixedPointInput(width: number, q: number, seed: number): Float32Array {
   const z = normalBlock(1, width, seed >>> 0, INPUT_STREAM);
@@ -124,7 +133,7 @@ export async function measureJacobian(gpu: GpuJvp, point: JacobianPoint, run: Ja
   const theory = rough.atom !== null ? rough : jacobianSpectrumTheory({ activation: point.activation, ensemble: point.weights, sw2: point.sw2, sb2: point.sb2, depth: L, floor: floor / 1.5 });
   const theorySeconds = (performance.now() - t0) / 1000;
   const r = await gpu.run(
-    { ...point, width: N, depth: L, nets: S, seed: run.seed, primal: fixedPointInput(N, theory.inputQ, run.seed), tangents: 'identity', readTangents: true },
+    { ...point, width: N, depth: L, nets: S, seed: run.seed, primal: fixedPointInputs(N, theory.inputQ, run.seed, S), primalPerNetwork: true, tangents: 'identity', readTangents: true },
     onProgress,
   );
   t0 = performance.now();

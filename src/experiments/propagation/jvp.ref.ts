@@ -29,7 +29,7 @@ export function jvpRef(spec: JvpSpec): JvpRef {
   const tangentSq = new Float64Array((L + 1) * S * T);
   const jacobians: Float64Array[] = [];
   for (let s = 0; s < S; s++) {
-    let h = Float64Array.from(spec.primal);
+    let h = Float64Array.from(spec.primalPerNetwork ? spec.primal.subarray(s * P * N, (s + 1) * P * N) : spec.primal);
     // one running Jacobian per primal row (each has its own D's), from the identity
     const eye = new Float64Array(N * N);
     for (let i = 0; i < N; i++) eye[i * N + i] = 1;
