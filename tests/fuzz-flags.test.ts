@@ -14,6 +14,8 @@ import { HESSIAN_FLAGS, parseLayers } from '../src/cli/hessian.ts';
 import { AWD_FLAGS, resolveAwd } from '../src/cli/awd.ts';
 import { TOY_FLAGS, resolveToy } from '../src/cli/toy-landscape.ts';
 import { SIGNAL_PROPAGATION_FLAGS, resolveSignalPropagationOptions } from '../src/cli/reproduce-signal-propagation.ts';
+import { BATCH_INCREASE_FLAGS, resolveBatchIncrease } from '../src/cli/batch-increase.ts';
+import { validateBatchIncreaseSpec } from '../src/experiments/batch-increase/schedule.ts';
 import { parseSavePolicy } from '../src/train/save-policy.ts';
 import { checkRunFitsData } from '../src/train/config.ts';
 import { loadDataset } from '../src/data/index.ts';
@@ -68,6 +70,8 @@ const COMMANDS: [string, Record<string, FlagSpec>, Resolver, number][] = [
   ['sgdscope reproduce awd', AWD_FLAGS, (f) => resolveAwd(f), 300],
   ['sgdscope reproduce toy-landscape', TOY_FLAGS, (f) => resolveToy(f), 200],
   ['sgdscope reproduce signal-propagation', SIGNAL_PROPAGATION_FLAGS, (f) => resolveSignalPropagationOptions(f), 300],
+  // The schedule against MNIST-10k's 8,000 training samples (the command checks it against the loaded set).
+  ['sgdscope reproduce batch-increase', BATCH_INCREASE_FLAGS, (f) => validateBatchIncreaseSpec(resolveBatchIncrease(f).spec, 8000), 300],
 ];
 
 describe('fuzzed command lines', () => {

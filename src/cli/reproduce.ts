@@ -14,6 +14,7 @@ import { AWD_SUMMARY, awdCommand } from './awd.ts';
 import { TOY_SUMMARY, toyLandscapeCommand } from './toy-landscape.ts';
 import { checkQueueFlags, QUEUE_FLAGS } from './queue-mode.ts';
 import { fengTuSeedsCommand } from './feng-tu-seeds.ts';
+import { BATCH_INCREASE_SUMMARY, batchIncreaseCommand } from './batch-increase.ts';
 
 const SHARED = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'init', 'sigma-w', 'sigma-b', 'lr', 'batch', 'seed', 'sampling', 'chunk'] as const;
 
@@ -81,13 +82,14 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (!what || what === '--help' || what === 'help') {
     process.stdout.write(
-      `usage: sgdscope reproduce <experiment> [flags]\n\nexperiments:\n  feng-tu        ${SUMMARY}\n  awd            ${AWD_SUMMARY}\n  toy-landscape  ${TOY_SUMMARY}\n`,
+      `usage: sgdscope reproduce <experiment> [flags]\n\nexperiments:\n  feng-tu        ${SUMMARY}\n  awd            ${AWD_SUMMARY}\n  toy-landscape  ${TOY_SUMMARY}\n  batch-increase ${BATCH_INCREASE_SUMMARY}\n`,
     );
     return what ? 0 : 2;
   }
   if (what === 'awd') return awdCommand(rest);
   if (what === 'toy-landscape') return toyLandscapeCommand(rest);
-  if (what !== 'feng-tu') throw new UsageError(`sgdscope reproduce: unknown experiment '${what}' (experiments: feng-tu, signal-propagation, awd, toy-landscape)`);
+  if (what === 'batch-increase') return batchIncreaseCommand(rest);
+  if (what !== 'feng-tu') throw new UsageError(`sgdscope reproduce: unknown experiment '${what}' (experiments: feng-tu, signal-propagation, awd, toy-landscape, batch-increase)`);
   const { flags, positional } = parseFlags(rest, FENG_TU_FLAGS, 'sgdscope reproduce feng-tu');
   if (flags.help) {
     process.stdout.write(helpText('sgdscope reproduce feng-tu', SUMMARY, FENG_TU_FLAGS));
