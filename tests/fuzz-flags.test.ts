@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { parseFlags, type FlagSpec, type FlagValues } from '../src/cli/args.ts';
 import { TRAIN_FLAGS, resolveTrainSettings } from '../src/cli/train-settings.ts';
 import { SWEEP_FLAGS, resolveSweepSpec } from '../src/cli/sweep.ts';
-import { FENG_TU_FLAGS, resolveFengTuOptions } from '../src/cli/reproduce.ts';
+import { FENG_TU_FLAGS, applyProtocolTraining, resolveFengTuOptions } from '../src/cli/reproduce.ts';
 import { HESSIAN_FLAGS, parseLayers } from '../src/cli/hessian.ts';
 import { AWD_FLAGS, resolveAwd } from '../src/cli/awd.ts';
 import { TOY_FLAGS, resolveToy } from '../src/cli/toy-landscape.ts';
@@ -18,6 +18,7 @@ import { BATCH_INCREASE_FLAGS, resolveBatchIncrease } from '../src/cli/batch-inc
 import { validateBatchIncreaseSpec } from '../src/experiments/batch-increase/schedule.ts';
 import { parseSavePolicy } from '../src/train/save-policy.ts';
 import { checkRunFitsData } from '../src/train/config.ts';
+import { planFengTu } from '../src/experiments/feng-tu/plan.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
 import { FUZZ_SEED, cleanlyAsync } from './helpers/fuzz.ts';
@@ -63,7 +64,7 @@ const COMMANDS: [string, Record<string, FlagSpec>, Resolver, number][] = [
   ['sgdscope train', TRAIN_FLAGS, (f) => resolveTrainSettings(f), 700],
   ['sgdscope sweep', SWEEP_FLAGS, (f) => resolveSweepSpec(f), 400],
   ['sgdscope reproduce feng-tu', FENG_TU_FLAGS, (f) => {
-    if (f.epochs === undefined && !f.config) f.epochs = 30;
+    applyProtocolTraining(f);
     return [resolveTrainSettings(f), resolveFengTuOptions(f)];
   }, 400],
   ['sgdscope hessian', HESSIAN_FLAGS, (f) => parseLayers(f.layer as string | undefined, SEED_MLP), 300],
@@ -93,6 +94,14 @@ describe('fuzzed command lines', () => {
                 deep++;
                 const loaded = await loadDataset(s.data);
                 checkRunFitsData(s.model, s.train, loaded.train);
+              }
+            }
+            if (dice === 0 && command === 'sgdscope reproduce feng-tu') {
+              const [s, options] = settings as [ReturnType<typeof resolveTrainSettings>, ReturnType<typeof resolveFengTuOptions>];
+              if (s.data.kind === 'mnist10k') {
+                deep++;
+                const loaded = await loadDataset(s.data);
+                planFengTu(s.model, checkRunFitsData(s.model, s.train, loaded.train), loaded.train.n, options);
               }
             }
           });
