@@ -4,6 +4,7 @@
  * the dashboard or the report names it.
  */
 import './pca-window.ts';
+import './fdr.ts';
 import './flatness.ts';
 import './temperature.ts';
 import './temperature-loss.ts';
