@@ -11,5 +11,6 @@ import './temperature-loss.ts';
 import './mlf.ts';
 import './kernel-timings.ts';
 import './grad-noise-scale.ts';
+import './gauges.ts';
 
 export { instruments, instrumentById, withNeeds, registerInstrument, unregisterInstrument } from './registry.ts';
