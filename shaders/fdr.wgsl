@@ -19,7 +19,7 @@
 // workgroup memory (written before it is read). Loads stop at the block end and at the buffers'
 // lengths, the layer index is checked against `layers`, stores are masked.
 
-override WG: u32 = 256;           // threads per workgroup (a power of two)
+override WG: u32 = 64;            // threads per workgroup (a power of two; 64: SwiftShader runs a 256-thread reduction ~5× slower)
 override MOMENTUM: bool = false;  // the run has a velocity buffer: vv, vg, vθ are measured
 
 struct Params {

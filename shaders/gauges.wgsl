@@ -6,10 +6,13 @@
 //
 // A dense layer z_n = a_n·W (+ b) has the per-sample gradient g_n = [a_n, 1?] ⊗ δ_n with δ_n =
 // ∂l_n/∂z_n; training stores dz_n = grad_scale·δ_n (grad_scale = 1/B, src/train/step-view.ts).
-// Each layer keeps V = (3, P): row 0 the minibatch gradient ḡ, row 1 the weights θ (both copied in
-// for this step), row 2 the previous measured step's direction d (written by layer_dots).
-// per_sample_grad.wgsl's `project` gives S = (B, 3), S[n, j] = grad_scale·g_n·V_j.
+// Each layer keeps V = (3, P) (rows `vstride` floats apart, 256-byte aligned): row 0 the minibatch
+// gradient ḡ, row 1 the weights θ (both copied in for this step), row 2 the previous measured
+// step's direction d (written by layer_dots). The per-sample projections g_n·V_j = [a_n, 1?]ᵀ·V_j·δ_n
+// go through the training's own dense_forward kernel, Y_j = [A, 1?]·V_j (B, N) per direction (the
+// same B·K·N multiply-adds as a forward pass, register-tiled), and then
 //
+//   row_dots (one layer):    s[at + 3n + j] = S[n, j] = Σ_m Y_j[n, m]·dz[n, m] = grad_scale·g_n·V_j
 //   layer_dots (one layer):  out[at .. at + 5] = [Σ_n |g_n|², ḡ·ḡ, ḡ·θ, θ·θ, θ·d, d·d]
 //                            with Σ_n |g_n|² = Σ_n (|a_n|² + HAS_BIAS)·|dz_n|² / grad_scale²,
 //                            then d ← −(ḡ + decay·θ): the direction of this step's update (μ = 0)
@@ -27,8 +30,9 @@
 //                            (r = 0 included), bins 1 .. HIST − 2 equal in log10 r over
 //                            [LOG_LO, LOG_HI), bin HIST − 1 at or above LOG_HI.
 //
-// Shapes: a is (B, K), dz (B, N), v (3·P) with P = (K + HAS_BIAS)·N, grad (P,), s (L·stride) with
-// layer l's (B, 3) at l·stride, losses (B,), out as large as the highest `at` used needs.
+// Shapes: a is (B, K), dz (B, N), v (3, vstride) with P = (K + HAS_BIAS)·N ≤ vstride, ys (3, ystride)
+// with Y_j's (B, N) in row j, grad (P,), s (L·stride) with layer l's (B, 3) at l·stride, losses
+// (B,), out as large as the highest `at` used needs.
 // Every entry runs as ONE workgroup: threads take strided shares, tree reductions go through
 // workgroup memory (written before read), histogram counts through workgroup atomics (zeroed
 // first). Loops stop at the row / block counts and the buffers' lengths; stores are masked.
@@ -45,9 +49,11 @@ struct Params {
   k: u32,            // K: input features of the layer (layer_dots, gsnr)
   n: u32,            // N: output features of the layer (layer_dots, gsnr)
   p: u32,            // P: floats of the layer's block, (K + HAS_BIAS)·N (layer_dots, gsnr)
-  at: u32,           // first float of out this dispatch writes
+  at: u32,           // first float of out this dispatch writes (row_dots: of s, the layer's S block)
   layers: u32,       // combine: L, layers whose S blocks are summed
   stride: u32,       // combine: floats between consecutive layers' S blocks
+  vstride: u32,      // layer_dots: floats between the rows of v (≥ P)
+  ystride: u32,      // row_dots: floats between the rows of y (≥ B·N)
   grad_scale: f32,   // dz = grad_scale·δ and S = grad_scale·g·V (1/B in training)
   decay: f32,        // λ, the weight decay: the step's direction is −(ḡ + λ·θ)
 }
@@ -57,9 +63,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dz: array<f32>;            // (B, N) ∂L_B/∂z = grad_scale·δ
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;       // (3, P) ḡ, θ, d of the layer (layer_dots rewrites d)
 @group(0) @binding(4) var<storage, read> grad: array<f32>;          // (P,) the layer's block of ḡ (gsnr)
-@group(0) @binding(5) var<storage, read> s: array<f32>;             // (L·stride) per-layer S = (B, 3) projections (combine)
+@group(0) @binding(5) var<storage, read_write> s: array<f32>;       // (L·stride) per-layer S = (B, 3) projections (row_dots writes, combine reads)
 @group(0) @binding(6) var<storage, read> losses: array<f32>;        // (B,) per-sample losses l_n (combine)
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;     // the measured step's floats
+@group(0) @binding(8) var<storage, read> ys: array<f32>;            // (3, ystride) Y_j = [A, 1?]·V_j of the layer (row_dots)
 
 var<workgroup> part: array<vec4f, WG>;
 var<workgroup> part2: array<vec4f, WG>;
@@ -87,6 +94,27 @@ fn put(i: u32, x: f32) {
 }
 
 @compute @workgroup_size(WG)
+fn row_dots(@builtin(local_invocation_index) lid: u32) {
+  let N = params.n;
+  let YS = params.ystride;
+  let B = min(params.rows, arrayLength(&dz) / max(N, 1u));
+  for (var r = lid; r < B; r = r + WG) {
+    var acc = vec3f(0.0);
+    for (var m = 0u; m < N; m++) {
+      let i = r * N + m;
+      if (2u * YS + i >= arrayLength(&ys)) { break; }
+      acc = acc + dz[i] * vec3f(ys[i], ys[YS + i], ys[2u * YS + i]);
+    }
+    let o = params.at + 3u * r;
+    if (o + 2u < arrayLength(&s)) {
+      s[o] = acc.x;
+      s[o + 1u] = acc.y;
+      s[o + 2u] = acc.z;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
 fn layer_dots(@builtin(local_invocation_index) lid: u32) {
   let K = params.k;
   let N = params.n;
@@ -99,19 +127,21 @@ fn layer_dots(@builtin(local_invocation_index) lid: u32) {
     for (var j = 0u; j < N; j++) { let x = dz[r * N + j]; dd = fma(x, x, dd); }
     norms = fma(aa, dd, norms);
   }
-  let P = min(params.p, arrayLength(&v) / 3u);
+  let VS = params.vstride;
+  let room = select(0u, arrayLength(&v) - 2u * VS, arrayLength(&v) >= 2u * VS);  // row 2 must fit
+  let P = min(params.p, min(VS, room));
   var x = vec4f(norms / (params.grad_scale * params.grad_scale), 0.0, 0.0, 0.0);  // Σ|g_n|², ḡ·ḡ, ḡ·θ, θ·θ
-  var y = vec4f(0.0);                                                              // θ·d, d·d
+  var e = vec4f(0.0);                                                              // θ·d, d·d
   for (var i = lid; i < P; i = i + WG) {
     let g = v[i];
-    let th = v[P + i];
-    let d = v[2u * P + i];
+    let th = v[VS + i];
+    let d = v[2u * VS + i];
     x = x + vec4f(0.0, g * g, g * th, th * th);
-    y = y + vec4f(th * d, d * d, 0.0, 0.0);
+    e = e + vec4f(th * d, d * d, 0.0, 0.0);
     // This element's old d has been read (by this thread only): the new direction replaces it.
-    v[2u * P + i] = -(g + params.decay * th);
+    v[2u * VS + i] = -(g + params.decay * th);
   }
-  let t = reduce2(lid, x, y);
+  let t = reduce2(lid, x, e);
   if (lid == 0u) {
     put(params.at, t[0].x);
     put(params.at + 1u, t[0].y);

@@ -1,7 +1,7 @@
 /**
  * The per-sample gauges (src/instruments/gauges.ts, shaders/gauges.wgsl):
  *  - each kernel against plain float64 loops, on shapes that are not multiples of its workgroup
- *    (with a bias row, more samples than threads, dead parameters for the GSNR);
+ *    (with a bias row, more samples than threads, padded rows, dead parameters for the GSNR);
  *  - α's quadratic fit on noiseless observations of a known parabola (α follows in closed form);
  *  - the instrument inside a real training run (biases, weight decay) against per-sample gradients
  *    of the same network in float64 (one mlpGradCpu call per sample) at the same weights and
@@ -68,24 +68,41 @@ describe('shaders/gauges.wgsl', () => {
   const dz = randomArray(B * N, 2, scale);
   const perSample = (x: Float32Array, d: Float32Array, rows: number, k: number, n: number): number[][] =>
     Array.from({ length: rows }, (_, r) => Array.from({ length: (k + 1) * n }, (_, i) => (Math.floor(i / n) < k ? x[r * k + Math.floor(i / n)] : 1) * (d[r * n + (i % n)] / scale)));
-  const uniforms = { rows: B, k: K, n: N, p: P, at: 2, layers: 2, stride: 256, grad_scale: scale, decay: 0.1 };
+  const uniforms = { rows: B, k: K, n: N, p: P, at: 2, layers: 2, stride: 256, vstride: P + 3, ystride: B * N + 7, grad_scale: scale, decay: 0.1 };
+
+  it('row_dots: S[n, j] = Σ_m Y_j[n, m]·dz[n, m] into the block of the layer', async () => {
+    const YS = uniforms.ystride;
+    const y = randomArray(3 * YS, 8);
+    await checkKernel(ctx(), {
+      shader: 'gauges',
+      entry: 'row_dots',
+      inputs: { dz, ys: y },
+      outputs: { s: 5 + 3 * B },
+      uniforms: { ...uniforms, at: 5 },
+      workgroups: [1],
+      reference: () => ({ s: [0, 0, 0, 0, 0, ...Array.from({ length: 3 * B }, (_, i) => Array.from({ length: N }, (_, m) => y[(i % 3) * YS + Math.floor(i / 3) * N + m] * dz[Math.floor(i / 3) * N + m]).reduce((p, q) => p + q, 0))] }),
+    });
+  });
 
   it('layer_dots: Σ|g_n|² and the dot products of ḡ, θ, d, then d ← −(ḡ + λθ)', async () => {
-    const v = randomArray(3 * P, 3);
+    const VS = uniforms.vstride;
+    const v = randomArray(3 * VS, 3);
     const kernel = await Kernel.create(ctx(), { shader: 'gauges', entry: 'layer_dots', constants: { HAS_BIAS: true } });
     const bufs = { a: createStorage(ctx(), 'a', a), dz: createStorage(ctx(), 'dz', dz), v: createStorage(ctx(), 'v', v), out: createStorage(ctx(), 'out', 8 * 4) };
     const batch = new GpuBatch(ctx(), 'gauges.test');
     batch.dispatch(kernel, kernel.bindGroup(bufs), uniforms, [1]);
     batch.submit();
-    const [out, vAfter] = [await readF32(ctx(), bufs.out, 0, 8), await readF32(ctx(), bufs.v, 0, 3 * P)];
+    const [out, vAfter] = [await readF32(ctx(), bufs.out, 0, 8), await readF32(ctx(), bufs.v, 0, 3 * VS)];
     const g = perSample(a, dz, B, K, N);
-    const dot = (x: number, y: number): number => Array.from({ length: P }, (_, i) => v[x * P + i] * v[y * P + i]).reduce((p, q) => p + q, 0);
+    const dot = (x: number, y: number): number => Array.from({ length: P }, (_, i) => v[x * VS + i] * v[y * VS + i]).reduce((p, q) => p + q, 0);
     const want = [0, 0, g.reduce((s, row) => s + row.reduce((p, q) => p + q * q, 0), 0), dot(0, 0), dot(0, 1), dot(1, 1), dot(1, 2), dot(2, 2)];
     want.forEach((w, i) => expect(Math.abs(out[i] - w), `out[${i}]`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w)));
     for (let i = 0; i < P; i++) {
       expect(vAfter[i]).toBe(v[i]);
-      expect(vAfter[2 * P + i]).toBeCloseTo(-(v[i] + 0.1 * v[P + i]), 6);
+      expect(vAfter[2 * VS + i]).toBeCloseTo(-(v[i] + 0.1 * v[VS + i]), 6);
     }
+    // The padding between rows is left alone.
+    for (let i = P; i < VS; i++) expect(vAfter[2 * VS + i]).toBe(v[2 * VS + i]);
   });
 
   it('combine: sums and centred squares of the losses and of the network projections', async () => {

@@ -10,13 +10,13 @@
  *   - α, the step's position on a noisy quadratic fit of the minibatch loss along the step (needs
  *     steps t and t + 1: measured in pairs). Valid for momentum 0 only: the fit is along the
  *     momentum-free step −(ḡ + λθ); the panel says so when μ > 0.
- * Formulas: src/instruments/gauges-math.ts; the GPU sums: shaders/gauges.wgsl, with the per-sample
- * projections of shaders/per_sample_grad.wgsl (src/kernels/per_sample_grad.ts). With weight decay
+ * Formulas: src/instruments/gauges-math.ts; the GPU sums: shaders/gauges.wgsl, the per-sample
+ * projections through the training's dense_forward kernel (Y = [A, 1?]·V per direction). With weight decay
  * λ the loss fitted for α is L_B + (λ/2)|θ|², the objective the update descends.
  */
 import { Kernel, roundUp } from '../gpu/kernel.ts';
+import { DenseForward } from '../kernels/dense_forward.ts';
 import { createStorage } from '../gpu/buffers.ts';
-import { PerSampleProject } from '../kernels/per_sample_grad.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { registerInstrument } from './registry.ts';
 import { int, num } from './settings.ts';
@@ -172,19 +172,24 @@ export const gauges = registerInstrument({
     const L = layers.length;
     const B = t.config.batchSize;
     const constants = { HAS_BIAS: bias };
-    const [dots, combine, gsnr, project] = await Promise.all([
+    const [dots, combine, gsnr, rowDots, ...dense] = await Promise.all([
       Kernel.create(ctx.device, { shader: SHADER, entry: 'layer_dots', constants }),
       Kernel.create(ctx.device, { shader: SHADER, entry: 'combine', constants }),
       Kernel.create(ctx.device, { shader: SHADER, entry: 'gsnr', constants: { ...constants, HIST, LOG_LO, LOG_HI } }),
-      PerSampleProject.create(ctx.device, { bias, shape: { m: B, j: 3 } }),
+      Kernel.create(ctx.device, { shader: SHADER, entry: 'row_dots', constants }),
+      ...layers.map((Ly) => DenseForward.create(ctx.device, { act: 'identity', bias, shape: { m: B, k: Ly.fanIn, n: Ly.fanOut } })),
     ]);
-    // Per layer: V = (ḡ, θ, d) and S = (B, 3) projections at a 256-byte aligned stride.
-    const dirs = layers.map((Ly, l) => createStorage(ctx.device, `gauges.dirs${l}`, 3 * Ly.size * 4));
-    const stride = roundUp(3 * B, 64);
+    // Per layer: V = (ḡ, θ, d) and Y = (Y_0, Y_1, Y_2), rows 256-byte aligned (bound at offsets);
+    // the layers' S = (B, 3) projections at floats l·stride of one buffer.
+    const vstride = layers.map((Ly) => roundUp(Ly.size, 64));
+    const ystride = layers.map((Ly) => roundUp(B * Ly.fanOut, 64));
+    const dirs = layers.map((_, l) => createStorage(ctx.device, `gauges.dirs${l}`, 3 * vstride[l] * 4));
+    const ys = layers.map((_, l) => createStorage(ctx.device, `gauges.y${l}`, 3 * ystride[l] * 4));
+    const stride = 3 * B;
     const proj = createStorage(ctx.device, 'gauges.projections', L * stride * 4);
     const at = { combine: 6 * L, gsnr: 6 * L + 8 };
     const floats = at.gsnr + 3 + HIST;
-    let groups: { project: GPUBindGroup[]; dots: GPUBindGroup[]; combine: GPUBindGroup; gsnr: GPUBindGroup } | null = null;
+    let groups: { dense: GPUBindGroup[][]; rowDots: GPUBindGroup[]; dots: GPUBindGroup[]; combine: GPUBindGroup; gsnr: GPUBindGroup } | null = null;
     const hyper = new Map<number, Hyper>();
     let pending: { step: number; tau: number; start: FitPoint; momentum: number } | null = null;
     return {
@@ -195,7 +200,8 @@ export const gauges = registerInstrument({
         encode(batch, view, out) {
           const ls = view.layers;
           groups ??= {
-            project: ls.map((Ly) => project.bind({ a: Ly.input, delta: Ly.outputGrad, v: dirs[Ly.index], s: { buffer: proj, offset: Ly.index * stride * 4, size: 3 * B * 4 } }, `gauges.project${Ly.index}`)),
+            dense: ls.map((Ly) => [0, 1, 2].map((j) => dense[Ly.index].bind({ x: Ly.input, w: { buffer: dirs[Ly.index], offset: j * vstride[Ly.index] * 4, size: Ly.size * 4 }, y: { buffer: ys[Ly.index], offset: j * ystride[Ly.index] * 4, size: B * Ly.fanOut * 4 } }, `gauges.y${Ly.index}.${j}`))),
+            rowDots: ls.map((Ly) => rowDots.bindGroup({ dz: Ly.outputGrad, ys: ys[Ly.index], s: proj }, `gauges.rowDots${Ly.index}`)),
             dots: ls.map((Ly) => dots.bindGroup({ a: Ly.input, dz: Ly.outputGrad, v: dirs[Ly.index], out }, `gauges.dots${Ly.index}`)),
             combine: combine.bindGroup({ s: proj, losses: view.losses, out }, 'gauges.combine'),
             gsnr: gsnr.bindGroup({ a: ls[layer].input, dz: ls[layer].outputGrad, grad: ls[layer].grad, out }, 'gauges.gsnr'),
@@ -203,10 +209,12 @@ export const gauges = registerInstrument({
           hyper.set(view.step, { lr: view.lr, weightDecay: view.weightDecay, momentum: view.momentum, batch: view.batchSize });
           for (const Ly of ls) {
             batch.copy(view.grads, Ly.offset * 4, dirs[Ly.index], 0, Ly.size * 4);
-            batch.copy(view.params, Ly.offset * 4, dirs[Ly.index], Ly.size * 4, Ly.size * 4);
+            batch.copy(view.params, Ly.offset * 4, dirs[Ly.index], vstride[Ly.index] * 4, Ly.size * 4);
           }
-          const u = (Ly: (typeof ls)[number], where: number) => ({ rows: view.batchSize, k: Ly.fanIn, n: Ly.fanOut, p: Ly.size, at: where, layers: L, stride, grad_scale: Ly.outputGradScale, decay: view.weightDecay });
-          for (const Ly of ls) project.encode(batch, groups.project[Ly.index], { m: view.batchSize, k: Ly.fanIn, n: Ly.fanOut, j: 3 });
+          const u = (Ly: (typeof ls)[number], where: number) => ({ rows: view.batchSize, k: Ly.fanIn, n: Ly.fanOut, p: Ly.size, at: where, layers: L, stride, vstride: vstride[Ly.index], ystride: ystride[Ly.index], grad_scale: Ly.outputGradScale, decay: view.weightDecay });
+          // Y_j = [A, 1?]·V_j (reads d of the previous measured step), S, then the dot products (which replace d).
+          for (const Ly of ls) for (let j = 0; j < 3; j++) dense[Ly.index].encode(batch, groups.dense[Ly.index][j], { m: view.batchSize, k: Ly.fanIn, n: Ly.fanOut });
+          for (const Ly of ls) batch.dispatch(rowDots, groups.rowDots[Ly.index], u(Ly, Ly.index * stride), [1]);
           for (const Ly of ls) batch.dispatch(dots, groups.dots[Ly.index], u(Ly, 6 * Ly.index), [1]);
           batch.dispatch(combine, groups.combine, u(ls[0], at.combine), [1]);
           batch.dispatch(gsnr, groups.gsnr, u(ls[layer], at.gsnr), [1]);
@@ -253,7 +261,7 @@ export const gauges = registerInstrument({
         },
       },
       dispose: () => {
-        for (const b of dirs) b.destroy();
+        for (const b of [...dirs, ...ys]) b.destroy();
         proj.destroy();
       },
     };
