@@ -3,7 +3,7 @@
  * per-sample gradients of each measured minibatch on the GPU:
  *   - gradient signal-to-noise ratio per parameter of the analysed layer, r_i = ḡ_i²/σ_i²
  *     (Liu et al. 2020; Cockpit's MeanGSNR without ε), summarised by its mean, median, the
- *     fraction above 1 and its histogram (pure noise gives r ≈ 1/B);
+ *     fraction above 1 and its histogram (pure Gaussian noise: mean r = 1/(B − 3));
  *   - the norm test (Byrd et al. 2012), inner-product and orthogonality tests (Bollapragada, Byrd
  *     & Nocedal 2018) of batch-size adequacy, over the whole network, each as the smallest
  *     threshold the batch passes, against θ (both tests) and ν;
@@ -65,6 +65,8 @@ function charts(t: TableView, s: Settings, run: { batchSize: number }): ChartDat
       ? `step ${x.at(-1)}: θ_norm ${f3(lastOf('norm_test'))} (θ = ${s.thetaNorm}), θ_ip ${f3(lastOf('inner_test'))} (θ = ${s.thetaInner}), ν_orth ${f3(lastOf('ortho_test'))} (ν = ${s.nu}); the norm test asks for B ≈ ${f3(lastOf('norm_batch'))}, the inner-product test for B ≈ ${f3(lastOf('inner_batch'))} (B in use ${run.batchSize}). Byrd et al. 2012; Bollapragada et al. 2018.`
       : undefined,
   };
+  // GSNR of a parameter whose per-sample gradients are pure Gaussian noise: χ²₁/χ²_{B−1}, mean 1/(B − 3).
+  const noise = 1 / Math.max(1, run.batchSize - 3);
   const gsnr: ChartData = {
     id: 'gauges-gsnr',
     title: `Gradient signal-to-noise ratio of layer ${s.layer}`,
@@ -76,7 +78,7 @@ function charts(t: TableView, s: Settings, run: { batchSize: number }): ChartDat
     series: [
       { label: 'mean', style: 'line+points', y: d.gsnr_mean.map(pos) },
       { label: 'median', style: 'line+points', y: d.gsnr_median.map(pos) },
-      { label: `pure noise ≈ 1/B = 1/${run.batchSize}`, style: 'dashed', y: x.map(() => 1 / run.batchSize) },
+      { label: `pure noise: mean 1/(B − 3) = ${noise.toPrecision(2)}`, style: 'dashed', y: x.map(() => noise) },
       { label: 'fraction of parameters with GSNR > 1', style: 'thin', right: true, y: d.gsnr_above_1.map((v) => (Number.isFinite(v) ? v : null)) },
     ],
     yRight: { label: 'fraction with GSNR > 1', range: [0, 1] },
@@ -96,7 +98,7 @@ function charts(t: TableView, s: Settings, run: { batchSize: number }): ChartDat
     yLog: false,
     x: total > 0 ? edges.map((e, b) => (b === 0 ? LOG_LO - 0.125 : b === HIST - 1 ? LOG_HI + 0.125 : e + 0.125)) : [],
     series: [{ label: x.length ? `step ${x.at(-1)}` : 'latest step', style: 'line+points', y: total > 0 ? counts.map((c) => c / total) : [] }],
-    marks: total > 0 ? [{ x: Math.log10(1 / run.batchSize), label: 'pure noise 1/B' }, { x: 0, label: 'GSNR 1' }] : [],
+    marks: total > 0 ? [{ x: Math.log10(noise), label: 'pure noise (mean)' }, { x: 0, label: 'GSNR 1' }] : [],
     note: total > 0 ? `${total} parameters with a gradient at step ${x.at(-1)}; median log10 GSNR ${f3(lastOf('gsnr_median') > 0 ? Math.log10(lastOf('gsnr_median')) : NaN)}` : undefined,
   };
   const a = t.alpha;
@@ -141,7 +143,7 @@ export const gauges = registerInstrument({
   },
   panels: [
     { chart: 'gauges-tests', caption: 'norm, inner-product and orthogonality tests over the network, each divided by its threshold: ≤ 1 the batch passes' },
-    { chart: 'gauges-gsnr', caption: 'mean and median GSNR of the analysed layer’s parameters (log), the pure-noise level 1/B, and the fraction above 1 (right)' },
+    { chart: 'gauges-gsnr', caption: 'mean and median GSNR of the analysed layer’s parameters (log), the pure-noise mean 1/(B − 3), and the fraction above 1 (right)' },
     { chart: 'gauges-gsnr-hist', caption: 'histogram of log10 GSNR over the analysed layer’s parameters at the latest measured step' },
     { chart: 'gauges-alpha', caption: 'α of each measured step: −1 no move, 0 the minimum of the fitted parabola, 1 the other side' },
   ],
