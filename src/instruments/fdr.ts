@@ -161,7 +161,8 @@ export const fdr = registerInstrument({
     const groups = [...layers.map((_, l) => `l${l}`), 'net'];
     const kernel = await Kernel.create(ctx.device, { shader: SHADER, entry: 'dots', constants: { MOMENTUM: t.config.momentum > 0 } });
     const ranges = createStorage(ctx.device, 'fdr.ranges', Uint32Array.from(layers.flatMap((Ly) => [Ly.offset, Ly.size])));
-    let bindGroup: GPUBindGroup | null = null;
+    // Rebuilt if the step view's buffers change (a new training plan).
+    let bound: { key: unknown[]; group: GPUBindGroup } | null = null;
     const hyper = new Map<number, StepHyper>();
     // The block being filled, the finished blocks' means per group, and their step spans.
     const acc = { n: 0, first: 0, loss: 0, lhs: new Float64Array(L + 1), rhs: new Float64Array(L + 1) };
@@ -190,9 +191,10 @@ export const fdr = registerInstrument({
         every,
         floats: FDR_DOTS * L,
         encode(batch, view, out) {
-          bindGroup ??= kernel.bindGroup({ ranges, theta: view.params, grad: view.grads, vel: view.velocity ?? view.params, out }, 'fdr.dots');
+          const key = [view.params, view.grads, view.velocity, out];
+          if (!bound || bound.key.some((k, i) => k !== key[i])) bound = { key, group: kernel.bindGroup({ ranges, theta: view.params, grad: view.grads, vel: view.velocity ?? view.params, out }, 'fdr.dots') };
           hyper.set(view.step, { lr: view.lr, weightDecay: view.weightDecay, momentum: view.momentum });
-          batch.dispatch(kernel, bindGroup, { layers: L }, [L]);
+          batch.dispatch(kernel, bound.group, { layers: L }, [L]);
         },
         read(rows, steps) {
           const cols: Record<string, number[]> = Object.fromEntries([...FIXED, ...groups.flatMap((g) => [`lhs_${g}`, `rhs_${g}`, `ratio_${g}`, `se_${g}`])].map((c) => [c, []]));

@@ -20,7 +20,7 @@ import { createStorage } from '../gpu/buffers.ts';
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { registerInstrument } from './registry.ts';
 import { int, num } from './settings.ts';
-import type { TableView } from './types.ts';
+import type { StepView, TableView } from './types.ts';
 import { alphaOf, batchTests, histEdges, histMedianLog10, type FitPoint } from './gauges-math.ts';
 
 const SHADER = 'gauges';
@@ -182,16 +182,37 @@ export const gauges = registerInstrument({
       ...layers.map((Ly) => DenseForward.create(ctx.device, { act: 'identity', bias, shape: { m: B, k: Ly.fanIn, n: Ly.fanOut } })),
     ]);
     // Per layer: V = (ḡ, θ, d) and Y = (Y_0, Y_1, Y_2), rows 256-byte aligned (bound at offsets);
-    // the layers' S = (B, 3) projections at floats l·stride of one buffer.
+    // the layers' S = (B, 3) projections at floats l·stride of one buffer. Y and S are sized for
+    // the batch in use and rebuilt, with every bind group, when it or the step view's buffers change.
     const vstride = layers.map((Ly) => roundUp(Ly.size, 64));
-    const ystride = layers.map((Ly) => roundUp(B * Ly.fanOut, 64));
     const dirs = layers.map((_, l) => createStorage(ctx.device, `gauges.dirs${l}`, 3 * vstride[l] * 4));
-    const ys = layers.map((_, l) => createStorage(ctx.device, `gauges.y${l}`, 3 * ystride[l] * 4));
-    const stride = 3 * B;
-    const proj = createStorage(ctx.device, 'gauges.projections', L * stride * 4);
+    const owned: GPUBuffer[] = [...dirs];
     const at = { combine: 6 * L, gsnr: 6 * L + 8 };
     const floats = at.gsnr + 3 + HIST;
-    let groups: { dense: GPUBindGroup[][]; rowDots: GPUBindGroup[]; dots: GPUBindGroup[]; combine: GPUBindGroup; gsnr: GPUBindGroup } | null = null;
+    type Built = { key: unknown[]; ystride: number[]; stride: number; dense: GPUBindGroup[][]; rowDots: GPUBindGroup[]; dots: GPUBindGroup[]; combine: GPUBindGroup; gsnr: GPUBindGroup };
+    let built: Built | null = null;
+    const build = (view: StepView, out: GPUBuffer): Built => {
+      const key = [view.batchSize, view.losses, out, ...view.layers.flatMap((Ly) => [Ly.input, Ly.outputGrad, Ly.grad.buffer])];
+      if (built && built.key.length === key.length && built.key.every((k, i) => k === key[i])) return built;
+      const nb = view.batchSize;
+      const ls = view.layers;
+      const ystride = ls.map((Ly) => roundUp(nb * Ly.fanOut, 64));
+      const ys = ls.map((Ly) => createStorage(ctx.device, `gauges.y${Ly.index}`, 3 * ystride[Ly.index] * 4));
+      const stride = 3 * nb;
+      const proj = createStorage(ctx.device, 'gauges.projections', L * stride * 4);
+      // Earlier ones may still be in a command buffer being encoded: freed at dispose.
+      owned.push(...ys, proj);
+      return (built = {
+        key,
+        ystride,
+        stride,
+        dense: ls.map((Ly) => [0, 1, 2].map((j) => dense[Ly.index].bind({ x: Ly.input, w: { buffer: dirs[Ly.index], offset: j * vstride[Ly.index] * 4, size: Ly.size * 4 }, y: { buffer: ys[Ly.index], offset: j * ystride[Ly.index] * 4, size: nb * Ly.fanOut * 4 } }, `gauges.y${Ly.index}.${j}`))),
+        rowDots: ls.map((Ly) => rowDots.bindGroup({ dz: Ly.outputGrad, ys: ys[Ly.index], s: proj }, `gauges.rowDots${Ly.index}`)),
+        dots: ls.map((Ly) => dots.bindGroup({ a: Ly.input, dz: Ly.outputGrad, v: dirs[Ly.index], out }, `gauges.dots${Ly.index}`)),
+        combine: combine.bindGroup({ s: proj, losses: view.losses, out }, 'gauges.combine'),
+        gsnr: gsnr.bindGroup({ a: ls[layer].input, dz: ls[layer].outputGrad, grad: ls[layer].grad, out }, 'gauges.gsnr'),
+      });
+    };
     const hyper = new Map<number, Hyper>();
     let pending: { step: number; tau: number; start: FitPoint; momentum: number } | null = null;
     return {
@@ -201,25 +222,19 @@ export const gauges = registerInstrument({
         floats,
         encode(batch, view, out) {
           const ls = view.layers;
-          groups ??= {
-            dense: ls.map((Ly) => [0, 1, 2].map((j) => dense[Ly.index].bind({ x: Ly.input, w: { buffer: dirs[Ly.index], offset: j * vstride[Ly.index] * 4, size: Ly.size * 4 }, y: { buffer: ys[Ly.index], offset: j * ystride[Ly.index] * 4, size: B * Ly.fanOut * 4 } }, `gauges.y${Ly.index}.${j}`))),
-            rowDots: ls.map((Ly) => rowDots.bindGroup({ dz: Ly.outputGrad, ys: ys[Ly.index], s: proj }, `gauges.rowDots${Ly.index}`)),
-            dots: ls.map((Ly) => dots.bindGroup({ a: Ly.input, dz: Ly.outputGrad, v: dirs[Ly.index], out }, `gauges.dots${Ly.index}`)),
-            combine: combine.bindGroup({ s: proj, losses: view.losses, out }, 'gauges.combine'),
-            gsnr: gsnr.bindGroup({ a: ls[layer].input, dz: ls[layer].outputGrad, grad: ls[layer].grad, out }, 'gauges.gsnr'),
-          };
+          const g = build(view, out);
           hyper.set(view.step, { lr: view.lr, weightDecay: view.weightDecay, momentum: view.momentum, batch: view.batchSize });
           for (const Ly of ls) {
             batch.copy(view.grads, Ly.offset * 4, dirs[Ly.index], 0, Ly.size * 4);
             batch.copy(view.params, Ly.offset * 4, dirs[Ly.index], vstride[Ly.index] * 4, Ly.size * 4);
           }
-          const u = (Ly: (typeof ls)[number], where: number) => ({ rows: view.batchSize, k: Ly.fanIn, n: Ly.fanOut, p: Ly.size, at: where, layers: L, stride, vstride: vstride[Ly.index], ystride: ystride[Ly.index], grad_scale: Ly.outputGradScale, decay: view.weightDecay });
+          const u = (Ly: (typeof ls)[number], where: number) => ({ rows: view.batchSize, k: Ly.fanIn, n: Ly.fanOut, p: Ly.size, at: where, layers: L, stride: g.stride, vstride: vstride[Ly.index], ystride: g.ystride[Ly.index], grad_scale: Ly.outputGradScale, decay: view.weightDecay });
           // Y_j = [A, 1?]·V_j (reads d of the previous measured step), S, then the dot products (which replace d).
-          for (const Ly of ls) for (let j = 0; j < 3; j++) dense[Ly.index].encode(batch, groups.dense[Ly.index][j], { m: view.batchSize, k: Ly.fanIn, n: Ly.fanOut });
-          for (const Ly of ls) batch.dispatch(rowDots, groups.rowDots[Ly.index], u(Ly, Ly.index * stride), [1]);
-          for (const Ly of ls) batch.dispatch(dots, groups.dots[Ly.index], u(Ly, 6 * Ly.index), [1]);
-          batch.dispatch(combine, groups.combine, u(ls[0], at.combine), [1]);
-          batch.dispatch(gsnr, groups.gsnr, u(ls[layer], at.gsnr), [1]);
+          for (const Ly of ls) for (let j = 0; j < 3; j++) dense[Ly.index].encode(batch, g.dense[Ly.index][j], { m: view.batchSize, k: Ly.fanIn, n: Ly.fanOut });
+          for (const Ly of ls) batch.dispatch(rowDots, g.rowDots[Ly.index], u(Ly, Ly.index * g.stride), [1]);
+          for (const Ly of ls) batch.dispatch(dots, g.dots[Ly.index], u(Ly, 6 * Ly.index), [1]);
+          batch.dispatch(combine, g.combine, u(ls[0], at.combine), [1]);
+          batch.dispatch(gsnr, g.gsnr, u(ls[layer], at.gsnr), [1]);
         },
         read(rows, steps) {
           const cols: Record<string, number[]> = Object.fromEntries(STEP_COLS.map((c) => [c, []]));
@@ -263,8 +278,7 @@ export const gauges = registerInstrument({
         },
       },
       dispose: () => {
-        for (const b of [...dirs, ...ys]) b.destroy();
-        proj.destroy();
+        for (const b of owned) b.destroy();
       },
     };
   },
