@@ -2,9 +2,11 @@
  * The fluctuation–dissipation meter and the per-sample gauges from `sgdscope train --instrument`
  * on the seed network (in-process, a real run folder), beside the PCA window: their CSV/NPY files,
  * the FDR ratio over the PCA window (pca-window's last refresh), α of every measured pair, the
- * charts and report sections; and the momentum caveats on their panels.
+ * charts and report sections, the README's tables recomputed by numpy (scripts/fdr_gauges_tables.py);
+ * and the momentum caveats on their panels.
  */
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import '../src/instruments/all.ts';
 import { fdr } from '../src/instruments/fdr.ts';
 import { gauges } from '../src/instruments/gauges.ts';
 import { resolveValues } from '../src/instruments/values.ts';
+import { pythonWithNumpy } from './helpers/python.ts';
 
 const csv = (path: string): Record<string, number>[] => {
   const [head, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
@@ -47,6 +50,13 @@ describe('sgdscope train --instrument pca-window,fdr,gauges', () => {
     const report = readFileSync(join(out, 'report.html'), 'utf8');
     expect(report).toContain('<h2>Fluctuation–dissipation meter</h2>');
     expect(report).toContain('<h2>Per-sample gauges (GSNR, batch-size tests, α)</h2>');
+    // The README's tables, recomputed with numpy from the CSVs: its window ratio is the instrument's.
+    const py = pythonWithNumpy();
+    if (!py) throw new Error('no python3 with numpy: apt-get install python3-numpy (scripts/ensure-deps.sh does this)');
+    const tables = spawnSync(py, [join(import.meta.dirname, '../scripts/fdr_gauges_tables.py'), out], { encoding: 'utf8' });
+    expect(tables.status, tables.stderr).toBe(0);
+    expect(tables.stdout).toContain(`PCA window ${win.first_step}–80: numpy agrees with fdr_window.csv: True`);
+    expect(tables.stdout).toMatch(/\| \d+–80 \| \d+\.\d\d \| \d+ \|/);
   }, 180_000);
 
   it('says on the panels when momentum makes the relation and α differ (charts are pure functions of the tables)', () => {
