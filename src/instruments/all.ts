@@ -4,11 +4,13 @@
  * the dashboard or the report names it.
  */
 import './pca-window.ts';
+import './fdr.ts';
 import './flatness.ts';
 import './temperature.ts';
 import './temperature-loss.ts';
 import './mlf.ts';
 import './kernel-timings.ts';
 import './grad-noise-scale.ts';
+import './gauges.ts';
 
 export { instruments, instrumentById, withNeeds, registerInstrument, unregisterInstrument } from './registry.ts';

@@ -5,7 +5,7 @@
  *     (chunk-ring.ts) once per chunk;
  *   - passes chunk starts/ends and evaluations on;
  *   - runs refreshes beside training, one at a time, never awaited by the training loop: an
- *     instrument without needs every `refresh.every` steps, then the instruments that need it, in
+ *     instrument without needs every `refresh.every` steps, then the instruments that need (or use) it, in
  *     registration order; on-demand requests wait for the running refresh (the newest request per
  *     instrument wins);
  *   - keeps every instrument's tables (TableStore) and forwards its updates to `onUpdate` (the
@@ -81,7 +81,7 @@ export class InstrumentHost {
         device: t.ctx,
         side: o.side,
         upstream: <T>(id: string): T | null => {
-          if (!(def.needs ?? []).includes(id)) throw new Error(`instrument ${def.id}: upstream('${id}') but it does not list '${id}' in needs`);
+          if (![...(def.needs ?? []), ...(def.uses ?? [])].includes(id)) throw new Error(`instrument ${def.id}: upstream('${id}') but it does not list '${id}' in needs or uses`);
           const up = host.live.find((x) => x.def.id === id);
           return (up?.run.provides?.() as T | undefined) ?? null;
         },
@@ -91,13 +91,15 @@ export class InstrumentHost {
       const ps = live.run.perStep;
       if (ps) {
         if (!(Number.isInteger(ps.every) && ps.every >= 1)) throw new Error(`instrument ${def.id}: perStep.every must be an integer ≥ 1, got ${ps.every}`);
+        const run = ps.consecutive ?? 1;
+        if (!(Number.isInteger(run) && run >= 1)) throw new Error(`instrument ${def.id}: perStep.consecutive must be an integer ≥ 1, got ${run}`);
         if (ps.floats > 0) live.out = createStorage(t.ctx, `${def.id}.out`, ps.floats * 4);
       }
       host.live.push(live);
     }
     const shapes = host.live.map((l) => {
       const ps = l.run.perStep;
-      return ps && ps.floats > 0 ? { floats: ps.floats, rows: Math.min(t.config.chunkSteps, Math.ceil(t.config.chunkSteps / ps.every) + 1) } : { floats: 0, rows: 0 };
+      return ps && ps.floats > 0 ? { floats: ps.floats, rows: Math.min(t.config.chunkSteps, (Math.ceil(t.config.chunkSteps / ps.every) + 1) * (ps.consecutive ?? 1)) } : { floats: 0, rows: 0 };
     });
     if (shapes.some((s) => s.floats > 0)) host.ring = new ChunkRing(t.ctx, shapes);
     return host;
@@ -122,7 +124,7 @@ export class InstrumentHost {
     const step = (moment: StepView['moment']) => (batch: GpuBatch, view: StepView) => {
       this.live.forEach((l, i) => {
         const ps = l.run.perStep;
-        if (!ps || (ps.moment ?? 'gradient') !== moment || view.step % ps.every !== 0) return;
+        if (!ps || (ps.moment ?? 'gradient') !== moment || view.step % ps.every >= (ps.consecutive ?? 1)) return;
         ps.encode(batch, view, l.out as GPUBuffer);
         if (l.out) this.ring!.encodeRow(batch, i, l.out, view.step);
       });
@@ -174,9 +176,11 @@ export class InstrumentHost {
     this.background(async () => {
       const done = new Set<string>();
       const ms: Record<string, number> = {};
+      const on = new Set(this.live.map((l) => l.def.id));
       for (const l of this.live) {
         const roots = due.includes(l);
-        const after = (l.def.needs ?? []).length > 0 && (l.def.needs ?? []).every((n) => done.has(n));
+        const deps = [...(l.def.needs ?? []), ...(l.def.uses ?? []).filter((u) => on.has(u))];
+        const after = deps.length > 0 && deps.every((n) => done.has(n));
         if (!l.run.refresh || !(roots || after) || this.stopped) continue;
         const t0 = performance.now();
         try {
