@@ -10,5 +10,7 @@ import './temperature-loss.ts';
 import './mlf.ts';
 import './kernel-timings.ts';
 import './grad-noise-scale.ts';
+import './b-noise.ts';
+import './edge-of-stability.ts';
 
 export { instruments, instrumentById, withNeeds, registerInstrument, unregisterInstrument } from './registry.ts';
