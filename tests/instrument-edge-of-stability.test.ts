@@ -64,7 +64,7 @@ describe('the edge-of-stability instrument', () => {
     const last = t.steps.step.length - 1;
     expect(t.steps.step[last]).toBe(6);
     expect(t.steps.step.length).toBeGreaterThanOrEqual(2);
-    expect(t.steps.two_over_lr[last]).toBeCloseTo(4, 12);
+    expect(t.steps.edge[last]).toBeCloseTo(4, 12);
 
     const params = await trainer.mlp.readParams();
     const all = rowsOf(data);

@@ -24,19 +24,25 @@ import { int } from './settings.ts';
 import type { RunInfo, TableView } from './types.ts';
 import { createCurvatureModel, refreshSeed, trainingWeights, type CurvatureModel } from './curvature-model.ts';
 
-const COLUMNS = ['step', 'loss', 'lambda_max', 'lambda_rel_residual', 'lanczos_iters', 'batch_sharpness', 'batch_sharpness_se', 'batch_loss', 'two_over_lr', 'hessian_rows', 'ms_lambda', 'ms_batch'];
+const COLUMNS = ['step', 'loss', 'lambda_max', 'lambda_rel_residual', 'lanczos_iters', 'batch_sharpness', 'batch_sharpness_se', 'batch_loss', 'edge', 'hessian_rows', 'ms_lambda', 'ms_batch'];
 const BATCH_COLUMNS = ['step', 'batch', 'sharpness', 'grad_sq', 'loss'];
 /** Lanczos stops early once the top Ritz value's residual is this small relative to it. */
 const RESIDUAL_TOL = 1e-3;
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/**
+ * The largest data-loss curvature a step is stable on: a quadratic of curvature λ is stable under
+ * SGD with heavy-ball momentum β and weight decay wd for λ + wd < 2(1 + β)/η — 2/η for plain SGD.
+ */
+export const stabilityEdge = (c: { lr: number; momentum: number; weightDecay: number }): number => (2 * (1 + c.momentum)) / c.lr - c.weightDecay;
+
 function charts(t: TableView, _s: unknown, run: RunInfo): ChartData[] {
   const d = t.steps;
-  const edge = 2 / run.lr;
   const n = d.step.length;
+  const edge = n ? d.edge[n - 1] : 2 / run.lr;
   const last = (c: string): number => d[c][n - 1];
-  const pct = (v: number): string => (Number.isFinite(v) ? `${Math.round((100 * v) / edge)}% of 2/η` : '–');
+  const pct = (v: number): string => (Number.isFinite(v) ? `${Math.round((100 * v) / edge)}% of the edge` : '–');
   return [
     {
       id: 'edge-of-stability',
@@ -49,12 +55,12 @@ function charts(t: TableView, _s: unknown, run: RunInfo): ChartData[] {
       series: [
         { label: 'λ_max (full training loss)', style: 'line+points', y: d.lambda_max.map(finite) },
         { label: 'batch sharpness E_B[g_BᵀH_Bg_B/|g_B|²]', style: 'line+points', y: d.batch_sharpness.map(finite) },
-        { label: `2/η = ${fmt(edge, 4)}`, style: 'dashed', y: d.step.map(() => edge) },
+        { label: `stability edge ${fmt(edge, 4)} (2/η)`, style: 'dashed', y: d.edge.map(finite) },
         { label: 'training loss (right)', style: 'thin', right: true, y: d.loss.map(finite) },
       ],
       yRight: { label: 'training loss (nats)' },
       note: n
-        ? `step ${last('step')}: λ_max = ${fmt(last('lambda_max'), 4)} (${pct(last('lambda_max'))}; ${last('lanczos_iters')} warm-started Lanczos products over ${last('hessian_rows')} samples, ${(last('ms_lambda') / 1000).toFixed(1)} s), batch sharpness = ${fmt(last('batch_sharpness'), 4)} ± ${fmt(last('batch_sharpness_se'), 2)} (${pct(last('batch_sharpness'))}; ${(last('ms_batch') / 1000).toFixed(1)} s). SGD keeps λ_max below 2/η; the batch sharpness is what reaches it (Andreyev & Beneventano).`
+        ? `step ${last('step')}: λ_max = ${fmt(last('lambda_max'), 4)} (${pct(last('lambda_max'))}; ${last('lanczos_iters')} warm-started Lanczos products over ${last('hessian_rows')} samples, ${(last('ms_lambda') / 1000).toFixed(1)} s), batch sharpness = ${fmt(last('batch_sharpness'), 4)} ± ${fmt(last('batch_sharpness_se'), 2)} (${pct(last('batch_sharpness'))}; ${(last('ms_batch') / 1000).toFixed(1)} s). A quadratic of curvature λ is stable for λ < 2/η (with momentum β and weight decay wd: λ + wd < 2(1 + β)/η). SGD keeps λ_max below the edge; the batch sharpness is what reaches it (Andreyev & Beneventano).`
         : undefined,
     },
   ];
@@ -73,7 +79,7 @@ export const edgeOfStability = registerInstrument({
   },
   dashboardDefault: false,
   tables: {
-    steps: { mode: 'append', columns: COLUMNS, about: 'one refresh: the step of the weights, the mean loss over the Hessian samples, λ_max with its Lanczos residual (relative) and products, the batch sharpness (mean ± standard error over the minibatches) and their mean loss, 2/η, and the wall time of each part (ms)', npy: true },
+    steps: { mode: 'append', columns: COLUMNS, about: 'one refresh: the step of the weights, the mean loss over the Hessian samples, λ_max with its Lanczos residual (relative) and products, the batch sharpness (mean ± standard error over the minibatches) and their mean loss, the stability edge 2(1 + β)/η − wd (2/η for plain SGD; the curvatures are those of the data loss), the rows behind H and the wall time of each part (ms)', npy: true },
     minibatches: { mode: 'append', columns: BATCH_COLUMNS, about: 'each minibatch of each refresh: g_BᵀH_Bg_B/|g_B|², |g_B|² and L_B', file: 'edge-of-stability_minibatches' },
   },
   panels: [{ chart: 'edge-of-stability', caption: 'λ_max of the full training loss and the batch sharpness against the step, with the stability edge 2/η (dashed) and the training loss (right axis)' }],
@@ -87,7 +93,7 @@ export const edgeOfStability = registerInstrument({
     const n = d.step.length;
     const at = (c: string): number | null => (n ? finite(d[c][n - 1]) : null);
     const max = (c: string): number | null => (n ? finite(Math.max(...d[c].filter(Number.isFinite))) : null);
-    return { refreshes: n, lastStep: at('step'), twoOverLr: 2 / run.lr, lambdaMax: at('lambda_max'), batchSharpness: at('batch_sharpness'), lambdaMaxPeak: max('lambda_max'), batchSharpnessPeak: max('batch_sharpness'), msPerRefresh: n ? at('ms_lambda')! + at('ms_batch')! : null };
+    return { refreshes: n, lastStep: at('step'), edge: n ? at('edge') : 2 / run.lr, lambdaMax: at('lambda_max'), batchSharpness: at('batch_sharpness'), lambdaMaxPeak: max('lambda_max'), batchSharpnessPeak: max('batch_sharpness'), msPerRefresh: n ? at('ms_lambda')! + at('ms_batch')! : null };
   },
   start(ctx) {
     const { every, iters, batches, samples } = ctx.settings;
@@ -125,7 +131,7 @@ export const edgeOfStability = registerInstrument({
           const idx = drawMinibatches(m.train.n, B, batches, t.config.sampling, refreshSeed(t.config.seed, step, 2));
           const s = Number.isFinite(loss) ? await m.minibatch.batchSharpness(m.train, idx) : null;
           const t2 = performance.now();
-          const row = [step, loss, lambda, residual, products, s?.mean ?? NaN, s?.se ?? NaN, s ? s.losses.reduce((a, v) => a + v, 0) / batches : NaN, 2 / t.config.lr, m.hessian.n, t1 - t0, t2 - t1];
+          const row = [step, loss, lambda, residual, products, s?.mean ?? NaN, s?.se ?? NaN, s ? s.losses.reduce((a, v) => a + v, 0) / batches : NaN, stabilityEdge(t.config), m.hessian.n, t1 - t0, t2 - t1];
           const perBatch = s ? Array.from(s.values, (v, j) => [step, j, v, s.gradSq[j], s.losses[j]]) : [];
           ctx.emit({
             tables: {
