@@ -11,39 +11,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
-import { compactGrad, compactIndex, dot, explicitHessian, matVec, rowsOf } from './helpers/curvature-ref.ts';
-import { Trainer } from '../src/train/trainer.ts';
-import { gaussianMixture } from '../src/data/synthetic.ts';
-import type { MlpConfig } from '../src/nn/config.ts';
+import { compactGrad, compactIndex, dot, expectRel as rel, explicitHessian, matVec, rowsOf, runTiny, TINY_MODEL as model, tinyData } from './helpers/curvature-ref.ts';
 import { drawMinibatches } from '../src/analysis/curvature/minibatch.ts';
 import { noiseScale } from '../src/analysis/curvature/noise-scale.ts';
-import { InstrumentHost } from '../src/instruments/host.ts';
 import { gradNoiseScale } from '../src/instruments/grad-noise-scale.ts';
 import { bNoise } from '../src/instruments/b-noise.ts';
 import { refreshSeed } from '../src/instruments/curvature-model.ts';
 import { resolveValues } from '../src/instruments/values.ts';
 
 const ctx = useGpu();
-const model: MlpConfig = { widths: [6, 5, 4, 3], activation: 'tanh', bias: true, init: { kind: 'normal', sigmaW: 1.6, sigmaB: 0.2 } };
-const rel = (got: number, want: number, tol: number) => expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(tol * Math.abs(want) + 1e-9);
 
 describe('the b-noise instrument', () => {
   it('gives B_simple and B_noise of the network and a layer as float64 per-sample gradients and the explicit Hessian do', async () => {
-    const data = gaussianMixture({ classes: 3, d: 6, n: 90, sep: 1.5, seed: 4 });
+    const data = tinyData();
     const M = data.n;
     const B = 9;
     const K = 8;
-    const train = { lr: 0.2, batchSize: B, steps: 6, epochs: null, seed: 7, chunkSteps: 2 };
-    const trainer = await Trainer.create(ctx(), model, train, { train: data, test: null });
-    const active = [
+    const { host, params, seed } = await runTiny(ctx(), data, 0.2, B, 6, [
       { def: gradNoiseScale, values: resolveValues(gradNoiseScale, { every: 1, layer: 1, smooth: 3 }, null) },
       { def: bNoise, values: resolveValues(bNoise, { every: 3, batches: K, samples: 0 }, null) },
-    ];
-    const warnings: string[] = [];
-    const host = await InstrumentHost.create({ trainer, trainSet: data, active, side: () => Promise.resolve(ctx()), onWarning: (id, m) => warnings.push(`${id}: ${m}`) });
-    await trainer.run(host.hooks());
-    await host.finish(trainer.step, true);
-    expect(warnings).toEqual([]);
+    ]);
     const t = host.store('b-noise')!.data;
     const last = t.steps.step.length - 1;
     expect(t.steps.step[last]).toBe(6);
@@ -51,10 +38,9 @@ describe('the b-noise instrument', () => {
     // grad-noise-scale's smoothed per-step value at that time, recorded beside.
     expect(t.steps.b_simple_step_net[last]).toBe(host.store('grad-noise-scale')!.data.steps.b_simple_net.at(-1));
 
-    const params = await trainer.mlp.readParams();
     const all = rowsOf(data);
     const c = B / (1 - B / M);
-    const idx = drawMinibatches(M, B, K, 'shuffle', refreshSeed(train.seed, 6, 3));
+    const idx = drawMinibatches(M, B, K, 'shuffle', refreshSeed(seed, 6, 3));
     const perSample = Array.from({ length: M }, (_, n) => rowsOf(data, [n]));
     // The closing refresh's minibatches are the last rows (a refresh started during training may
     // also have read the step-6 weights: the read is queued behind every chunk submitted so far).

@@ -11,24 +11,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
-import { compactGrad, dot, explicitHessian, matVec, rowsOf } from './helpers/curvature-ref.ts';
-import { Trainer } from '../src/train/trainer.ts';
+import { compactGrad, dot, expectRel, explicitHessian, matVec, rowsOf, runTiny, TINY_MODEL as model, tinyData } from './helpers/curvature-ref.ts';
 import { gaussianMixture } from '../src/data/synthetic.ts';
-import type { MlpConfig } from '../src/nn/config.ts';
 import { MlpGpu } from '../src/nn/mlp-gpu.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 import { HvpEngine } from '../src/analysis/curvature/hvp-gpu.ts';
 import { drawMinibatches } from '../src/analysis/curvature/minibatch.ts';
 import { symmetricEig } from '../src/analysis/numerics/symmetric-eig.ts';
-import { InstrumentHost } from '../src/instruments/host.ts';
 import { edgeOfStability } from '../src/instruments/edge-of-stability.ts';
 import { refreshSeed } from '../src/instruments/curvature-model.ts';
 import { resolveValues } from '../src/instruments/values.ts';
 
 const ctx = useGpu();
-const model: MlpConfig = { widths: [6, 5, 4, 3], activation: 'tanh', bias: true, init: { kind: 'normal', sigmaW: 1.6, sigmaB: 0.2 } };
-
-const rel = (got: number, want: number, tol: number) => expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(tol * Math.abs(want) + 1e-7);
+const rel = (got: number, want: number, tol: number) => expectRel(got, want, tol, 1e-7);
 
 describe('HvpEngine.gradient', () => {
   it('is the mean-loss gradient over several chunks (short last chunk), whole network and a block', async () => {
@@ -51,22 +46,16 @@ describe('HvpEngine.gradient', () => {
 
 describe('the edge-of-stability instrument', () => {
   it('tracks λ_max of the full loss and the batch sharpness as float64 explicit Hessians give them', async () => {
-    const data = gaussianMixture({ classes: 3, d: 6, n: 90, sep: 1.5, seed: 4 });
-    const train = { lr: 0.5, batchSize: 9, steps: 6, epochs: null, seed: 7, chunkSteps: 2 };
-    const trainer = await Trainer.create(ctx(), model, train, { train: data, test: null });
+    const data = tinyData();
+    const B = 9;
     const values = resolveValues(edgeOfStability, { every: 2, iters: 24, batches: 5, samples: 0 }, null);
-    const warnings: string[] = [];
-    const host = await InstrumentHost.create({ trainer, trainSet: data, active: [{ def: edgeOfStability, values }], side: () => Promise.resolve(ctx()), onWarning: (id, m) => warnings.push(`${id}: ${m}`) });
-    await trainer.run(host.hooks());
-    await host.finish(trainer.step, true);
-    expect(warnings).toEqual([]);
+    const { host, params, seed } = await runTiny(ctx(), data, 0.5, B, 6, [{ def: edgeOfStability, values }]);
     const t = host.store('edge-of-stability')!.data;
     const last = t.steps.step.length - 1;
     expect(t.steps.step[last]).toBe(6);
     expect(t.steps.step.length).toBeGreaterThanOrEqual(2);
     expect(t.steps.edge[last]).toBeCloseTo(4, 12);
 
-    const params = await trainer.mlp.readParams();
     const all = rowsOf(data);
     const { H, dim } = explicitHessian(model, params, all);
     const eig = symmetricEig(H, dim, { vectors: false });
@@ -74,8 +63,7 @@ describe('the edge-of-stability instrument', () => {
     rel(t.steps.lambda_max[last], eig.values[0], 1e-4);
 
     // The same minibatches, each with its own float64 Hessian and gradient.
-    const B = train.batchSize;
-    const idx = drawMinibatches(data.n, B, 5, 'shuffle', refreshSeed(train.seed, 6, 2));
+    const idx = drawMinibatches(data.n, B, 5, 'shuffle', refreshSeed(seed, 6, 2));
     // The closing refresh's minibatches are the last rows (a refresh started during training may
     // also have read the step-6 weights: the read is queued behind every chunk submitted so far).
     const n = t.minibatches.step.length;

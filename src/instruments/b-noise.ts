@@ -19,7 +19,7 @@ import { fmt } from '../analysis/report/html.ts';
 import { registerInstrument } from './registry.ts';
 import { int } from './settings.ts';
 import type { RunInfo, TableView } from './types.ts';
-import { createCurvatureModel, refreshSeed, trainingWeights, type CurvatureModel } from './curvature-model.ts';
+import { createCurvatureModel, hessianSamples, refreshEvery, refreshSeed, trainingWeights, type CurvatureModel } from './curvature-model.ts';
 import type { GradNoiseScaleState } from './grad-noise-scale.ts';
 import './grad-noise-scale.ts';
 
@@ -68,9 +68,9 @@ export const bNoise = registerInstrument({
     'B_noise = tr(HΣ)/(GᵀHG) (McCandlish et al. 2018), the critical batch size: below it doubling the batch nearly halves the steps needed, far above it extra samples are wasted. G is the gradient over the whole training set, Σ the per-sample gradient covariance (estimated without bias from minibatch gradients drawn as training draws them), H the Hessian through exact Hessian–vector products; for the network and grad-noise-scale’s analysed layer, with B_simple = tr Σ/|G|² at the same weights. Beside training on the side device, from a copy of the current weights.',
   needs: ['grad-noise-scale'],
   settings: {
-    every: int(200, { min: 1, max: 1e9 }, 'SGD steps between refreshes (one runs at a time, beside training; one due while another runs is skipped)'),
+    every: refreshEvery(200),
     batches: int(24, { min: 2, max: 100000 }, 'minibatch gradients per refresh behind tr Σ and tr(HΣ) (one Hessian–vector product each)'),
-    samples: int(0, (c) => ({ min: 0, max: c.trainSize ?? 1e9 }), 'training samples behind H (a seeded stratified subsample); 0: the whole training set. G always uses the whole set'),
+    samples: hessianSamples('H (G always uses the whole set)'),
   },
   dashboardDefault: false,
   tables: {

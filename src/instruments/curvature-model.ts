@@ -19,6 +19,12 @@ import { stratifiedSample } from '../data/split.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
 import { MinibatchCurvature } from '../analysis/curvature/minibatch.ts';
 import type { PerStepWork } from './types.ts';
+import { int } from './settings.ts';
+
+/** The settings both curvature instruments have: the refresh period and the rows behind H. */
+export const refreshEvery = (steps: number) => int(steps, { min: 1, max: 1e9 }, 'SGD steps between refreshes (one runs at a time, beside training; one due while another runs is skipped)');
+export const hessianSamples = (what: string) =>
+  int(0, (c) => ({ min: 0, max: c.trainSize ?? 1e9 }), `training samples behind ${what} (a seeded stratified subsample); 0: the whole training set`);
 
 export interface CurvatureModel {
   ctx: GpuContext;

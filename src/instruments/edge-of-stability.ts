@@ -22,7 +22,7 @@ import type { ChartData } from '../analysis/report/chart-data.ts';
 import { registerInstrument } from './registry.ts';
 import { int } from './settings.ts';
 import type { RunInfo, TableView } from './types.ts';
-import { createCurvatureModel, refreshSeed, trainingWeights, type CurvatureModel } from './curvature-model.ts';
+import { createCurvatureModel, hessianSamples, refreshEvery, refreshSeed, trainingWeights, type CurvatureModel } from './curvature-model.ts';
 
 const COLUMNS = ['step', 'loss', 'lambda_max', 'lambda_rel_residual', 'lanczos_iters', 'batch_sharpness', 'batch_sharpness_se', 'batch_loss', 'edge', 'hessian_rows', 'ms_lambda', 'ms_batch'];
 const BATCH_COLUMNS = ['step', 'batch', 'sharpness', 'grad_sq', 'loss'];
@@ -72,10 +72,10 @@ export const edgeOfStability = registerInstrument({
   about:
     'λ_max, the top Hessian eigenvalue of the full training loss, by a few Lanczos steps of exact Hessian–vector products warm-started from the last refresh, and the batch sharpness E_B[g_Bᵀ H_B g_B/|g_B|²] of Andreyev & Beneventano (each minibatch loss’s curvature along its own gradient, averaged over minibatches), against 2/η, the largest curvature a step η is stable on. Full-batch GD sharpens until λ_max ≈ 2/η (Cohen et al.); with minibatches λ_max settles below 2/η and the batch sharpness sits at it. Computed beside training on the side device from a copy of the current weights.',
   settings: {
-    every: int(100, { min: 1, max: 1e9 }, 'SGD steps between refreshes (one runs at a time, beside training; one due while another runs is skipped)'),
+    every: refreshEvery(100),
     iters: int(10, { min: 2, max: 1000 }, 'Lanczos steps (Hessian–vector products over the Hessian samples) per refresh, warm-started from the last top eigenvector'),
     batches: int(16, { min: 1, max: 100000 }, 'minibatches of the run’s batch size averaged into the batch sharpness'),
-    samples: int(0, (c) => ({ min: 0, max: c.trainSize ?? 1e9 }), 'training samples behind λ_max (a seeded stratified subsample); 0: the whole training set'),
+    samples: hessianSamples('λ_max'),
   },
   dashboardDefault: false,
   tables: {
