@@ -91,7 +91,11 @@ describe('resume after SIGKILL', () => {
     const last = await sgdscopeDone(['sweep', '--resume', out, '--quiet']);
     expect(last.code, last.stderr).toBe(0);
     console.log(`sweep: killed with ${done} of 4 runs finished (target ${target}), resumed, interrupted by SIGINT after ${res.steps}, resumed`);
-    expectSameFiles(join(dir, 'ref'), out, ['sharpness.npy', 'curves.csv', 'weights_layer0.npy', 'weights_layer1.npy', 'train_indices.npy']);
+    expectSameFiles(join(dir, 'ref'), out, ['sharpness.npy', 'curves.csv']);
+    // Every run's own folder (runs/NNNN: weights, indices, metrics), whether it ran before the kill or after.
+    for (const run of ['0000', '0001', '0002', '0003']) {
+      expectSameFiles(join(dir, 'ref', 'runs', run), join(out, 'runs', run), ['weights_layer0.npy', 'weights_layer1.npy', 'train_indices.npy', 'metrics.csv']);
+    }
     // runs.csv: the same except the seconds each run took.
     const rows = (p: string): string[][] => readFileSync(join(p, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
     const [ra, rb] = [rows(join(dir, 'ref')), rows(out)];

@@ -42,7 +42,7 @@ describe('sgdscope reproduce signal-propagation', () => {
     expect(files).toEqual([
       'critical_line.csv', 'phase_c_star.npy', 'phase_chi1.npy', 'phase_diagram.csv', 'phase_q_star.npy', 'phase_sb2.npy', 'phase_sw2.npy', 'phase_xi_c.npy',
       'propagation_1_delta2.npy', 'propagation_1_gram.npy', 'propagation_2_delta2.npy', 'propagation_2_gram.npy', 'propagation_3_delta2.npy', 'propagation_3_gram.npy',
-      'propagation_curves.csv', 'propagation_inputs.npy', 'report.html', 'six_xi_c.csv', 'summary.json',
+      'propagation_curves.csv', 'propagation_inputs.npy', 'report.html', 'result.json', 'six_xi_c.csv', 'summary.json',
       'trainability.csv', 'trainability_depths.npy', 'trainability_sw2.npy', 'trainability_test_accuracy.npy', 'trainability_train_accuracy.npy',
     ]);
     expect(decodeNpy(readFileSync(join(out, 'phase_chi1.npy'))).shape).toEqual([3, 5]);
