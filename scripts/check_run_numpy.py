@@ -25,10 +25,10 @@ def load_mnist10k(root):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def main():
-    args = sys.argv[1:]
+def open_run(args, doc):
+    """RUN_DIR [--tolerance T] → (run, tol, config, result, x, y, test indices), or an exit code."""
     if not args:
-        print(__doc__)
+        print(doc)
         return 2
     run = args[0]
     tol = float(args[args.index("--tolerance") + 1]) if "--tolerance" in args else 1e-3
@@ -40,21 +40,37 @@ def main():
         return 2
     x, y = load_mnist10k(root)
     test = np.load(os.path.join(run, "test_indices.npy")).astype(np.int64)
-    model = config["model"]
+    return run, tol, config, result, x, y, test
+
+
+def forward(run, model, x, prefix=""):
+    """Logits of the saved weights_{prefix}layer{l}.npy (and bias_{prefix}layer{l}.npy): z = x @ W [+ b]."""
     n_layers = len(model["widths"]) - 1
-    h = x[test].astype(np.float64)
+    h = x.astype(np.float64)
     for l in range(n_layers):
-        w = np.load(os.path.join(run, f"weights_layer{l}.npy")).astype(np.float64)
-        h = h @ w
+        h = h @ np.load(os.path.join(run, f"weights_{prefix}layer{l}.npy")).astype(np.float64)
         if model["bias"]:
-            h = h + np.load(os.path.join(run, f"bias_layer{l}.npy")).astype(np.float64)
+            h = h + np.load(os.path.join(run, f"bias_{prefix}layer{l}.npy")).astype(np.float64)
         if l < n_layers - 1:
             h = np.maximum(h, 0.0) if model["activation"] == "relu" else np.tanh(h)
-    logits = h
+    return h
+
+
+def loss_and_accuracy(logits, labels):
+    """Mean cross-entropy (log-sum-exp, max-shifted) and argmax accuracy."""
     m = logits.max(axis=1, keepdims=True)
     lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
-    loss = float(np.mean(lse - logits[np.arange(len(test)), y[test]]))
-    acc = float(np.mean(logits.argmax(axis=1) == y[test]))
+    loss = float(np.mean(lse - logits[np.arange(len(labels)), labels]))
+    return loss, float(np.mean(logits.argmax(axis=1) == labels))
+
+
+def main():
+    opened = open_run(sys.argv[1:], __doc__)
+    if isinstance(opened, int):
+        return opened
+    run, tol, config, result, x, y, test = opened
+    h = forward(run, config["model"], x[test])
+    loss, acc = loss_and_accuracy(h, y[test])
     final = result["final"]["test"]
     print(f"numpy: test accuracy {acc:.4f}, loss {loss:.5f}  |  sgdscope: accuracy {final['accuracy']:.4f}, loss {final['loss']:.5f}  (n = {len(test)})")
     ok = abs(acc - final["accuracy"]) <= tol and abs(loss - final["loss"]) <= tol * max(1.0, abs(loss))

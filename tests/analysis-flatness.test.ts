@@ -157,6 +157,31 @@ describe('measureFlatness', () => {
     if (!b.right.reached) expect(b.right.reason).toBe('maxRounds');
   });
 
+  it("the 'model' search and absTol: the same crossings with fewer probes, to the absolute tolerance asked", async () => {
+    // Quadratic valleys with a linear term, an exponential-of-quadratic and a quartic profile.
+    const profiles = [
+      (t: number) => L0 + 0.02 * t + 0.8 * t * t,
+      (t: number) => L0 * Math.exp(0.3 * t * t - 0.05 * t),
+      (t: number) => L0 + 0.001 * t ** 4 + 0.01 * t * t,
+    ];
+    const target = Math.E * L0;
+    const want = profiles.map((f) => referenceRoot((x) => f(x) - target, 0, 100) + referenceRoot((x) => f(-x) - target, 0, 100));
+    const base = { nDirs: profiles.length, k: Math.E, L0, theta0: 0.05, thetaMax: 1000 };
+    const geo = await measureFlatness(evaluator(profiles).evalLoss, base);
+    const mod = await measureFlatness(evaluator(profiles).evalLoss, { ...base, bracket: 'model' });
+    expectClose('geometric F', geo.directions.map((d) => d.F as number), want, { rtol: 2e-3 });
+    expectClose('model F', mod.directions.map((d) => d.F as number), want, { rtol: 2e-3 });
+    expect(mod.evaluations).toBeLessThan(0.7 * geo.evaluations);
+    const abs = await measureFlatness(evaluator(profiles).evalLoss, { ...base, bracket: 'model', relTol: 1e-9, absTol: 0.01 });
+    for (const d of abs.directions) {
+      for (const side of [d.left, d.right]) {
+        if (side.reached) expect(Math.abs(side.bracket[1] - side.bracket[0])).toBeLessThanOrEqual(0.01);
+      }
+    }
+    expectClose('absTol F', abs.directions.map((d) => d.F as number), want, { atol: 0.02 });
+    await expect(measureFlatness(evaluator(profiles).evalLoss, { ...base, absTol: -1 })).rejects.toThrow(/absTol must be finite and >= 0/);
+  });
+
   it('rejects bad options and malformed evaluator output', async () => {
     const { evalLoss } = evaluator([(t) => L0 + t * t]);
     await expect(measureFlatness(evalLoss, { nDirs: 1, k: 1, theta0: 0.1 })).rejects.toThrow(/k must be finite and > 1/);

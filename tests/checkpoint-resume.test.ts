@@ -88,44 +88,46 @@ describe('trainer state', () => {
 });
 
 describe('Feng–Tu window recorder state', () => {
-  it('restored inside the window, the trajectory, scatter matrix and weight checkpoints are bit-identical', async () => {
-    const c = ctx();
-    const train = gaussianMixture({ classes: 4, d: 12, n: 400, sep: 1.2, seed: 3 });
-    const model: MlpConfig = { widths: [12, 10, 10, 4], activation: 'relu', bias: false, init: { kind: 'pytorch' } };
-    const cfg: Partial<TrainConfig> = { epochs: 6, batchSize: 20, lr: 0.1, seed: 2, chunkSteps: 7, momentum: 0.9 };
-    const options = { windowEpochs: 3, k: 8, scatterBlock: 13, checkpointEvery: 11 };
-    const start = async () => {
-      const trainer = await Trainer.create(c, model, cfg, { train, test: null });
-      const s = await prepareFengTu(c, trainer, options);
-      return { trainer, s };
-    };
-    const read = async (x: Awaited<ReturnType<typeof start>>) => ({
-      traj: await x.s.recorder.readTrajectory(),
-      scatter: await x.s.recorder.scatter!.readScatter(),
-      mean: await x.s.recorder.scatter!.readMeanOffset(),
-      ckpt: await readF32(c, x.s.recorder.checkpoints!, 0, x.s.recorder.checkpointSteps.length * x.trainer.mlp.layout.total),
+  const train = gaussianMixture({ classes: 4, d: 12, n: 400, sep: 1.2, seed: 3 });
+  const model: MlpConfig = { widths: [12, 10, 10, 4], activation: 'relu', bias: false, init: { kind: 'pytorch' } };
+  const options = { windowEpochs: 3, k: 8, checkpointEvery: 11 };
+  // A fixed window (steps 61–120), and a ring: a stop rule that never holds makes the window the
+  // last 60 steps before the cap, written into a ring that has wrapped by step 85.
+  for (const [name, extra] of [['a fixed window', {}], ['a ring (stop-rule run)', { stopLoss: 1e-30 }]] as const) {
+    it(`${name}: restored inside the window, the trajectory and weight checkpoints are bit-identical`, async () => {
+      const c = ctx();
+      const cfg: Partial<TrainConfig> = { epochs: 6, batchSize: 20, lr: 0.1, seed: 2, chunkSteps: 7, momentum: 0.9, ...extra };
+      const start = async () => {
+        const trainer = await Trainer.create(c, model, cfg, { train, test: null });
+        const s = await prepareFengTu(c, trainer, options);
+        return { trainer, s };
+      };
+      const read = async (x: Awaited<ReturnType<typeof start>>) => ({
+        traj: await x.s.recorder.readTrajectory(),
+        ckpt: await readF32(c, x.s.recorder.checkpoints!, 0, x.s.recorder.checkpointSteps.length * x.trainer.mlp.layout.total),
+        window: x.s.recorder.window,
+      });
+      const whole = await start();
+      whole.s.recorder.recordInitial();
+      await whole.trainer.run({ onStepEncoded: (b, step) => whole.s.recorder.onStepEncoded(b, step) });
+      // Stopped at step ≥ 85: inside the window.
+      const first = await start();
+      first.s.recorder.recordInitial();
+      await first.trainer.run({ onStepEncoded: (b, step) => first.s.recorder.onStepEncoded(b, step), shouldStop: () => first.trainer.step >= 85 });
+      const tState = await first.trainer.captureState();
+      const rState = await first.s.recorder.state(tState.step);
+      expect(rState.recorded).toBe(first.s.open ? 60 : tState.step - 60);
+      const second = await start();
+      second.trainer.restoreState(tState);
+      second.s.recorder.restore(rState);
+      await second.trainer.run({ onStepEncoded: (b, step) => second.s.recorder.onStepEncoded(b, step) });
+      expect(second.s.recorder.complete).toBe(true);
+      const [a, b] = [await read(whole), await read(second)];
+      expect(b.window).toEqual(a.window);
+      same(b.traj, a.traj, 'trajectory');
+      same(b.ckpt, a.ckpt, 'weight checkpoints');
     });
-    const whole = await start();
-    whole.s.recorder.recordInitial();
-    await whole.trainer.run({ onStepEncoded: (b, step) => whole.s.recorder.onStepEncoded(b, step) });
-    // Stopped at step ≥ 85: inside the window (steps 61–120), a scatter block half full.
-    const first = await start();
-    first.s.recorder.recordInitial();
-    await first.trainer.run({ onStepEncoded: (b, step) => first.s.recorder.onStepEncoded(b, step), shouldStop: () => first.trainer.step >= 85 });
-    const tState = await first.trainer.captureState();
-    const rState = await first.s.recorder.state(tState.step);
-    expect(rState.recorded).toBe(tState.step - 60);
-    const second = await start();
-    second.trainer.restoreState(tState);
-    second.s.recorder.restore(rState);
-    await second.trainer.run({ onStepEncoded: (b, step) => second.s.recorder.onStepEncoded(b, step) });
-    expect(second.s.recorder.complete).toBe(true);
-    const [a, b] = [await read(whole), await read(second)];
-    same(b.traj, a.traj, 'trajectory');
-    same(b.scatter, a.scatter, 'scatter matrix');
-    same(b.mean, a.mean, 'scatter mean');
-    same(b.ckpt, a.ckpt, 'weight checkpoints');
-  });
+  }
 });
 
 describe('device loss', () => {

@@ -3,7 +3,7 @@
  * (SwiftShader WebGPU), each at a small size:
  *  - a form refuses a bad value inline, naming the field and the allowed range, and the run
  *    button waits until it is fixed;
- *  - the toy landscape, a sweep and an AWD run on the worker's side device give the same headline
+ *  - the toy landscape, a sweep, an AWD run and the batch-increase schedules on the worker's side device give the same headline
  *    numbers as the same request run in Node (src/experiments/dashboard-runner.ts on npm Dawn), and every
  *    figure has data; the sweep's run folder exports as a zip with the CLI's files;
  *  - the Hessian of the network being trained, computed beside training from its last snapshot;
@@ -68,7 +68,7 @@ async function runInNode(kind: ExperimentKind, values: ExperimentValues): Promis
     network: () => Promise.reject(new Error('no run in Node')),
     data: async (trainSize, testSize) => {
       const l = await loadDataset({ ...spec.data, trainSize, ...(testSize !== null ? { testSize } : {}) } as typeof spec.data);
-      return { train: l.train, test: l.test, spec: l.spec };
+      return { train: l.train, test: l.test, spec: l.spec, trainIndices: l.trainIndices, testIndices: l.testIndices };
     },
   };
   return runExperiment({ kind, values }, env);
@@ -125,6 +125,19 @@ describe('the curvature-and-generalisation experiments of the dashboard', () => 
     console.log(`awd: page ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}`);
     for (const [k, v] of Object.entries(node.outcome.numbers)) expect(p.outcome!.numbers[k]! / v!, k).toBeCloseTo(1, 3);
   }, 300_000);
+
+  it('batch increase: the three schedules in the page equal Node\'s (update counts exactly)', async () => {
+    // The card's default: 1,000 samples, B 25 → 50 → 100 vs lr 0.1 → 0.05 → 0.025 at epochs 2 and 4 of 6.
+    const values = defaultValues('batch-increase');
+    const p = await runInPage('batch-increase', values, 120_000);
+    const node = await runInNode('batch-increase', values);
+    console.log(`batch-increase: page ${p.outcome!.seconds.toFixed(1)} s, ${JSON.stringify(p.outcome!.numbers)}; node ${JSON.stringify(node.outcome.numbers)}`);
+    expect(Object.keys(p.outcome!.numbers)).toEqual(Object.keys(node.outcome.numbers));
+    expect([p.outcome!.numbers['updates@decay-lr'], p.outcome!.numbers['updates@increase-batch'], p.outcome!.numbers['updates@constant']]).toEqual([240, 140, 240]);
+    // Chromium's Dawn and the npm package's may contract FMAs differently: a few of 2000 test samples.
+    for (const [k, v] of Object.entries(node.outcome.numbers)) expect(Math.abs(p.outcome!.numbers[k]! - v!), k).toBeLessThanOrEqual(k.startsWith('updates@') ? 0 : 0.003);
+    expect(Object.keys(p.figures).sort()).toEqual(['noise-scale', 'test-vs-epoch', 'test-vs-updates', 'train-loss-vs-epoch']);
+  }, 180_000);
 
   it('Hessian of the network being trained, beside training, from its last snapshot', async () => {
     await page.click('#start');

@@ -137,11 +137,11 @@ describe('the dashboard in headless Chromium', () => {
       });
       const nodeAcc = 100 * r.trainer.history.evals.at(-1)!.test!.accuracy;
       const dText = (d: number | null): string => (d === null ? '>12' : String(d));
-      console.log(`node: test accuracy ${nodeAcc.toFixed(2)}%, D90 ${dText(r.summary.all.d90)}, D99 ${dText(r.summary.all.d99)}; browser: ${browserAcc}%, D90 ${d90}, D99 ${d99}`);
+      console.log(`node: test accuracy ${nodeAcc.toFixed(2)}%, D90 ${dText(r.summary!.all.d90)}, D99 ${dText(r.summary!.all.d99)}; browser: ${browserAcc}%, D90 ${d90}, D99 ${d99}`);
       // Chromium's Dawn and the npm package's may differ in fma contraction: 2 of 2000 test samples.
       expect(Math.abs(browserAcc - nodeAcc)).toBeLessThanOrEqual(0.1);
-      expect(d90).toBe(dText(r.summary.all.d90));
-      expect(d99).toBe(dText(r.summary.all.d99));
+      expect(d90).toBe(dText(r.summary!.all.d90));
+      expect(d99).toBe(dText(r.summary!.all.d99));
     } finally {
       ctx.destroy();
     }

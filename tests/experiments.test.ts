@@ -58,6 +58,10 @@ describe('experiment forms', () => {
     expect(validateExperiment({ kind: 'awd', values: { ...defaultValues('awd'), extra: 1 } }, SEED_CTX).extra).toMatch(/unknown field 'extra'/);
     const big = { kind: 'sweep' as const, values: { ...defaultValues('sweep'), lrs: [0.1, 0.2, 0.4, 0.8], batches: [25, 50], dropouts: [0, 0.1, 0.2], seeds: [1, 2, 3] } };
     expect(validateExperiment(big, SEED_CTX).lrs).toMatch(/^sweep: the grid has 72 runs .*; at most 64 here/);
+    const bi = { kind: 'batch-increase' as const, values: { ...defaultValues('batch-increase'), milestones: [2, 6] } };
+    expect(validateExperiment(bi, SEED_CTX).milestones).toBe('batch-increase.milestones must be strictly increasing integers in [1, epochs − 1 = 5], got 2,6');
+    const whole = { kind: 'batch-increase' as const, values: { ...defaultValues('batch-increase'), factor: 1.5 } };
+    expect(validateExperiment(whole, SEED_CTX).factor).toMatch(/^batch-increase\.factor: B₀·factor\^1 = 25·1\.5\^1 = 37\.5 is not a whole batch/);
   });
 });
 

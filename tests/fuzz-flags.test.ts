@@ -9,13 +9,16 @@ import fc from 'fast-check';
 import { parseFlags, type FlagSpec, type FlagValues } from '../src/cli/args.ts';
 import { TRAIN_FLAGS, resolveTrainSettings } from '../src/cli/train-settings.ts';
 import { SWEEP_FLAGS, resolveSweepSpec } from '../src/cli/sweep.ts';
-import { FENG_TU_FLAGS, resolveFengTuOptions } from '../src/cli/reproduce.ts';
+import { FENG_TU_FLAGS, applyProtocolTraining, resolveFengTuOptions } from '../src/cli/reproduce.ts';
 import { HESSIAN_FLAGS, parseLayers } from '../src/cli/hessian.ts';
 import { AWD_FLAGS, resolveAwd } from '../src/cli/awd.ts';
 import { TOY_FLAGS, resolveToy } from '../src/cli/toy-landscape.ts';
 import { SIGNAL_PROPAGATION_FLAGS, resolveSignalPropagationOptions } from '../src/cli/reproduce-signal-propagation.ts';
+import { BATCH_INCREASE_FLAGS, resolveBatchIncrease } from '../src/cli/batch-increase.ts';
+import { validateBatchIncreaseSpec } from '../src/experiments/batch-increase/schedule.ts';
 import { parseSavePolicy } from '../src/train/save-policy.ts';
 import { checkRunFitsData } from '../src/train/config.ts';
+import { planFengTu } from '../src/experiments/feng-tu/plan.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
 import { FUZZ_SEED, cleanlyAsync } from './helpers/fuzz.ts';
@@ -61,13 +64,15 @@ const COMMANDS: [string, Record<string, FlagSpec>, Resolver, number][] = [
   ['sgdscope train', TRAIN_FLAGS, (f) => resolveTrainSettings(f), 700],
   ['sgdscope sweep', SWEEP_FLAGS, (f) => resolveSweepSpec(f), 400],
   ['sgdscope reproduce feng-tu', FENG_TU_FLAGS, (f) => {
-    if (f.epochs === undefined && !f.config) f.epochs = 30;
+    applyProtocolTraining(f);
     return [resolveTrainSettings(f), resolveFengTuOptions(f)];
   }, 400],
   ['sgdscope hessian', HESSIAN_FLAGS, (f) => parseLayers(f.layer as string | undefined, SEED_MLP), 300],
   ['sgdscope reproduce awd', AWD_FLAGS, (f) => resolveAwd(f), 300],
   ['sgdscope reproduce toy-landscape', TOY_FLAGS, (f) => resolveToy(f), 200],
   ['sgdscope reproduce signal-propagation', SIGNAL_PROPAGATION_FLAGS, (f) => resolveSignalPropagationOptions(f), 300],
+  // The schedule against MNIST-10k's 8,000 training samples (the command checks it against the loaded set).
+  ['sgdscope reproduce batch-increase', BATCH_INCREASE_FLAGS, (f) => validateBatchIncreaseSpec(resolveBatchIncrease(f).spec, 8000), 300],
 ];
 
 describe('fuzzed command lines', () => {
@@ -89,6 +94,14 @@ describe('fuzzed command lines', () => {
                 deep++;
                 const loaded = await loadDataset(s.data);
                 checkRunFitsData(s.model, s.train, loaded.train);
+              }
+            }
+            if (dice === 0 && command === 'sgdscope reproduce feng-tu') {
+              const [s, options] = settings as [ReturnType<typeof resolveTrainSettings>, ReturnType<typeof resolveFengTuOptions>];
+              if (s.data.kind === 'mnist10k') {
+                deep++;
+                const loaded = await loadDataset(s.data);
+                planFengTu(s.model, checkRunFitsData(s.model, s.train, loaded.train), loaded.train.n, options);
               }
             }
           });

@@ -14,7 +14,7 @@ import { fengTuFiles } from '../src/experiments/feng-tu/files.ts';
 import { scatterRef } from '../src/kernels/scatter.ref.ts';
 import { decodeNpy } from '../src/util/npy.ts';
 import { parseFlags, UsageError } from '../src/cli/args.ts';
-import { FENG_TU_FLAGS, resolveFengTuOptions } from '../src/cli/reproduce.ts';
+import { FENG_TU_FLAGS, applyProtocolTraining, resolveFengTuOptions } from '../src/cli/reproduce.ts';
 
 const ctx = useGpu();
 
@@ -28,7 +28,6 @@ describe('runFengTu on a tiny network', () => {
     const r = await runFengTu(c, MODEL, { epochs, batchSize: 20, lr: 0.1, seed: 2, chunkSteps: 37 }, { train, test: null }, {
       windowEpochs: 3,
       k: 8,
-      scatterBlock: 13,
       tDirs: [1, 2, 5],
       mlfDirs: [2],
       mlfBatches: 5,
@@ -41,16 +40,17 @@ describe('runFengTu on a tiny network', () => {
     expect(r.P).toBe(100);
     // The last recorded row is the final weights of the layer.
     assertClose(r.trajectory.subarray(59 * 100, 60 * 100), r.finalParams.subarray(L.offset, L.offset + 100), { atol: 0, rtol: 0, label: 'last row = final' });
-    // The scatter built block-wise while training = the two-pass scatter of the recorded window.
+    // The precise scatter's trace = the two-pass float64 scatter's of the recorded window.
     const ref = scatterRef(r.trajectory, 60, 100);
     let trace = 0;
     for (let i = 0; i < 100; i++) trace += ref.scatter[i * 101];
-    expect(Math.abs(r.pca.total * 59 - trace) / trace).toBeLessThan(1e-4);
+    expect(Math.abs(r.pca!.total * 59 - trace) / trace).toBeLessThan(1e-12);
     for (let p = 0; p < 100; p++) expect(Math.abs(r.wStar[p] - ref.mean[p])).toBeLessThan(1e-6);
     // Stages.
-    expect(r.pca.variances.length).toBe(8);
+    expect(r.pca!.variances.length).toBe(8);
     expect(r.pcaDetrended).not.toBeNull();
-    expect(r.summary.all.d90).not.toBeNull();
+    expect(r.summary!.all.d90).not.toBeNull();
+    for (const name of ['pca', 'pca-detrended', 'flatness', 'fit', 'temperature', 'temperature-vs-loss', 'mlf'] as const) expect(r.stages[name]?.status, name).toBe('done');
     expect(r.flatness!.directions.length).toBe(8);
     expect(r.temperatures!.T.length).toBe(8);
     expect(r.temperatureVsLoss.length).toBe(epochs + 1);
@@ -58,6 +58,8 @@ describe('runFengTu on a tiny network', () => {
     expect(r.temperatureVsLoss.at(-1)!.step).toBe(120);
     expect(r.mlf[0].mini.length).toBe(5);
     for (const name of ['train', 'pca', 'pca-detrended', 'flatness', 'temperature', 'temperature-vs-loss', 'mlf']) expect(r.timings[name]).toBeGreaterThan(0);
+    // Every stage ran on the analysis copy of the model: the trainer still holds the final weights.
+    assertClose(await r.trainer.mlp.readParams(), r.finalParams, { atol: 0, rtol: 0, label: "trainer's parameters after every stage" });
 
     const files = fengTuFiles(r, { uplotJs: '/*uplot*/', uplotCss: '/*css*/' }, { data: 'synthetic' });
     const npy = (name: string) => decodeNpy(files.get(name) as Uint8Array);
@@ -66,7 +68,7 @@ describe('runFengTu on a tiny network', () => {
     expect(npy('pca_variance.npy').shape).toEqual([8]);
     expect(npy('weights_layer1.npy').shape).toEqual([10, 10]);
     const spectra = (files.get('spectra.csv') as string).trim().split('\n');
-    expect(spectra[0]).toBe('i,sigma2,F,theta_l,theta_r,T,cumulative,sigma2_detrended');
+    expect(spectra[0]).toBe('i,sigma2,trusted,F,theta_l,theta_r,T,cumulative,sigma2_detrended');
     expect(spectra.length).toBe(9);
     const summary = JSON.parse(files.get('summary.json') as string);
     expect(summary.D.all.d99).not.toBeUndefined();
@@ -85,7 +87,7 @@ describe('runFengTu on a tiny network', () => {
     const a = await runFengTu(c, MODEL, { epochs: 4, batchSize: 20, seed: 5 }, { train, test: null }, { ...common, route: 'covariance' });
     const b = await runFengTu(c, MODEL, { epochs: 4, batchSize: 20, seed: 5 }, { train, test: null }, { ...common, route: 'trajectory' });
     assertClose(b.trajectory, a.trajectory, { atol: 0, rtol: 0, label: 'same training' });
-    assertClose(b.pca.variances, a.pca.variances, { atol: 0, rtol: 1e-3, label: 'σ² routes' });
+    assertClose(b.pca!.variances, a.pca!.variances, { atol: 0, rtol: 1e-3, label: 'σ² routes' });
     assertClose(b.pcaDetrended!.variances, a.pcaDetrended!.variances, { atol: 0, rtol: 1e-3, label: 'detrended σ² routes' });
   });
 
@@ -102,6 +104,19 @@ describe('sgdscope reproduce feng-tu flags', () => {
   it('maps flags to options', () => {
     const o = parse(['--k', '100', '--flat-k', 'e', '--dir-stride', '10', '--eig', 'dense', '--t-dirs', '1,3', '--window-epochs', '5']);
     expect(o).toMatchObject({ k: 100, flatK: Math.E, dirStride: 10, eig: 'dense', tDirs: [1, 3], windowEpochs: 5 });
+  });
+  it('--protocol authors sets their analysis, and their stop rule unless given', () => {
+    expect(parse(['--protocol', 'authors'])).toMatchObject({ windowSteps: 12000, k: 1000, flatK: Math.E, dirStride: 10, flatThetaMax: 1000, flatAt: 'final' });
+    expect(parse(['--protocol', 'authors', '--window-epochs', '20', '--k', '300'])).toMatchObject({ windowEpochs: 20, k: 300 });
+    expect(parse(['--protocol', 'authors', '--window-epochs', '20']).windowSteps).toBeUndefined();
+    const flags = parseFlags(['--protocol', 'authors'], FENG_TU_FLAGS, 'x').flags;
+    applyProtocolTraining(flags);
+    expect(flags).toMatchObject({ epochs: 1000, 'stop-loss': 5e-5, 'stop-accuracy': 0.99, 'stop-accuracy-epochs': 9 });
+    const mine = parseFlags(['--protocol', 'authors', '--stop-loss', '1e-3', '--epochs', '50'], FENG_TU_FLAGS, 'x').flags;
+    applyProtocolTraining(mine);
+    expect(mine).toMatchObject({ epochs: 50, 'stop-loss': 1e-3 });
+    expect(mine['stop-accuracy']).toBeUndefined();
+    expect(() => parse(['--protocol', 'theirs'])).toThrow(/--protocol must be one of sgdscope, authors/);
   });
   it('rejects bad values with the flag named', () => {
     expect(() => parse(['--flat-k', '1'])).toThrow(/--flat-k must be a number in \(1, 1e6\] or 'e'/);

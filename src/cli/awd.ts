@@ -19,6 +19,7 @@ import { inputPhase } from './input.ts';
 import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
 import { formatDuration } from './progress.ts';
 import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
+import { STOP_FLAGS, stopSettings } from './train-settings.ts';
 
 export const AWD_FLAGS: Record<string, FlagSpec> = {
   full: { kind: 'bool', help: "the authors' grid: lr 0.005–0.1, B 25–400, weight decay 0–2e-3, 10 seeds, to loss 1e-3 (for a real GPU: hours)" },
@@ -38,6 +39,7 @@ export const AWD_FLAGS: Record<string, FlagSpec> = {
   'base-batch': { kind: 'int', help: 'base batch size (default 25)', range: [1, 65536] },
   'target-loss': { kind: 'number', help: `stop when the full training loss is at or below this (default ${AWD_SCALED.targetLoss}; authors 1e-3)`, range: [0, 1e6, true] },
   'max-epochs': { kind: 'int', help: `epoch cap per run (default ${AWD_SCALED.maxEpochs})`, range: [1, 1e6] },
+  ...STOP_FLAGS,
   'wd-epochs': { kind: 'int', help: `weight decay only during the first N epochs, then off to the target (default ${AWD_SCALED.weightDecayEpochs}; 0: the whole run)`, range: [0, 1e6] },
   ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-awd)' },
@@ -70,6 +72,7 @@ export function resolveAwd(flags: FlagValues): AwdExperimentSpec {
     seeds: (flags.seeds as number[] | undefined) ?? preset.seeds,
     targetLoss: (flags['target-loss'] as number | undefined) ?? preset.targetLoss,
     maxEpochs: (flags['max-epochs'] as number | undefined) ?? preset.maxEpochs,
+    stop: stopSettings(flags),
     weightDecayEpochs: flags['wd-epochs'] === undefined ? preset.weightDecayEpochs : (flags['wd-epochs'] as number) === 0 ? null : (flags['wd-epochs'] as number),
     awd: { ...preset.awd, layer: (flags.layer as number | undefined) ?? preset.awd.layer, pairing: (flags.pairing as AwdExperimentSpec['awd']['pairing'] | undefined) ?? preset.awd.pairing, both: !flags['one-pairing'] },
   };

@@ -1,40 +1,67 @@
 /**
  * `sgdscope reproduce feng-tu`, run through a checkpointed training session: the trainer's state
- * and the window recorder's (trajectory rows, scatter blocks merged, weight checkpoints) are saved
- * on --save-every and at every stop, and once more when training ends, so --resume continues the
- * training bit for bit or, after it, redoes only the analysis. The analysis itself (stages 2–7 of
- * src/analysis/lab/feng-tu.ts) has no checkpoints of its own: a signal during it ends the run from
- * the end-of-training checkpoint.
+ * and the window recorder's (trajectory rows, weight checkpoints) are saved on --save-every and at
+ * every stop, and once more when training ends. Then the analysis stages
+ * (src/experiments/feng-tu/run.ts), each one's files written into the run folder when it ends, and
+ * what it computed into analysis-state.json (stage-state.ts).
+ *
+ * --resume continues the training bit for bit or, after it, runs only the analysis stages that are
+ * missing or failed (summary.json stages.<name>), taking the others from analysis-state.json; a
+ * stage is computed anew when a stage it reads is. A run whose stages all succeed drops its
+ * checkpoint and state; one with a failed stage keeps both, exits 4 with status
+ * "completed-with-failed-stages" and the resume command. A signal during the analysis ends the run
+ * (status "interrupted") with the stages finished so far kept for the resume.
  */
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
-import { analyseFengTu, prepareFengTu, type FengTuOptions, type FengTuSession, type Stage } from '../experiments/feng-tu/run.ts';
-import { fengTuFiles } from '../experiments/feng-tu/files.ts';
+import { analyseFengTu, failedStages, planFengTu, prepareFengTu, ANALYSIS_STAGES, type FengTuOptions, type FengTuResult, type FengTuSession, type Protocol, type Stage } from '../experiments/feng-tu/run.ts';
+import { indexAndCheckpointFiles, overviewFiles, stageFiles, trainFiles } from '../experiments/feng-tu/files.ts';
+import { applySavedStage, captureAnalysisState, decodeAnalysisState, encodeAnalysisState, windowKey, type AnalysisState } from '../experiments/feng-tu/stage-state.ts';
+import { fengTuLines } from '../experiments/feng-tu/summary-lines.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
 import type { RecorderState } from '../analysis/noise/recorder.ts';
 import { checkRunFitsData } from '../train/config.ts';
 import { Trainer } from '../train/trainer.ts';
-import { indexFiles, runConfigJson, stackedWeightFiles } from '../train/run-files.ts';
+import { runConfigJson } from '../train/run-files.ts';
 import { runTrainSession } from '../train/session.ts';
-import { encodeNpy } from '../util/npy.ts';
 import type { CheckpointContents } from '../util/checkpoint-file.ts';
+import { CHECKPOINT_FILE } from '../util/run-dir.ts';
 import { openCommandRunDir, readSettingsMeta, resumeOnly, sessionSink, settingsMeta } from './run-folder.ts';
-import type { FlagValues } from './args.ts';
+import { UsageError, type FlagValues } from './args.ts';
 import { inputPhase } from './input.ts';
 import { StopSignals } from './signals.ts';
 import { EXIT } from './exit-codes.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
 import { resolveTrainSettings } from './train-settings.ts';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 
 const CMD = 'sgdscope reproduce feng-tu';
+/** What the analysis stages finished (stage-state.ts), beside the checkpoint; carried by --resume. */
+export const ANALYSIS_STATE_FILE = 'analysis-state.json';
 
 /** The recorder's state in a checkpoint, under 'recorder'. */
 function unpackRecorder(c: CheckpointContents): RecorderState {
-  const m = c.meta.recorder as { recorded?: number; blockStart?: number } | undefined;
+  const m = c.meta.recorder as { recorded?: number; lastStep?: number } | undefined;
   const traj = c.arrays['recorder.trajectory'];
   const ck = c.arrays['recorder.checkpoints'];
   if (!m || !(traj instanceof Float32Array) || !(ck instanceof Float32Array)) throw new Error('the checkpoint holds no Feng–Tu window recording');
-  return { recorded: m.recorded as number, blockStart: m.blockStart as number, trajectory: traj, checkpoints: ck };
+  return { recorded: m.recorded as number, lastStep: m.lastStep as number, trajectory: traj, checkpoints: ck };
+}
+
+/**
+ * Testing aid: the stages SGDSCOPE_FAIL_STAGES (a comma list) makes throw at their start. Read on
+ * every start, a resumed one included, and never stored with the run's options.
+ */
+export function injectedFailures(): Stage[] | undefined {
+  const inject = process.env.SGDSCOPE_FAIL_STAGES;
+  if (!inject) return undefined;
+  const names = inject.split(',').map((x) => x.trim());
+  for (const n of names) if (!(ANALYSIS_STAGES as string[]).includes(n)) throw new UsageError(`SGDSCOPE_FAIL_STAGES: unknown stage '${n}' (stages: ${ANALYSIS_STAGES.join(', ')})`);
+  return names as Stage[];
+}
+
+function configJson(run: Parameters<typeof runConfigJson>[0], options: Partial<FengTuOptions>): string {
+  return runConfigJson(run).replace(/\n}\n$/, `,\n  "fengTu": ${JSON.stringify(options)}\n}\n`);
 }
 
 /** `resolveOptions`: reproduce.ts's flag → FengTuOptions resolution (passed in, so the two files do not import each other). */
@@ -45,19 +72,21 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   };
   // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
   const signals = new StopSignals(log);
-  const { cr, run, options, loaded, assets } = await inputPhase(async () => {
+  const { cr, run, options, protocol, loaded, assets, failStages } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD);
-    // 30 epochs unless --epochs or a --config file's train.epochs says otherwise.
-    if (flags.resume === undefined && flags.epochs === undefined && !flags.config) flags.epochs = 30;
-    const fresh = flags.resume === undefined ? { run: resolveTrainSettings(flags), options: resolveOptions(flags) } : null;
-    const cr = openCommandRunDir(flags, { kind: 'feng-tu', command: CMD, argv, checkpointKind: 'feng-tu' });
+    const fresh = flags.resume === undefined ? { run: resolveTrainSettings(flags), options: resolveOptions(flags), protocol: (flags.protocol as Protocol | undefined) ?? 'sgdscope' } : null;
+    const failStages = injectedFailures();
+    const cr = openCommandRunDir(flags, { kind: 'feng-tu', command: CMD, argv, checkpointKind: 'feng-tu', carry: [ANALYSIS_STATE_FILE] });
     try {
-      const run = fresh?.run ?? readSettingsMeta(cr.resume!.meta, cr.dir.resumed!.checkpoint);
-      const options = fresh?.options ?? (cr.resume!.meta.options as Partial<FengTuOptions>);
+      const meta = cr.resume?.meta;
+      const run = fresh?.run ?? readSettingsMeta(meta!, cr.dir.resumed!.checkpoint);
+      const options = fresh?.options ?? (meta!.options as Partial<FengTuOptions>);
+      const protocol = fresh?.protocol ?? ((meta!.protocol as Protocol | undefined) ?? 'sgdscope');
       const loaded = await loadDataset(run.data);
-      checkRunFitsData(run.model, run.train, loaded.train);
+      // The run's shape (P, T, k, window) is checked here, so a k or window that cannot fit is bad input before the GPU starts.
+      planFengTu(run.model, checkRunFitsData(run.model, run.train, loaded.train), loaded.train.n, options);
       cr.checkIndices(loaded);
-      return { cr, run, options, loaded, assets: await loadReportAssets() };
+      return { cr, run, options, protocol, loaded, assets: await loadReportAssets(), failStages };
     } catch (e) {
       cr.dir.release();
       throw e;
@@ -65,9 +94,10 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   });
   const { dir } = cr;
   const ctx0 = await acquireGpu();
-  log(`${CMD}: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, ${run.train.epochs} epochs, seed ${run.train.seed} on ${ctx0.adapterName} (${ctx0.runtime})`);
+  const cap = run.train.stopLoss !== null || run.train.stopAccuracy !== null ? ' (cap)' : '';
+  log(`${CMD}: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, ${run.train.epochs} epochs${cap}, seed ${run.train.seed}, protocol ${protocol} on ${ctx0.adapterName} (${ctx0.runtime})`);
   log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test; run folder: ${dir.shown} (written in ${dir.work} until it ends)`);
-  dir.write('config.json', runConfigJson({ model: run.model, train: run.train, data: loaded.spec, adapter: adapterRecord(ctx0) }).replace(/\n}\n$/, `,\n  "fengTu": ${JSON.stringify(options)}\n}\n`));
+  dir.write('config.json', configJson({ model: run.model, train: run.train, data: loaded.spec, adapter: adapterRecord(ctx0) }, options));
 
   const t0 = performance.now();
   const trainBar = new ProgressBar('train');
@@ -75,22 +105,23 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   let session: FengTuSession | null = null;
   const outcome = await runTrainSession(ctx0, {
     kind: 'feng-tu',
-    meta: { ...settingsMeta(run, loaded), options },
+    meta: { ...settingsMeta(run, loaded), options, protocol },
     resume: cr.resume,
     build: async (ctx, from) => {
       const trainer = await Trainer.create(ctx, run.model, run.train, { train: loaded.train, test: loaded.test });
-      const s = await prepareFengTu(ctx, trainer, options);
+      const s = await prepareFengTu(ctx, trainer, { ...options, failStages });
       session = s;
       if (from) s.recorder.restore(unpackRecorder(from));
       else s.recorder.recordInitial();
-      if (trainer.step === 0 && !from) log(`train: ${s.total} steps, window ${s.windowStart + 1}–${s.total} (${s.T} steps), layer ${s.o.layer} (P = ${s.recorder.P}), ${s.route} route`);
+      const where = s.open ? `the last ${s.T} steps before the stop rule ends the run` : `window ${s.windowStart + 1}–${s.total} (${s.T} steps)`;
+      if (!from) log(`train: ${s.open ? 'up to ' : ''}${s.total} steps, ${where}, layer ${s.o.layer} (P = ${s.recorder.P}), ${s.route} route`);
       return {
         trainer,
         part: {
           onStepEncoded: (batch, step) => s.recorder.onStepEncoded(batch, step),
           pack: async (into) => {
             const st = await s.recorder.state(trainer.step);
-            into.meta.recorder = { recorded: st.recorded, blockStart: st.blockStart };
+            into.meta.recorder = { recorded: st.recorded, lastStep: st.lastStep };
             into.arrays['recorder.trajectory'] = st.trajectory;
             into.arrays['recorder.checkpoints'] = st.checkpoints;
           },
@@ -104,12 +135,12 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
     sink: sessionSink(dir, null),
     log,
     onChunk: (p) => {
-      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toFixed(4)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
+      if (p.eval) lastEval = ` | train ${p.eval.train.loss.toExponential(2)}/${(100 * p.eval.train.accuracy).toFixed(2)}% test ${p.eval.test ? `${(100 * p.eval.test.accuracy).toFixed(2)}%` : '-'}`;
       if (quiet) return;
-      const rate = p.step / Math.max((performance.now() - t0) / 1000, 1e-9);
+      const rate = (p.step - (cr.resume ? (cr.resume.meta.progress as number) : 0)) / Math.max((performance.now() - t0) / 1000, 1e-9);
       const eta = p.totalSteps ? (p.totalSteps - p.step) / rate : NaN;
       const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
-      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
+      trainBar.update(p.step, p.totalSteps, `step ${p.step}/${p.totalSteps}${cap} ep ${p.epoch.toFixed(1)} loss ${loss.toFixed(4)} ${rate.toFixed(0)} steps/s ETA${cap} ${formatDuration(eta)}${lastEval}`);
     },
   });
   trainBar.done();
@@ -120,45 +151,71 @@ export async function fengTuCommand(flags: FlagValues, argv: string[], resolveOp
   }
   const { ctx, result: runResult } = outcome;
   log(`train: ${runResult.message}`);
-  // The analysis cannot stop midway: a signal ends the run from the end-of-training checkpoint.
-  signals.onRequest = (sig) => process.exit(cr.stop('interrupted', `interrupted by ${sig} during the analysis (training is done and checkpointed)`, runResult.steps, new Map(), signals.exitCode));
+
+  // The stages an earlier attempt finished (carried from the folder resumed).
+  const stateFile = dir.path(ANALYSIS_STATE_FILE);
+  let saved: AnalysisState | null = null;
+  const restore = (name: Exclude<Stage, 'train'>, r: FengTuResult): boolean => {
+    if (saved === null && existsSync(stateFile)) {
+      try {
+        saved = decodeAnalysisState(readFileSync(stateFile, 'utf8'), stateFile, windowKey(r));
+      } catch (e) {
+        // An unreadable state costs only time: every stage runs again.
+        log(`note: ${(e as Error).message}; every stage runs again`);
+        saved = { window: windowKey(r), stages: {} };
+      }
+    }
+    const s = saved?.stages[name];
+    if (!s) return false;
+    applySavedStage(r, name, s);
+    return true;
+  };
+  // A signal now ends the run: the checkpoint and the stages finished so far stay for --resume.
+  signals.onRequest = (sig) => process.exit(cr.stop('interrupted', `interrupted by ${sig} during the analysis (training is done and checkpointed; finished stages are kept)`, runResult.steps, new Map(), signals.exitCode));
+  const extra = { protocol, data: loaded.spec, adapter: adapterRecord(ctx) };
   let stageBar: ProgressBar | null = null;
-  const result = await analyseFengTu(session!, runResult, {
-    onStageStart: (stage: Stage, detail: string) => {
-      log(`${stage}: ${detail}`);
-      stageBar = quiet ? null : new ProgressBar(stage);
+  const result = await analyseFengTu(
+    session!,
+    runResult,
+    {
+      onStageStart: (stage: Stage, detail: string) => {
+        log(`${stage}: ${detail}`);
+        stageBar = quiet ? null : new ProgressBar(stage);
+      },
+      onStageProgress: (_stage, done, total, detail) => stageBar?.update(done, total, detail),
+      onStageEnd: (stage, seconds, detail) => {
+        stageBar?.done();
+        stageBar = null;
+        log(`${stage}: ${detail.startsWith('FAILED') ? 'failed' : 'done'} in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
+      },
+      // Each stage's files as soon as it ends, the overview (summary.json with every stage's
+      // status, spectra.csv, report.html) after each, and the state a resume continues from.
+      onStageDone: (stage, r) => {
+        const files = stage === 'train' ? trainFiles(r) : stageFiles(stage, r);
+        for (const [name, content] of [...files, ...overviewFiles(r, assets, extra)]) dir.write(name, content);
+        if (stage !== 'train' && !r.stages[stage]?.resumed) dir.write(ANALYSIS_STATE_FILE, encodeAnalysisState(captureAnalysisState(r)));
+      },
     },
-    onStageProgress: (_stage, done, total, detail) => stageBar?.update(done, total, detail),
-    onStageEnd: (stage, seconds, detail) => {
-      stageBar?.done();
-      stageBar = null;
-      log(`${stage}: done in ${formatDuration(seconds)}${detail ? ` — ${detail}` : ''}`);
-    },
-  }, { train: runResult.seconds });
+    { train: runResult.seconds },
+    restore,
+  );
   signals.dispose();
-  const files = fengTuFiles(result, assets, { data: loaded.spec, adapter: adapterRecord(ctx) });
-  // What numpy needs beyond the lab's files: the samples trained on, the settings with defaults.
-  for (const [name, content] of indexFiles(loaded)) files.set(name, content);
-  // The weight checkpoints T(t) and L(t) were measured at, stacked per layer, and their steps.
-  const rec = session!.recorder;
-  const slots = await Promise.all(rec.checkpointSteps.map((_, i) => rec.readCheckpoint(i)));
-  for (const [name, content] of stackedWeightFiles(run.model, slots)) files.set(`checkpoints_${name}`, content);
-  files.set('checkpoint_steps.npy', encodeNpy(Uint32Array.from(rec.checkpointSteps), [rec.checkpointSteps.length]));
-  files.set('config.json', runConfigJson({ model: run.model, train: result.train, data: loaded.spec, adapter: adapterRecord(ctx) }).replace(/\n}\n$/, `,\n  "fengTu": ${JSON.stringify(result.options)}\n}\n`));
-  cr.finish(files);
-  const s = result.summary;
-  const d = (p: typeof s.all | null): string => (p ? `D90 ${p.d90 ?? `>${p.variances.length}`}, D99 ${p.d99 ?? `>${p.variances.length}`}` : '—');
-  const fit = result.fit;
-  const lines = [
-    `${result.run.message}; window steps ${result.window.firstStep}–${result.window.lastStep} (T = ${result.window.T}), layer ${result.layer} (P = ${result.P}), k = ${result.options.k}`,
-    `dimensions (of P = ${result.P}): all ${d(s.all)} | PC1 left out ${d(s.pc1Removed)} | detrended ${d(s.detrended)} | |cos(PC1, w*)| ${result.pc1VsMeanWeight?.toFixed(3)}`,
-    fit ? `variance–flatness: ψ = ${fit.psi.toFixed(3)} ± ${fit.psiSE.toFixed(3)}, r = ${fit.r.toFixed(3)} (n = ${fit.n}, PC1 left out)` : `variance–flatness: no fit (${result.fitError ?? 'skipped'})`,
-    result.anisotropy ? `temperature: max/min ${result.anisotropy.maxOverMin.toPrecision(3)}, Spearman(T, F) ${result.anisotropy.spearmanWithFlatness?.toFixed(3)}` : 'temperature: skipped',
-    result.temperatureVsLoss.length ? `T(t) vs L(t): Pearson r(ln T, ln L) ${result.tDirs.map((i, j) => `PC${i} ${result.temperatureLossCorrelation[j].toFixed(3)}`).join(', ')}` : '',
-    `time: ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}; total ${formatDuration((performance.now() - t0) / 1000)}`,
-    `run folder: ${dir.shown} (report.html)`,
-  ].filter(Boolean);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const files = await indexAndCheckpointFiles(result, loaded, session!.recorder);
+  files.set('config.json', configJson({ model: run.model, train: result.train, data: loaded.spec, adapter: adapterRecord(ctx) }, options));
+  const failed = failedStages(result);
+  const lines = fengTuLines(result);
+  const total = formatDuration((performance.now() - t0) / 1000);
   ctx.destroy();
-  return EXIT.ok;
+  if (failed.length === 0) {
+    if (existsSync(stateFile)) unlinkSync(stateFile);
+    cr.finish(files);
+    process.stdout.write(`${[...lines, `total ${total}; run folder: ${dir.shown} (report.html)`].join('\n')}\n`);
+    return EXIT.ok;
+  }
+  // Completed with failed stages: the checkpoint and the finished stages stay, for --resume.
+  const message = `completed with ${failed.length} failed stage${failed.length > 1 ? 's' : ''} (${failed.join(', ')}; summary.json stages.<name>.error); run the missing ones with: ${cr.resumeCommand}`;
+  if (!existsSync(dir.path(CHECKPOINT_FILE))) throw new Error(`${CMD}: the end-of-training checkpoint is missing from ${dir.work} (internal error)`);
+  dir.commit({ status: 'completed-with-failed-stages', message, steps: runResult.steps, failedStages: failed, resume: cr.resumeCommand }, files);
+  process.stdout.write(`${[...lines, `total ${total}; run folder: ${dir.shown} (report.html); ${message} (exit status ${EXIT.failedStages})`].join('\n')}\n`);
+  return EXIT.failedStages;
 }

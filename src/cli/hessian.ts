@@ -30,10 +30,12 @@ import { StopSignals } from './signals.ts';
 import { EXIT } from './exit-codes.ts';
 import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
 import { formatDuration } from './progress.ts';
+import { STOP_FLAGS, stopSettings } from './train-settings.ts';
 
 export const HESSIAN_FLAGS: Record<string, FlagSpec> = {
   run: { kind: 'string', help: 'a `sgdscope train` run folder whose final weights and training set are analysed (default: train the reference run here first)' },
-  epochs: { kind: 'int', help: 'without --run: epochs of the reference training (default 20)', range: [1, 100000] },
+  epochs: { kind: 'int', help: 'without --run: epochs of the reference training (default 20; the cap with a stop rule)', range: [1, 100000] },
+  ...STOP_FLAGS,
   layer: { kind: 'string', help: "block analysed: a layer index (default 1, the hidden→hidden layer), a comma list, or 'all' (the whole network)" },
   k: { kind: 'int', help: 'top eigenpairs by Lanczos (default 20)', range: [1, 1000] },
   'max-iter': { kind: 'int', help: 'largest Lanczos Krylov dimension (default max(4k + 60, 150), at most the block size)', range: [2, 100000] },
@@ -99,6 +101,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
       // A resumed run takes the flags it was started with from its checkpoint.
       const flags: FlagValues = cr.resume ? (cr.resume.meta.flags as FlagValues) : parsed.flags;
       if (flags.run !== undefined && flags.epochs !== undefined) throw new UsageError(`${CMD}: --epochs only applies without --run (the run folder already holds trained weights)`);
+      if (flags.run !== undefined && Object.keys(STOP_FLAGS).some((f) => flags[f] !== undefined)) throw new UsageError(`${CMD}: the stop-rule flags only apply without --run (the run folder already holds trained weights)`);
       if (flags.chunk !== undefined && (flags.chunk as number) % 64 !== 0) throw new UsageError(`${CMD}: --chunk must be a multiple of 64, got ${flags.chunk}`);
       const run = flags.run !== undefined ? loadRunFolder(flags.run as string) : null;
       const model = run ? run.model : SEED_MLP;
@@ -111,7 +114,7 @@ export async function hessianCommand(argv: string[]): Promise<number> {
       const maxIter = flags['max-iter'] as number | undefined;
       const k = Math.min((flags.k as number | undefined) ?? DEFAULT_HESSIAN_OPTIONS.k, dim);
       if (maxIter !== undefined && Math.min(maxIter, dim) < k) throw new UsageError(`${CMD}: --max-iter ${Math.min(maxIter, dim)} is below --k ${k}`);
-      const train = run ? run.train : validateTrainConfig({ epochs: (flags.epochs as number | undefined) ?? 20 });
+      const train = run ? run.train : validateTrainConfig({ epochs: (flags.epochs as number | undefined) ?? 20, ...stopSettings(flags) });
       const loaded = await loadDataset(run ? run.data : { kind: 'mnist10k' });
       if (run) checkRunIndices(run, loaded);
       else checkRunFitsData(model, train, loaded.train);

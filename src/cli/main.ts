@@ -4,7 +4,7 @@
  *   info       show the WebGPU adapter sgdscope finds
  *   hessian    Hessian spectrum, density, trace and gradient-noise covariance of a trained MLP
  *   sweep      train a grid of runs and report sharpness, gap, ‖w‖ and divergence
- *   reproduce  reproduce a paper's experiment end to end (feng-tu, signal-propagation, awd, toy-landscape)
+ *   reproduce  reproduce a paper's experiment end to end (feng-tu, signal-propagation, awd, toy-landscape, batch-increase)
  *   worker     train the runs of a job queue (the multi-run commands' --queue) on this GPU
  */
 import { trainCommand } from './train.ts';
@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   info: { run: infoCommand, help: 'show the WebGPU adapter and its limits' },
   hessian: { run: hessianCommand, help: 'Hessian of a trained MLP (exact GPU products): top-k, SLQ density, trace, outliers, noise vs curvature' },
   sweep: { run: sweepCommand, help: 'train a grid of runs (lr, batch, weight decay, dropout, seed): sharpness, gap, ‖w‖, divergence; report' },
-  reproduce: { run: reproduce, help: 'reproduce a paper\'s experiment (feng-tu, signal-propagation, awd, toy-landscape) and write a run folder with a report' },
+  reproduce: { run: reproduce, help: 'reproduce a paper\'s experiment (feng-tu, signal-propagation, awd, toy-landscape, batch-increase) and write a run folder with a report' },
   worker: { run: workerCommand, help: 'train the runs of a job queue (sweep, reproduce … --queue) on this GPU; write their run folders into a shared store' },
 };
 

@@ -39,7 +39,7 @@ import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 import { resolveSearch, SEARCH_FLAGS } from './sweep-search.ts';
 import { sweepCollectCommand, sweepStatusCommand } from './sweep-queue.ts';
 
-const BASE = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'bias', 'init', 'sigma-w', 'sigma-b', 'momentum', 'sampling', 'epochs', 'steps', 'eval-every', 'chunk', 'divergence-loss'] as const;
+const BASE = ['config', 'dataset', 'train-size', 'test-size', 'split-seed', 'widths', 'activation', 'bias', 'init', 'sigma-w', 'sigma-b', 'momentum', 'sampling', 'epochs', 'steps', 'stop-loss', 'stop-accuracy', 'stop-accuracy-epochs', 'eval-every', 'chunk', 'divergence-loss'] as const;
 
 /** The scaled default grid (18 runs; minutes here: 2 cores, SwiftShader). */
 export const DEFAULT_SWEEP_GRID: SweepGrid = { lr: [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], batchSize: [20, 50, 100], weightDecay: [0], dropout: [0], seed: [1] };

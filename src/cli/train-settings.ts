@@ -11,6 +11,29 @@ import { SAVE_EVERY_HELP } from '../train/save-policy.ts';
 import { checkKeys, isPlainObject } from '../util/keys.ts';
 import { UsageError, type FlagSpec, type FlagValues } from './args.ts';
 
+/**
+ * The authors' stop rule (src/train/stop-rule.ts) on every training command; --epochs (or
+ * --steps) stays the cap. With both parts: stop once the full training loss < --stop-loss and the
+ * mean training accuracy of the last --stop-accuracy-epochs evaluations > --stop-accuracy.
+ */
+export const STOP_FLAGS: Record<string, FlagSpec> = {
+  'stop-loss': { kind: 'number', help: 'stop rule: full training loss below this (with --stop-accuracy: both must hold; the authors: 5e-5)', range: [0, 1e6, true] },
+  'stop-accuracy': { kind: 'number', help: 'stop rule: mean training accuracy of the last --stop-accuracy-epochs evaluations above this (the authors: 0.99)', range: [0, 1] },
+  'stop-accuracy-epochs': { kind: 'int', help: 'evaluations (epochs) averaged by --stop-accuracy (default 1; the authors: 9)', range: [1, 100000] },
+};
+
+/** TrainConfig fields of the stop-rule flags that were given. */
+export function stopSettings(flags: FlagValues): Partial<TrainConfig> {
+  const t: Partial<TrainConfig> = {};
+  if (flags['stop-loss'] !== undefined) t.stopLoss = flags['stop-loss'] as number;
+  if (flags['stop-accuracy'] !== undefined) t.stopAccuracy = flags['stop-accuracy'] as number;
+  if (flags['stop-accuracy-epochs'] !== undefined) {
+    if (flags['stop-accuracy'] === undefined) throw new UsageError('--stop-accuracy-epochs needs --stop-accuracy (the accuracy it averages)');
+    t.stopAccuracyEpochs = flags['stop-accuracy-epochs'] as number;
+  }
+  return t;
+}
+
 export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   config: { kind: 'string', help: 'JSON file with optional sections {model, train, data}; flags override it' },
   dataset: { kind: 'string', help: 'mnist10k (embedded, default), fashion (Debian dataset-fashion-mnist), idx:<dir> (your MNIST-format IDX files)', choices: ['mnist10k', 'fashion', 'idx:'] },
@@ -33,6 +56,7 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   steps: { kind: 'int', help: 'stop after this many steps', range: [1, 1e9] },
   'target-loss': { kind: 'number', help: 'stop when the full training loss is at or below this', range: [0, 1e6, true] },
   'target-accuracy': { kind: 'number', help: 'stop when the full training accuracy reaches this', range: [0, 1, true] },
+  ...STOP_FLAGS,
   'eval-every': { kind: 'int', help: 'evaluate on the full train/test sets every N steps (0: every epoch)', range: [0, 1e9] },
   chunk: { kind: 'int', help: 'SGD steps per GPU command buffer (default 200)', range: [1, 10000] },
   'divergence-loss': { kind: 'number', help: 'a minibatch loss above this stops the run as diverged (default 1000)', range: [0, 1e30, true] },
@@ -124,6 +148,7 @@ export function resolveTrainSettings(flags: FlagValues): ResolvedRun {
   set('steps', 'steps');
   set('targetTrainLoss', 'target-loss');
   set('targetTrainAccuracy', 'target-accuracy');
+  Object.assign(t, stopSettings(flags));
   set('evalEvery', 'eval-every');
   set('chunkSteps', 'chunk');
   set('divergenceLoss', 'divergence-loss');

@@ -12,13 +12,14 @@
  *            dashboard's model
  *   awd      `sgdscope reproduce awd` (784-30-30-10, the authors' setting) on a scaled grid
  *   toy      `sgdscope reproduce toy-landscape` with the form's valley and noise
+ *   batch-increase  `sgdscope reproduce batch-increase` with the dashboard's model on a subsample
  *
  * DOM-free and device-agnostic: the worker passes its side device; tests pass a Node one.
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { stratifiedSample, subset, type Dataset, type DatasetSpec } from '../data/index.ts';
 import type { MlpConfig } from '../nn/config.ts';
-import type { TrainConfig } from '../train/config.ts';
+import { validateTrainConfig, type TrainConfig } from '../train/config.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { paramLayout } from '../nn/params.ts';
 import { uploadDataset } from '../train/gpu-dataset.ts';
@@ -36,6 +37,10 @@ import { AWD_MODEL, AWD_SCALED, runAwdExperiment, validateAwdSpec, type AwdExper
 import { awdFigures, awdFiles, trends } from './awd/files.ts';
 import { TOY_DEFAULT, runToyExperiment, validateToySpec, type ToyExperimentSpec } from './toy/run.ts';
 import { toyFigures, toyFiles } from './toy/files.ts';
+import { compareSchedules, runBatchIncrease } from './batch-increase/run.ts';
+import { batchIncreaseFigures } from './batch-increase/charts.ts';
+import { batchIncreaseFiles } from './batch-increase/files.ts';
+import type { BatchIncreaseSpec } from './batch-increase/schedule.ts';
 import { checkExperiment, type ExperimentKind, type ExperimentRequest } from './dashboard-settings.ts';
 
 /** The network being trained, as the Hessian sees it. */
@@ -53,8 +58,8 @@ export interface ExperimentEnv {
   progress(text: string): void;
   /** The network being trained; throws (with what to do) when there is none. */
   network(): Promise<NetworkState>;
-  /** The dashboard's dataset with this many training (and test, or the split's) samples. */
-  data(trainSize: number, testSize: number | null): Promise<{ train: Dataset; test: Dataset; spec: DatasetSpec }>;
+  /** The dashboard's dataset with this many training (and test, or the split's) samples; the indices when known (for an exported run folder). */
+  data(trainSize: number, testSize: number | null): Promise<{ train: Dataset; test: Dataset; spec: DatasetSpec; trainIndices?: Uint32Array; testIndices?: Uint32Array }>;
   /** The dashboard's model and base training settings (the sweep varies lr, B and seed). */
   model: MlpConfig;
   train: Partial<TrainConfig>;
@@ -83,7 +88,7 @@ const p4 = (v: number | null | undefined): string => (v === null || v === undefi
 
 export async function runExperiment(req: ExperimentRequest, env: ExperimentEnv): Promise<ExperimentRun> {
   const t0 = performance.now();
-  const run = await (req.kind === 'hessian' ? hessian(req, env) : req.kind === 'sweep' ? sweep(req, env) : req.kind === 'awd' ? awd(req, env) : toy(req, env));
+  const run = await (req.kind === 'hessian' ? hessian(req, env) : req.kind === 'sweep' ? sweep(req, env) : req.kind === 'awd' ? awd(req, env) : req.kind === 'batch-increase' ? batchIncrease(req, env) : toy(req, env));
   run.outcome.seconds = (performance.now() - t0) / 1000;
   return run;
 }
@@ -257,5 +262,39 @@ async function toy(req: ExperimentRequest, env: ExperimentEnv): Promise<Experime
       seconds: 0,
     },
     files: (assets, adapter) => toyFiles(r, assets, { adapter }),
+  };
+}
+
+// ---------------- increase the batch size instead of decaying the lr ----------------
+
+async function batchIncrease(req: ExperimentRequest, env: ExperimentEnv): Promise<ExperimentRun> {
+  const v = checkExperiment(req, { layers: env.model.widths.length - 1, trainN: null }).values;
+  const data = await env.data(v['train-size'] as number, null);
+  // The dashboard's model, seed and sampling; the schedule's own lr, B and epochs; momentum 0 (schedule.ts).
+  const { seed, sampling, chunkSteps } = env.train;
+  const base = Object.fromEntries(Object.entries({ seed, sampling, chunkSteps }).filter(([, x]) => x !== undefined)) as Partial<TrainConfig>;
+  const spec: BatchIncreaseSpec = {
+    model: env.model,
+    train: validateTrainConfig({ ...base, lr: v.lr as number, batchSize: v.batch as number, epochs: v.epochs as number }, data.train.n),
+    milestones: v.milestones as number[],
+    factor: v.factor as number,
+    batchRule: v['equal-g'] ? 'equal-g' : 'factor',
+    baseline: v.baseline as boolean,
+  };
+  const r = await runBatchIncrease(env.ctx, spec, data, {
+    onPhaseStart: (s, p, shared) => env.progress(`${s.label}, phase ${p.index + 1}/${s.phases.length} (lr ${p4(p.lr)}, B ${p.batchSize}, g ${p4(p.g)})${shared ? ': shared with an earlier schedule' : ''}`),
+  });
+  const c = compareSchedules(r);
+  const summary = [`${spec.model.widths.join('-')} on ${r.trainSize} training samples, ${spec.train.epochs} epochs, milestones ${spec.milestones.join(', ')}, factor ${spec.factor} (${r.seconds.toFixed(0)} s)`];
+  for (const x of r.runs) summary.push(`${x.schedule.label}: final test ${p4(c.finalTest[x.schedule.name] ?? null)} in ${x.updates} updates (B ${x.schedule.phases.map((p) => p.batchSize).join(' → ')}, lr ${x.schedule.phases.map((p) => p4(p.lr)).join(' → ')})${x.status === 'diverged' ? ` — ${x.message}` : ''}`);
+  summary.push(`(a) vs (b): largest |Δ test accuracy| over the epochs ${p4(c.maxGap)}, mean ${p4(c.meanGap)}; (a) makes ${p4(c.updateRatio)}× the updates of (b)`);
+  const numbers: Record<string, number | null> = { maxGap: c.maxGap };
+  for (const x of r.runs) {
+    numbers[`test@${x.schedule.name}`] = c.finalTest[x.schedule.name] ?? null;
+    numbers[`updates@${x.schedule.name}`] = x.updates;
+  }
+  return {
+    outcome: { kind: 'batch-increase', title: 'Increase B instead of decaying lr', charts: batchIncreaseFigures(r), heatmaps: [], summary, numbers, seconds: 0 },
+    files: (assets, adapter) => batchIncreaseFiles(r, assets, { data: data.spec, adapter, trainIndices: data.trainIndices, testIndices: data.testIndices }),
   };
 }

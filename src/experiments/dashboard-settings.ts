@@ -1,15 +1,16 @@
 /**
  * The dashboard's experiment forms (issue 6): the Hessian of the network being trained, an
- * (lr, B) sweep, activity–weight duality and the SGD toy landscape. One field list per
+ * (lr, B) sweep, activity–weight duality, the SGD toy landscape and the batch-size increase. One field list per
  * experiment (its key, label, allowed range and default: scaled so that each finishes in seconds
  * to a minute on a CPU-emulated GPU), parsing from the form's strings and validation that names
  * the field and the allowed range, as the CLI's flags do. DOM-free: used by the page
  * (src/ui/experiment-panels.ts), the worker (src/experiments/dashboard-runner.ts) and tests.
  */
 import { inRange } from '../train/config.ts';
+import { scheduleProblems } from './batch-increase/schedule.ts';
 
-export type ExperimentKind = 'hessian' | 'sweep' | 'awd' | 'toy';
-export const EXPERIMENT_KINDS: ExperimentKind[] = ['hessian', 'sweep', 'awd', 'toy'];
+export type ExperimentKind = 'hessian' | 'sweep' | 'awd' | 'toy' | 'batch-increase';
+export const EXPERIMENT_KINDS: ExperimentKind[] = ['hessian', 'sweep', 'batch-increase', 'awd', 'toy'];
 
 export interface ExperimentField {
   key: string;
@@ -66,6 +67,16 @@ export const EXPERIMENT_FIELDS: Record<ExperimentKind, ExperimentField[]> = {
     { key: 'lr', label: 'learning rate', type: 'number', min: 0, minExclusive: true, max: 2, default: 0.05, hint: 'stable while lr·λ_max < 2' },
     { key: 'walkers', label: 'walkers', type: 'int', min: 64, max: 1 << 20, default: 2048, hint: 'independent SGD runs on the GPU' },
     { key: 'steps', label: 'steps', type: 'int', min: 200, max: 1e7, default: 6000, hint: 'density run (a quarter is burn-in); drift runs a third of this' },
+  ],
+  'batch-increase': [
+    { key: 'lr', label: 'learning rate ε₀', type: 'number', min: 0, minExclusive: true, max: 10, default: 0.1, hint: '(a) divides it by the factor at each milestone; (b) keeps it' },
+    { key: 'batch', label: 'batch size B₀', type: 'int', min: 1, max: 1e7, default: 25, hint: '(b) multiplies it by the factor at each milestone; (a) keeps it' },
+    { key: 'factor', label: 'factor f', type: 'number', min: 1, minExclusive: true, max: 100, default: 2, hint: 'per milestone (the paper: 5); B₀·f^k must be whole batches' },
+    { key: 'milestones', label: 'milestones (epochs)', type: 'ints', min: 1, max: 10000, maxItems: 6, default: [2, 4], hint: 'epochs at which lr is divided / B multiplied' },
+    { key: 'epochs', label: 'epochs', type: 'int', min: 2, max: 1000, default: 6, hint: 'every schedule trains this long (the CLI: 30 on 8,000 samples)' },
+    { key: 'train-size', label: 'training samples', type: 'int', min: 100, max: 1e7, default: 1000, hint: 'stratified subsample: N in g = lr·(N/B − 1)' },
+    { key: 'equal-g', label: 'equal g exactly', type: 'bool', min: 0, max: 1, default: false, hint: 'B solving lr·(N/B − 1) = (a)\'s g, rounded (off: B₀·f^k, the paper\'s rule, equal lr·N/B)' },
+    { key: 'baseline', label: 'constant baseline', type: 'bool', min: 0, max: 1, default: true, hint: '(c): lr and B constant' },
   ],
 };
 
@@ -151,6 +162,11 @@ export function validateExperiment(req: ExperimentRequest, ctx: ExperimentContex
     const lr = req.values.lr as number;
     const lamMax = req.values['lam-max'] as number;
     if (lr * lamMax >= 2) errors.lr = `toy.lr must be below 2/λ_max = ${(2 / lamMax).toPrecision(3)} (the sharp end of the valley is unstable otherwise), got ${lr}`;
+  }
+  if (req.kind === 'batch-increase' && Object.keys(errors).length === 0) {
+    const v = req.values;
+    const problems = scheduleProblems({ lr: v.lr as number, batchSize: v.batch as number, epochs: v.epochs as number, milestones: v.milestones as number[], factor: v.factor as number, batchRule: v['equal-g'] ? 'equal-g' : 'factor' }, v['train-size'] as number);
+    for (const [k, msg] of Object.entries(problems)) errors[k] = `batch-increase.${msg}`;
   }
   if (req.kind === 'sweep' && Object.keys(errors).length === 0) {
     const runs = ['lrs', 'batches', 'weight-decays', 'dropouts', 'seeds'].reduce((n, k) => n * (req.values[k] as number[]).length, 1);

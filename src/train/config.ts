@@ -21,6 +21,11 @@ export interface TrainConfig {
   steps: number | null;
   targetTrainLoss: number | null;
   targetTrainAccuracy: number | null;
+  /** The authors' stop rule (stop-rule.ts): full train loss < stopLoss and the mean train accuracy
+   * of the last stopAccuracyEpochs evaluations > stopAccuracy; null parts are left out. */
+  stopLoss: number | null;
+  stopAccuracy: number | null;
+  stopAccuracyEpochs: number;
   /** Full train/test evaluation every this many steps (0: once per epoch). */
   evalEvery: number;
   /** SGD steps encoded per command buffer; metrics are read back once per chunk. */
@@ -42,6 +47,9 @@ export const DEFAULT_TRAIN: TrainConfig = {
   steps: null,
   targetTrainLoss: null,
   targetTrainAccuracy: null,
+  stopLoss: null,
+  stopAccuracy: null,
+  stopAccuracyEpochs: 1,
   evalEvery: 0,
   chunkSteps: 200,
   divergenceLoss: 1e3,
@@ -62,6 +70,9 @@ const RANGES: Record<string, Range> = {
   steps: { min: 1, max: 1e9, integer: true },
   targetTrainLoss: { min: 0, max: 1e6, minExclusive: true },
   targetTrainAccuracy: { min: 0, max: 1, minExclusive: true },
+  stopLoss: { min: 0, max: 1e6, minExclusive: true },
+  stopAccuracy: { min: 0, max: 1 },
+  stopAccuracyEpochs: { min: 1, max: 100000, integer: true },
   evalEvery: { min: 0, max: 1e9, integer: true },
   chunkSteps: { min: 1, max: 10000, integer: true },
   divergenceLoss: { min: 0, max: 1e30, minExclusive: true },
@@ -87,7 +98,7 @@ export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: nu
   const c: TrainConfig = { ...DEFAULT_TRAIN, ...partial };
   for (const [name, r] of Object.entries(RANGES)) {
     const v = (c as unknown as Record<string, unknown>)[name];
-    if (v === null && ['epochs', 'steps', 'targetTrainLoss', 'targetTrainAccuracy'].includes(name)) continue;
+    if (v === null && ['epochs', 'steps', 'targetTrainLoss', 'targetTrainAccuracy', 'stopLoss', 'stopAccuracy'].includes(name)) continue;
     checkNumber(where, name, v, r);
   }
   if (c.sampling !== 'shuffle' && c.sampling !== 'replacement') {
@@ -113,4 +124,16 @@ export function checkRunFitsData(model: MlpConfig, train: Partial<TrainConfig>, 
   const classes = model.widths[model.widths.length - 1];
   if (data.classes > classes) throw new Error(`model output width ${classes} is smaller than the dataset's ${data.classes} classes`);
   return config;
+}
+
+/** SGD steps in one epoch: whole minibatches of the n training samples (the sampler drops the rest). */
+export function stepsPerEpochOf(n: number, batchSize: number): number {
+  return Math.floor(n / batchSize);
+}
+
+/** The run's step cap: the smaller of epochs × steps per epoch and steps; null when neither is set. */
+export function totalStepsOf(c: Pick<TrainConfig, 'epochs' | 'steps'>, stepsPerEpoch: number): number | null {
+  const fromEpochs = c.epochs === null ? Infinity : c.epochs * stepsPerEpoch;
+  const t = Math.min(fromEpochs, c.steps ?? Infinity);
+  return Number.isFinite(t) ? t : null;
 }

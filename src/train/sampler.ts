@@ -3,7 +3,7 @@
  * (so a run is reproducible) and uploaded once per chunk of steps.
  */
 import { Rng, type RngState } from '../util/rng.ts';
-import type { Sampling } from './config.ts';
+import { stepsPerEpochOf, type Sampling } from './config.ts';
 
 /** Where a sampler stands: its generator, the current epoch's permutation and the position in it. */
 export interface SamplerState {
@@ -19,7 +19,7 @@ export class MinibatchSampler {
 
   constructor(readonly n: number, readonly batchSize: number, readonly sampling: Sampling, private rng: Rng) {
     if (batchSize > n) throw new Error(`batchSize ${batchSize} exceeds the ${n} training samples`);
-    this.stepsPerEpoch = Math.floor(n / batchSize);
+    this.stepsPerEpoch = stepsPerEpochOf(n, batchSize);
   }
 
   /** A copy of the sampler's position (the permutation array is replaced, never mutated, so it is shared). */

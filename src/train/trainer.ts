@@ -23,16 +23,16 @@ import type { MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
 import { MlpGpu, TrainStepPlan } from '../nn/mlp-gpu.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { checkRunFitsData, type TrainConfig } from './config.ts';
+import { checkRunFitsData, totalStepsOf, type TrainConfig } from './config.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import type { TrainerState } from './trainer-state.ts';
 import { Evaluator } from './evaluate.ts';
 import { StepViews } from './step-view.ts';
+import { hasStopRule, stopRuleMet } from './stop-rule.ts';
 import { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
 
 export { History, type ChunkPlan, type ChunkProgress, type EvalRecord, type RunResult, type RunStatus, type TrainHooks } from './run-types.ts';
-
 
 interface InFlight {
   firstStep: number;
@@ -119,10 +119,7 @@ export class Trainer {
   }
 
   get totalSteps(): number | null {
-    const c = this.config;
-    const fromEpochs = c.epochs === null ? Infinity : c.epochs * this.stepsPerEpoch;
-    const t = Math.min(fromEpochs, c.steps ?? Infinity);
-    return Number.isFinite(t) ? t : null;
+    return totalStepsOf(this.config, this.stepsPerEpoch);
   }
 
   get evalEvery(): number {
@@ -152,6 +149,11 @@ export class Trainer {
     let encodedUpTo = this.step;
     const queue: InFlight[] = [];
     let result: { status: RunStatus; message: string } | null = null;
+    // Resumed at the evaluation that ended the run (a checkpoint written when training ended): it
+    // stays ended, rather than training on to the next evaluation.
+    const atStart = this.history.evals.at(-1);
+    const endedAt = startStep > 0 && atStart?.step === startStep ? this.targetReached(atStart) : null;
+    if (endedAt) return { status: 'target-reached', message: endedAt, steps: startStep, seconds: 0, stepsPerSecond: 0 };
 
     const encodeNext = (): boolean => {
       if (total !== null && encodedUpTo >= total) return false;
@@ -166,7 +168,7 @@ export class Trainer {
 
     // A chunk ending in an evaluation may end the run (target reached): do not run ahead of it,
     // or the weights on the GPU would be a chunk past the step the run reports.
-    const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null;
+    const hasTarget = this.config.targetTrainLoss !== null || this.config.targetTrainAccuracy !== null || hasStopRule(this.config);
     const mayEnd = (q: InFlight | undefined): boolean => hasTarget && q !== undefined && q.evalDue;
     // A stop or a snapshot wants the GPU idle at a chunk boundary: stop running ahead.
     const holding = (): boolean => (hooks.shouldStop?.() ?? false) || (hooks.snapshotDue?.(this.step) ?? false);
@@ -408,6 +410,6 @@ export class Trainer {
     if (c.targetTrainAccuracy !== null && e.train.accuracy >= c.targetTrainAccuracy) {
       return `target reached at step ${e.step}: train accuracy ${e.train.accuracy.toFixed(4)} ≥ ${c.targetTrainAccuracy}`;
     }
-    return null;
+    return stopRuleMet(c, this.history.evals);
   }
 }

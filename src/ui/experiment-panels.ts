@@ -1,7 +1,7 @@
 /**
  * "Curvature and generalisation" on the dashboard (issue 6): one card per experiment — the
- * Hessian of the network being trained, an (lr, B) sweep, activity–weight duality, the SGD toy
- * landscape — each with its small form (validated inline with the allowed range, as the training
+ * Hessian of the network being trained, an (lr, B) sweep, the batch-size increase, activity–weight
+ * duality, the SGD toy landscape — each with its small form (validated inline with the allowed range, as the training
  * settings are), run and export buttons, progress, a summary of the findings and its figures:
  * the same ChartData / HeatmapData the CLI writes to charts.json and draws in report.html. A
  * last card opens charts.json files of CLI run folders (`sgdscope sweep`, `reproduce awd`, …) and
@@ -58,6 +58,11 @@ const CARDS: Record<ExperimentKind, { title: string; caption: string; button: st
     title: 'Sweep: learning rate × batch size',
     caption: 'trains the dashboard\'s model for every (lr, B, seed): sharpness spectrum against lr (bounded by 2/lr), test accuracy against the noise scale g = lr(N/B − 1) (Smith & Le: curves collapse onto g), and the (lr, B) phase diagram with its divergence boundary.',
     button: 'run sweep',
+  },
+  'batch-increase': {
+    title: 'Increase the batch size instead of decaying the lr (Smith et al.)',
+    caption: 'trains the dashboard\'s model (its seed and sampling, momentum 0) three ways from the same start: (a) lr divided by f at each milestone, (b) B multiplied by f instead — the same noise scale g = lr(N/B − 1) — and (c) both constant; test accuracy against epochs (a and b overlap) and against parameter updates (b needs fewer).',
+    button: 'run schedules',
   },
   awd: {
     title: 'Activity–weight duality (Feng, Zhang & Tu)',
@@ -303,7 +308,7 @@ class RunFolderViewer {
         'section',
         { className: 'panel exp-card', id: 'exp-open' },
         el('div', { className: 'panel-head' }, el('h3', { textContent: 'Open a run folder' })),
-        el('div', { className: 'caption', textContent: 'charts.json from the run folder of `sgdscope sweep`, `hessian`, `reproduce awd` or `reproduce toy-landscape` (e.g. a full grid run headless on a real GPU): its figures are drawn below.' }),
+        el('div', { className: 'caption', textContent: 'charts.json from the run folder of `sgdscope sweep`, `hessian`, `reproduce awd`, `reproduce toy-landscape` or `reproduce batch-increase` (e.g. a full grid run headless on a real GPU): its figures are drawn below.' }),
         input,
         this.status,
       ),

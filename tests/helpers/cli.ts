@@ -79,3 +79,9 @@ export function startWorker(args: string[]): WorkerProc {
     },
   };
 }
+
+/** A python3 that has numpy (for the independent checks of saved weights): the PATH one, else Debian's (python3-numpy). */
+export function pythonWithNumpy(): string {
+  for (const py of ['python3', '/usr/bin/python3']) if (spawnSync(py, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0) return py;
+  throw new Error('no python3 with numpy: apt-get install python3-numpy (scripts/ensure-deps.sh does this)');
+}

@@ -20,6 +20,9 @@ export interface GpuFlatnessOptions {
   theta0?: number;
   thetaMax?: number;
   relTol?: number;
+  absTol?: number;
+  /** measureFlatness's outward search (default here: 'model'). */
+  bracket?: 'geometric' | 'model';
   onRound?: (round: number, probes: number, open: number) => void;
 }
 
@@ -38,7 +41,7 @@ export async function gpuFlatness(evaluator: ProbeEvaluator, o: GpuFlatnessOptio
       o.onRound?.(rounds, p.length, p.length);
       return r.means;
     },
-    { nDirs: o.nDirs, k: o.k ?? 2, theta0, thetaMax: Math.max(thetaMax, theta0), relTol: o.relTol ?? 1e-3 },
+    { nDirs: o.nDirs, k: o.k ?? 2, theta0, thetaMax: Math.max(thetaMax, theta0), relTol: o.relTol ?? 1e-3, absTol: o.absTol, bracket: o.bracket ?? 'model' },
   );
   return { ...res, probes, ms: performance.now() - t0 };
 }

@@ -20,9 +20,12 @@ import { blockLanczos } from '../numerics/block-lanczos.ts';
 import { subspaceIteration } from '../numerics/subspace-iteration.ts';
 import { trajectoryPcaRandomized } from '../numerics/trajectory-svd.ts';
 import { symmetricEig } from '../numerics/symmetric-eig.ts';
+import { symmetricEigTop } from '../numerics/symmetric-eig-top.ts';
+import { loadLinalg } from '../numerics/wasm/linalg.ts';
 import { readF32 } from '../../gpu/buffers.ts';
-import type { TopEigenResult } from '../numerics/ritz.ts';
+import type { BlockOperator, TopEigenResult } from '../numerics/ritz.ts';
 import { scatterOperator, trajectoryOperator } from './gpu-linalg.ts';
+import { noiseFloor, type Accumulation, type NoiseFloor } from '../numerics/noise-floor.ts';
 
 export type PcaRoute = 'covariance' | 'trajectory';
 export type EigMethod = 'auto' | 'lanczos' | 'subspace' | 'dense';
@@ -132,6 +135,83 @@ export async function pcaFromScatter(ctx: GpuContext, S: GPUBuffer, P: number, T
     maxRelativeResidual: maxResidual(res),
     productMs,
     ms: performance.now() - t0,
+  };
+}
+
+/** Tolerances for an operator with float64 products (the precise scatter on the CPU). */
+export const FLOAT64_TOLERANCES = { tol: 1e-11, residualTol: 1e-11, valueFloor: 1e-11 };
+
+/** C·V for the covariance C = scale·S of a float64 S (P, P) row-major, V column-major (P × b). */
+function float64ScatterOperator(S: Float64Array, P: number, scale: number): BlockOperator {
+  return async (V, b) => {
+    const out = new Float64Array(P * b);
+    for (let j = 0; j < b; j++) {
+      const v = j * P;
+      for (let i = 0; i < P; i++) {
+        const o = i * P;
+        let s = 0;
+        for (let q = 0; q < P; q++) s += S[o + q] * V[v + q];
+        out[v + i] = s * scale;
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * Top-k PCA of a window from its float64 scatter S (precise-scatter.ts), with the noise floor of
+ * the result: `accumulation` says how S was summed. Dense (all eigenpairs, float64) or block
+ * Lanczos / subspace iteration with float64 products on the CPU.
+ */
+export async function pcaFromScatter64(S: Float64Array, P: number, T: number, k: number, traceS: number, o: PcaOptions & { accumulation: Accumulation }): Promise<GpuPca & { floor: NoiseFloor }> {
+  const t0 = performance.now();
+  if (!(Number.isInteger(k) && k >= 1 && k <= Math.min(P, T - 1))) throw new Error(`pcaFromScatter64: k must be in [1, min(P, T − 1) = ${Math.min(P, T - 1)}], got ${k}`);
+  if (S.length !== P * P) throw new Error(`pcaFromScatter64: S must have P² = ${P * P} entries, got ${S.length}`);
+  const method = !o.method || o.method === 'auto' ? autoEigMethod(P, k) : o.method;
+  const scale = 1 / (T - 1);
+  const total = traceS * scale;
+  let values: Float64Array;
+  let components: Float64Array;
+  let res: TopEigenResult | null = null;
+  if (method === 'dense') {
+    // All eigenvalues (D90/D99 need them), vectors for the top k only (symmetric-eig-top.ts), in
+    // WebAssembly SIMD where available.
+    await loadLinalg();
+    const eig = symmetricEigTop(S, P, o.valuesOnly ? 0 : k);
+    values = Float64Array.from(eig.values.subarray(0, k), (v) => v * scale);
+    components = eig.vectors;
+  } else {
+    const op = float64ScatterOperator(S, P, scale);
+    if (method === 'lanczos') {
+      const blockSize = Math.min(o.blockSize ?? 8, P);
+      const maxBasis = Math.min(P, o.maxBasis ?? Math.max(6 * k + 40, 10 * blockSize));
+      res = await blockLanczos(op, { n: P, k, blockSize, maxBasis, seed: o.seed, ...FLOAT64_TOLERANCES });
+    } else {
+      res = await subspaceIteration(op, { n: P, k, seed: o.seed, maxIterations: o.maxIterations, ...FLOAT64_TOLERANCES });
+    }
+    values = res.values;
+    components = res.vectors;
+  }
+  // Round-off can leave the smallest of a PSD spectrum a hair below zero: clamp (the floor says how much).
+  for (let i = 0; i < values.length; i++) values[i] = Math.max(0, values[i]);
+  const maxRes = res ? maxResidual(res) : 0;
+  const floor = noiseFloor({ variances: values, total, T, P, accumulation: o.accumulation, eigensolver: 'float64', eigensolverResidual: maxRes });
+  return {
+    route: 'covariance',
+    method,
+    T,
+    P,
+    k,
+    variances: values,
+    components,
+    total,
+    converged: res ? res.converged : true,
+    iterations: res ? res.iterations : 1,
+    operatorCalls: res ? res.operatorCalls : 0,
+    maxRelativeResidual: maxRes,
+    productMs: 0,
+    ms: performance.now() - t0,
+    floor,
   };
 }
 

@@ -53,8 +53,9 @@ export interface TemperatureRow {
 }
 
 /**
- * T_i(t) and L(t) at every recorded checkpoint, for the directions set in `projector`. Leaves the
- * last checkpoint's weights in the model's parameter buffer (reload w* afterwards).
+ * T_i(t) and L(t) at every recorded checkpoint, for the directions set in `projector`: each
+ * checkpoint is loaded into the parameter buffer of the projector's model (an analysis copy, not
+ * the trainer's), which is left holding the last one (reload w* there afterwards).
  */
 export async function temperatureAlongTraining(
   recorder: WindowRecorder,
@@ -65,7 +66,7 @@ export async function temperatureAlongTraining(
   const steps = recorder.checkpointSteps;
   for (let slot = 0; slot < steps.length; slot++) {
     const batch = new GpuBatch(recorder.ctx, 'lab.loadCheckpoint');
-    recorder.encodeLoadCheckpoint(batch, slot);
+    recorder.encodeLoadCheckpoint(batch, slot, projector.pass.mlp.params);
     batch.submit();
     const r = await temperatureAt(projector, o);
     rows.push({ step: steps[slot], loss: r.loss, T: r.temperatures.T });

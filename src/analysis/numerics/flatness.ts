@@ -18,8 +18,8 @@
  *     row, superlinear), each step kept at least relTol·lo/2 from both ends so that a secant
  *     converging from one side closes the bracket, and a bisection safeguard: if three steps
  *     pass without the bracket halving, the next one bisects (the bracket shrinks at least
- *     as 2^(−rounds/4)). Stop when hi − lo ≤ relTol·lo; the reported θ is the secant root of
- *     the final bracket (true g values), inside it, so |θ − θ_true| ≤ relTol·|θ_true|.
+ *     as 2^(−rounds/4)). Stop when hi − lo ≤ max(relTol·lo, absTol); the reported θ is the
+ *     secant root of the final bracket (true g values), inside it, so |θ − θ_true| ≤ that.
  *
  * Non-monotone losses: a loss that rises above target and falls again is reported at its
  * FIRST outward crossing as resolved by the outward grid — stepping stops at the first probe
@@ -54,8 +54,20 @@ export interface FlatnessOptions {
   growth?: number;
   /** Relative tolerance on θ, in (0, 0.5) (default 1e-3). */
   relTol?: number;
+  /** Absolute tolerance on θ (default 0): a side stops when its bracket is narrower than
+   * max(relTol·|θ|, absTol). The authors' code bisects to an absolute 0.01. */
+  absTol?: number;
   /** 'illinois' (default) or plain 'bisection' for the refine phase. */
   method?: 'illinois' | 'bisection';
+  /**
+   * Outward search: 'geometric' (default) steps θ0·growth^n; 'model' jumps to where a quadratic
+   * in θ through ln L0 and the direction's two latest probes below target crosses ln(target)
+   * (×1.05, kept within [1.1, 64]× the last step; geometric when the fit is not convex), and
+   * refines by the secant in θ² on ln L. ~2.5× fewer probes on the Feng–Tu losses (6 per side
+   * instead of 15 for an absolute 0.01); like a coarse grid, a jump can step over a bump
+   * narrower than itself.
+   */
+  bracket?: 'geometric' | 'model';
   /** Round limit (default 200); sides still open then are reported unconverged. */
   maxRounds?: number;
 }
@@ -111,6 +123,8 @@ export interface FlatnessResult {
 interface Side {
   dir: number;
   sign: 1 | -1;
+  /** Refine by the secant in θ² (the 'model' search) instead of in θ. */
+  squared: boolean;
   phase: 'bracket' | 'refine' | 'done';
   thetaMax: number;
   lo: number; // largest |θ| known below target
@@ -134,11 +148,45 @@ function perDirection(name: string, v: number | ArrayLike<number>, nDirs: number
   return Float64Array.from(v);
 }
 
+/** Secant root between (lo, gLo) and (hi, gHi), in θ or in θ² (`squared`). */
+function secant(lo: number, hi: number, gLo: number, gHi: number, squared: boolean): number {
+  if (!squared) return lo + ((hi - lo) * -gLo) / (gHi - gLo);
+  return Math.sqrt(lo * lo + ((hi * hi - lo * lo) * -gLo) / (gHi - gLo));
+}
+
 /** Secant root of the bracket with the true g values (midpoint if g(hi) is not finite). */
 function estimate(s: Side): number {
   if (!Number.isFinite(s.gHi)) return 0.5 * (s.lo + s.hi);
-  const x = s.lo + ((s.hi - s.lo) * -s.gLo) / (s.gHi - s.gLo);
+  const x = secant(s.lo, s.hi, s.gLo, s.gHi, s.squared);
   return Math.min(s.hi, Math.max(s.lo, x));
+}
+
+/**
+ * The 'model' search's next outward probe of a side below target at lo: where the quadratic
+ * ln L0 + a·θ + b·θ² through the direction's two latest probes below target crosses ln(target)
+ * on this side (exact when L = L0·e^(quadratic)), 5% beyond so that it usually brackets (the fit
+ * tends to fall short where ln L grows faster than θ²).
+ */
+function predictNext(s: Side, pts: { theta: number; L: number }[], L0: number, target: number, growth: number): number {
+  const lo = s.lo;
+  let next = lo * growth;
+  // The two latest probes below target, this side's first (a local fit), then the other side's.
+  const ok = (p: { theta: number; L: number }): boolean => p.theta !== 0 && p.L > 0 && p.L < target;
+  const below = [...pts.filter((p) => ok(p) && p.theta * s.sign < 0), ...pts.filter((p) => ok(p) && p.theta * s.sign > 0)];
+  const n = below.length;
+  if (n >= 2) {
+    const [p, q] = [below[n - 2], below[n - 1]];
+    const det = p.theta * q.theta * q.theta - q.theta * p.theta * p.theta;
+    if (Math.abs(det) > 0) {
+      const dp = Math.log(p.L / L0);
+      const dq = Math.log(q.L / L0);
+      const a = (dp * q.theta * q.theta - dq * p.theta * p.theta) / det;
+      const b = (p.theta * dq - q.theta * dp) / det;
+      const D = Math.log(target / L0);
+      if (b > 0) next = 1.05 * ((-s.sign * a + Math.sqrt(a * a + 4 * b * D)) / (2 * b));
+    }
+  }
+  return Math.min(Math.max(next, 1.1 * lo), 64 * lo, s.thetaMax);
 }
 
 function finishReached(s: Side, converged: boolean): void {
@@ -158,9 +206,10 @@ function finishUnreached(s: Side, reason: 'thetaMax' | 'maxRounds', L0: number):
 }
 
 /** Refine phase: stop if the bracket is tight, else choose the next point. */
-function planRefine(s: Side, relTol: number, method: 'illinois' | 'bisection'): void {
+function planRefine(s: Side, relTol: number, absTol: number, method: 'illinois' | 'bisection'): void {
   const width = s.hi - s.lo;
-  if (s.lo > 0 && width <= relTol * s.lo) {
+  const tol = Math.max(relTol * s.lo, absTol);
+  if ((s.lo > 0 || absTol > 0) && width <= tol) {
     finishReached(s, true);
     return;
   }
@@ -169,11 +218,11 @@ function planRefine(s: Side, relTol: number, method: 'illinois' | 'bisection'): 
     s.next = mid;
     return;
   }
-  let x = s.lo + (width * -s.wLo) / (s.wHi - s.wLo);
+  let x = secant(s.lo, s.hi, s.wLo, s.wHi, s.squared);
   // Keep a step of at least half the tolerance from either end: when the secant has
   // (nearly) found the root from one side, the nudge lands just past it and closes the
   // bracket, instead of creeping up on the root from that side forever.
-  const delta = 0.5 * relTol * s.lo;
+  const delta = 0.5 * tol;
   if (!Number.isFinite(x) || (delta === 0 && !(x > s.lo && x < s.hi))) x = mid;
   else x = Math.min(Math.max(x, s.lo + delta), s.hi - delta);
   s.next = x;
@@ -185,12 +234,15 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
   const k = options.k ?? Math.E;
   const growth = options.growth ?? 2;
   const relTol = options.relTol ?? 1e-3;
+  const absTol = options.absTol ?? 0;
   const method = options.method ?? 'illinois';
   const maxRounds = options.maxRounds ?? 200;
+  const model = (options.bracket ?? 'geometric') === 'model';
   if (!(Number.isInteger(nDirs) && nDirs >= 1)) throw new Error(`${name}: nDirs must be an integer >= 1, got ${nDirs}`);
   if (!(k > 1 && Number.isFinite(k))) throw new Error(`${name}: k must be finite and > 1, got ${k}`);
   if (!(growth > 1 && Number.isFinite(growth))) throw new Error(`${name}: growth must be finite and > 1, got ${growth}`);
   if (!(relTol > 0 && relTol < 0.5)) throw new Error(`${name}: relTol must be in (0, 0.5), got ${relTol}`);
+  if (!(absTol >= 0 && Number.isFinite(absTol))) throw new Error(`${name}: absTol must be finite and >= 0, got ${absTol}`);
   if (method !== 'illinois' && method !== 'bisection') throw new Error(`${name}: method must be 'illinois' or 'bisection', got ${String(method)}`);
   if (!(Number.isInteger(maxRounds) && maxRounds >= 1)) throw new Error(`${name}: maxRounds must be an integer >= 1, got ${maxRounds}`);
   const theta0 = perDirection('theta0', options.theta0, nDirs);
@@ -210,6 +262,7 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
       sides.push({
         dir: d,
         sign,
+        squared: model,
         phase: 'bracket',
         thetaMax: thetaMax[d],
         lo: 0,
@@ -229,6 +282,8 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
     }
   }
   const dirRounds = new Int32Array(nDirs);
+  // Every probe of each direction (signed θ, L), for the 'model' search.
+  const dirPts: { theta: number; L: number }[][] = Array.from({ length: nDirs }, () => []);
 
   let rounds = 0;
   let evaluations = 0;
@@ -261,9 +316,10 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
     }
     if (Number.isNaN(target)) {
       target = k * L0;
-      for (const s of sides) s.gLo = s.wLo = L0 - target;
+      for (const s of sides) s.gLo = s.wLo = model ? -Math.log(k) : L0 - target;
     }
     const seen = new Uint8Array(nDirs);
+    for (let i = 0; i < active.length; i++) dirPts[active[i].dir].push({ theta: active[i].sign * active[i].next, L: values[offset + i] });
     for (let i = 0; i < active.length; i++) {
       const s = active[i];
       const L = values[offset + i];
@@ -272,7 +328,8 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
       seen[s.dir] = 1;
       if (Number.isFinite(L)) s.maxLoss = Math.max(s.maxLoss, L);
       else s.maxLoss = Infinity;
-      const g = Number.isFinite(L) ? L - target : Infinity;
+      // The 'model' search works on ln L (the authors' criterion is ln L − ln L0 = ln k).
+      const g = !(Number.isFinite(L) && L > 0) ? Infinity : model ? Math.log(L / target) : L - target;
       const above = !(g < 0);
 
       if (s.phase === 'bracket') {
@@ -283,12 +340,12 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
           s.phase = 'refine';
           s.refWidth = s.hi - s.lo;
           s.stepsSinceHalving = 0;
-          planRefine(s, relTol, method);
+          planRefine(s, relTol, absTol, method);
         } else {
           s.lo = x;
           s.gLo = s.wLo = g;
           if (x >= s.thetaMax) finishUnreached(s, 'thetaMax', L0);
-          else s.next = Math.min(x * growth, s.thetaMax);
+          else s.next = model ? predictNext(s, dirPts[s.dir], L0, target, growth) : Math.min(x * growth, s.thetaMax);
         }
         continue;
       }
@@ -312,7 +369,7 @@ export async function measureFlatness(evalLoss: LossEvaluator, options: Flatness
       } else {
         s.stepsSinceHalving++;
       }
-      planRefine(s, relTol, method);
+      planRefine(s, relTol, absTol, method);
     }
     for (let d = 0; d < nDirs; d++) dirRounds[d] += seen[d];
   }

@@ -18,9 +18,13 @@
  * Alignment: |cos(PC1, w*)| with the mean weight and |cos(PC1, b)| with the drift velocity b
  * (detrendLinear's slope); |cos| because a principal direction has no sign.
  *
- * Small negative variances (round-off of a PSD spectrum, ≥ −1e-6·σ_1²) are clamped to 0;
- * larger ones are an error, as is a spectrum that is not in decreasing order (the index i
- * must keep meaning "i-th principal direction", so it is not silently re-sorted).
+ * Round-off never ends the analysis: negative variances (a PSD spectrum a hair below zero) are
+ * clamped to 0, and a total smaller than the sum of the supplied variances (round-off in either)
+ * is raised to that sum — each with a warning in the profile's `warnings` when it exceeds what
+ * float64 arithmetic explains (1e-6·σ_1² for a negative value, 1e-9 relative for the total), so a
+ * spectrum computed in too little precision is visible rather than fatal. A spectrum that is not
+ * in decreasing order beyond 1e-9·σ_1² is an error (the index i must keep meaning "i-th principal
+ * direction", so it is not silently re-sorted): that is a caller's bug, not round-off.
  */
 import { absCos } from './dense.ts';
 
@@ -43,8 +47,10 @@ export interface VarianceProfile {
    * the supplied components do not reach it. */
   d90: number | null;
   d99: number | null;
-  /** total − Σ variances: variance in components that were not supplied (≥ 0 up to round-off). */
+  /** total − Σ variances: variance in components that were not supplied (≥ 0). */
   unresolved: number;
+  /** What was clamped, and by how much (empty when nothing was). */
+  warnings: string[];
 }
 
 const LABELS: Record<VarianceVariant, string> = {
@@ -53,22 +59,26 @@ const LABELS: Record<VarianceVariant, string> = {
   detrended: 'PCA of the linearly detrended window (per-coordinate LS line in t removed); fractions of its trace',
 };
 
-function cleanSpectrum(name: string, values: ArrayLike<number>): Float64Array {
+function cleanSpectrum(name: string, values: ArrayLike<number>, warnings: string[]): Float64Array {
   if (values.length < 1) throw new Error(`${name}: eigenvalues must have at least 1 entry`);
   const v = Float64Array.from(values);
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) throw new Error(`${name}: eigenvalues[${i}] must be finite, got ${v[i]}`);
   }
   const top = Math.max(0, v[0]);
+  let negatives = 0;
+  let worst = 0;
   for (let i = 0; i < v.length; i++) {
-    if (i > 0 && v[i] > v[i - 1] * (1 + 1e-12) + 1e-300) {
+    if (i > 0 && v[i] > v[i - 1] + 1e-9 * top + 1e-300) {
       throw new Error(`${name}: eigenvalues must be in decreasing order; eigenvalues[${i}] = ${v[i]} > eigenvalues[${i - 1}] = ${v[i - 1]}`);
     }
     if (v[i] < 0) {
-      if (v[i] < -1e-6 * top) throw new Error(`${name}: eigenvalues[${i}] = ${v[i]} is negative beyond round-off (>= −1e-6·σ1² = ${-1e-6 * top})`);
+      if (v[i] < -1e-6 * top) negatives++;
+      worst = Math.min(worst, v[i]);
       v[i] = 0;
     }
   }
+  if (negatives > 0) warnings.push(`${negatives} negative variances beyond round-off (down to ${worst.toPrecision(3)} = ${(worst / top).toExponential(2)}·σ1²) were clamped to 0: the spectrum's tail is below its numerical precision`);
   return v;
 }
 
@@ -88,12 +98,16 @@ export function varianceProfile(
   firstComponent = 1,
 ): VarianceProfile {
   const name = 'varianceProfile';
-  const v = cleanSpectrum(name, variances);
+  const warnings: string[] = [];
+  const v = cleanSpectrum(name, variances, warnings);
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i];
-  const V = total ?? sum;
+  let V = total ?? sum;
   if (!(Number.isFinite(V) && V > 0)) throw new Error(`${name}: total must be finite and > 0, got ${V}`);
-  if (V < sum * (1 - 1e-6)) throw new Error(`${name}: total = ${V} is smaller than the sum of the supplied variances ${sum}`);
+  if (V < sum) {
+    if (V < sum * (1 - 1e-9)) warnings.push(`total = ${V} is smaller than the sum of the supplied variances ${sum} (by ${((sum - V) / sum).toExponential(2)} relative): round-off in the spectrum or the trace; the total was raised to the sum`);
+    V = sum;
+  }
   const ratio = new Float64Array(v.length);
   const cumulative = new Float64Array(v.length);
   let acc = 0;
@@ -113,6 +127,7 @@ export function varianceProfile(
     d90: firstReaching(cumulative, 0.9),
     d99: firstReaching(cumulative, 0.99),
     unresolved: V - sum,
+    warnings,
   };
 }
 

@@ -221,6 +221,20 @@ function tql2(W: Float64Array, n: number, d: Float64Array, e: Float64Array, want
   }
 }
 
+/**
+ * All eigenvalues (descending) of the symmetric tridiagonal matrix with diagonal d and
+ * off-diagonal e (e[i] couples i and i + 1), by implicit QL without vectors: O(n²).
+ */
+export function tridiagonalEigenvalues(d: ArrayLike<number>, e: ArrayLike<number>): Float64Array {
+  const n = d.length;
+  const dd = Float64Array.from(d);
+  // tql2 takes the off-diagonal in e[1..n−1] (e[i] couples i − 1 and i).
+  const ee = new Float64Array(n);
+  for (let i = 1; i < n; i++) ee[i] = e[i - 1];
+  if (n > 1) tql2(new Float64Array(0), n, dd, ee, false);
+  return dd.sort().reverse();
+}
+
 export function symmetricEig(A: ArrayLike<number>, n: number, options: SymmetricEigOptions = {}): SymmetricEigResult {
   const wantVectors = options.vectors ?? true;
   const symmetryTol = options.symmetryTol ?? 1e-5;

@@ -46,6 +46,8 @@ export interface AwdExperimentSpec {
   maxEpochs: number;
   /** Weight decay only during the first this many epochs (null: the whole run). */
   weightDecayEpochs: number | null;
+  /** Optional stop rule (src/train/stop-rule.ts) besides targetLoss, in the run's last phase. */
+  stop?: Partial<Pick<TrainConfig, 'stopLoss' | 'stopAccuracy' | 'stopAccuracyEpochs'>>;
   awd: AwdOptions;
 }
 
@@ -145,10 +147,10 @@ export interface AwdHooks {
 }
 
 async function trainOne(ctx: GpuContext, s: AwdExperimentSpec, p: AwdPoint, data: { train: Dataset; test: Dataset }, hooks: AwdHooks, control: TrainControl): Promise<{ params: Float32Array; status: RunStatus; message: string; steps: number; epochs: number; seconds: number; trainLoss: number | null }> {
-  const common: Partial<TrainConfig> = { lr: p.lr, batchSize: p.batchSize, seed: p.seed, targetTrainLoss: s.targetLoss, evalEvery: 0 };
+  const common: Partial<TrainConfig> = { lr: p.lr, batchSize: p.batchSize, seed: p.seed, targetTrainLoss: s.targetLoss, evalEvery: 0, ...s.stop };
   const phases: Partial<TrainConfig>[] = [];
   if (p.weightDecay > 0 && s.weightDecayEpochs !== null && s.weightDecayEpochs < s.maxEpochs) {
-    phases.push({ ...common, weightDecay: p.weightDecay, epochs: s.weightDecayEpochs, targetTrainLoss: null });
+    phases.push({ ...common, weightDecay: p.weightDecay, epochs: s.weightDecayEpochs, targetTrainLoss: null, stopLoss: null, stopAccuracy: null });
     phases.push({ ...common, weightDecay: 0, epochs: s.maxEpochs - s.weightDecayEpochs });
   } else {
     phases.push({ ...common, weightDecay: p.weightDecay, epochs: s.maxEpochs });

@@ -60,7 +60,7 @@ export class ExperimentQueue {
         data: async (trainSize, testSize) => {
           const d = { ...spec.data, trainSize, ...(testSize !== null ? { testSize } : {}) } as RunSpec['data'];
           const loaded = await this.deps.loadData({ ...spec, data: d }, files);
-          return { train: loaded.train, test: loaded.test, spec: loaded.spec };
+          return { train: loaded.train, test: loaded.test, spec: loaded.spec, trainIndices: loaded.trainIndices, testIndices: loaded.testIndices };
         },
       });
       const errors = [...ctx.uncapturedErrors];

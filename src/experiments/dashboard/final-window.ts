@@ -2,12 +2,12 @@
  * The Feng–Tu lab's final analysis (analyseFengTu: every step of the window, all training
  * samples) as the plain numbers the window instruments show in place of their live refreshes.
  */
-import type { FengTuResult } from '../feng-tu/run.ts';
+import type { FengTuWithPca } from '../feng-tu/run.ts';
 import type { FinalWindow } from '../../instruments/final-window.ts';
 import { instrumentById } from '../../instruments/all.ts';
 import { defaultValues, type InstrumentValues } from '../../instruments/values.ts';
 
-export function finalWindowOf(r: FengTuResult): FinalWindow {
+export function finalWindowOf(r: FengTuWithPca): FinalWindow {
   const s = r.summary;
   const dirs = r.flatness?.directions;
   const nan = (v: number | null | undefined): number => v ?? NaN;

@@ -15,7 +15,7 @@ import type { LoadedData } from '../../data/index.ts';
 import type { RunResult } from '../../train/trainer.ts';
 import { runFiles } from '../../train/run-files.ts';
 import type { ReportAssets } from '../../analysis/report/assets.ts';
-import { analyseFengTu, type FengTuResult } from '../feng-tu/run.ts';
+import { analyseFengTu, hasPca, type FengTuWithPca } from '../feng-tu/run.ts';
 import { fengTuFiles } from '../feng-tu/files.ts';
 import { instrumentFiles, instrumentReportFiles, type InstrumentRecord } from '../../instruments/outputs.ts';
 import { trainingCharts } from '../../instruments/training-charts.ts';
@@ -59,7 +59,7 @@ export class TrainingSession {
   private lostNow = false;
   private readonly lost: Promise<never>;
   runs: RunResult[] = [];
-  final: FengTuResult | null = null;
+  final: FengTuWithPca | null = null;
   finalError: string | null = null;
 
   private constructor(
@@ -199,13 +199,15 @@ export class TrainingSession {
       this.setState('analysing', 'final analysis of the window (every step)…');
       const text = (stage: string, detail: string, n?: string): void => this.env.post({ type: 'status', text: `final analysis — ${stage}: ${detail}${n ?? ''}` });
       try {
-        this.final = await Promise.race([
+        const final = await Promise.race([
           analyseFengTu(ft, run, {
             onStageStart: (stage, detail) => text(stage, detail),
             onStageProgress: (stage, done, total, detail) => text(stage, detail, total ? ` (${done}/${total})` : ''),
           }),
           this.lost,
         ]);
+        if (!hasPca(final)) throw new Error(`the PCA stage failed: ${final.stages.pca?.error ?? 'no result'}`);
+        this.final = final;
         await this.p.host.final(finalWindowOf(this.final));
       } catch (e) {
         if (e instanceof DeviceLost) return this.failed(e);

@@ -21,7 +21,8 @@ export function reportHtml(r: FengTuResult, assets: ReportAssets, summary: Recor
   const T = r.temperatures ? Array.from(r.temperatures.T) : r.dirs.map(() => null);
   const data = {
     k,
-    variance: Array.from(r.pca.variances),
+    variance: r.pca ? Array.from(r.pca.variances) : [],
+    trusted: r.pca ? r.pca.floor.trustedUpTo : 0,
     varianceDetrended: r.pcaDetrended ? Array.from(r.pcaDetrended.variances) : null,
     dirs: r.dirs.map((i) => i + 1),
     F,
@@ -34,8 +35,14 @@ export function reportHtml(r: FengTuResult, assets: ReportAssets, summary: Recor
     mlf: r.mlf.map((e) => ({ pc: e.dir + 1, theta: Array.from(e.theta), full: Array.from(e.full), mini: e.mini.map((m) => Array.from(m)) })),
   };
   const s = r.summary;
-  const dRow = (name: string, p: typeof s.all | null): string =>
+  const dRow = (name: string, p: NonNullable<typeof s>['all'] | null): string =>
     p ? `<tr><td>${esc(name)}</td><td>${p.d90 ?? `&gt; ${p.variances.length}`}</td><td>${p.d99 ?? `&gt; ${p.variances.length}`}</td><td>${esc(p.label)}</td></tr>` : '';
+  const stageRows = Object.entries(r.stages)
+    .map(([name, st]) => `<tr><td>${esc(name)}</td><td>${st!.status === 'done' ? 'done' : `<b>${esc(st!.status)}</b>`}</td><td>${st!.seconds.toFixed(2)} s</td><td>${esc(st!.error ?? st!.detail ?? '')}</td></tr>`)
+    .join('');
+  const floor = r.pca?.floor;
+  const fd = r.fitDetail;
+  const rangeRows = fd ? [...fd.ranges.map((f) => ['nested', f] as const), ...fd.local.map((f) => ['local', f] as const)].map(([kind, f]) => `<tr><td>${kind}</td><td>${f.from}–${f.to}</td><td>${f.n}</td><td>${num(f.psi)} ± ${num(f.psiSE, 2)}</td><td>${num(f.r)}</td></tr>`).join('') : '';
   const fit = r.fit;
   const timings = Object.entries(r.timings)
     .map(([name, sec]) => `<tr><td>${esc(name)}</td><td>${sec.toFixed(2)} s</td></tr>`)
@@ -58,16 +65,22 @@ Analysed layer ${r.layer} (${r.fanIn}×${r.fanOut}, P = ${r.P}), recorded at eve
 (T = ${r.window.T} steps = ${r.window.epochs.toFixed(1)} epochs). Final train loss ${num(lastEval?.train.loss, 4)}, accuracy ${num(lastEval ? 100 * lastEval.train.accuracy : null, 4)}%,
 test accuracy ${num(lastEval?.test ? 100 * lastEval.test.accuracy : null, 4)}%. w* = the window mean of the analysed layer, other layers at their final values.</p>
 
+<h2>Stages</h2>
+<table><tr><th>stage</th><th>status</th><th>time</th><th>result or error</th></tr>${stageRows}</table>
+
 <h2>Effective dimension of the motion</h2>
-<table><tr><th>variant</th><th>D90</th><th>D99</th><th>what is counted</th></tr>
+${s && r.pca ? `<table><tr><th>variant</th><th>D90</th><th>D99</th><th>what is counted</th></tr>
 ${dRow('all components', s.all)}${dRow('PC1 (drift) left out', s.pc1Removed)}${dRow('linearly detrended window', s.detrended)}</table>
-<p>Of P = ${r.P} directions; top k = ${k} computed (${esc(r.pca.route)} route, ${esc(r.pca.method)}). PC1 holds ${num(100 * s.all.ratio[0], 3)}% of the variance;
-|cos(PC1, w*)| = ${num(r.pc1VsMeanWeight)}, |cos(PC1, drift velocity)| = ${num(r.pc1VsDrift)}.</p>
+<p>Of P = ${r.P} directions; top k = ${k} computed (${esc(r.pca.route)} route, ${esc(r.pca.method)}${r.scatter ? `, scatter in ${esc(r.scatter.arithmetic)}` : ''}). PC1 holds ${num(100 * s.all.ratio[0], 4)}% of the variance;
+|cos(PC1, w*)| = ${num(r.pc1VsMeanWeight)}, |cos(PC1, drift velocity)| = ${num(r.pc1VsDrift)}.
+Numerical noise floor of σ<sub>i</sub>²: ${num(floor!.variance)} (${num(floor!.relativeToTop)}·σ<sub>1</sub>²): PCs 1–${floor!.trustedUpTo} are trusted to ${floor!.relTol} relative${floor!.trustedUpTo < k ? `; PCs ${floor!.trustedUpTo + 1}–${k} are below it and left out of the fits` : ''}.</p>` : '<p>no PCA (see the stages above)</p>'}
 
 <h2>Inverse variance–flatness relation</h2>
-<p>${fit ? `σ<sub>i</sub>² ∝ F<sub>i</sub><sup>−ψ</sup> with <b>ψ = ${num(fit.psi)} ± ${num(fit.psiSE, 2)}</b> (Pearson r of ln σ², ln F = <b>${num(fit.r)}</b>, n = ${fit.n} PCs, PC1 left out).` : `no fit: ${esc(r.fitError ?? 'flatness not measured')}`}
-Flatness: width of the interval where L(w* + θp<sub>i</sub>) &lt; ${num(r.options.flatK, 4)}·L(w*), L(w*) = ${num(r.L0, 4)}.
+<p>${fit && fd ? `σ<sub>i</sub>² ∝ F<sub>i</sub><sup>−ψ</sup> with <b>ψ = ${num(fit.psi)} ± ${num(fit.psiSE, 2)}</b> over PCs ${fd.pcs[0]}–${fd.pcs[fd.pcs.length - 1]} (Pearson r of ln σ², ln F = <b>${num(fit.r)}</b>, n = ${fit.n} PCs, PC1 left out).
+The log–log relation need not be straight: ψ over nested PC ranges and over local blocks of PCs is in the table below.` : `no fit: ${esc(r.fitError ?? r.stages.fit?.error ?? 'flatness not measured')}`}
+Flatness: width of the interval where L(w + θp<sub>i</sub>) &lt; ${num(r.options.flatK, 4)}·L(w), at w = ${r.options.flatAt === 'final' ? 'the final weights' : 'w*'}, L(w) = ${num(r.L0, 4)}.
 Feng &amp; Tu report ψ ≈ 4 on full MNIST; an equilibrium (thermal) system would give σ² ∝ F², i.e. ψ = −2.</p>
+${rangeRows ? `<table><tr><th>kind</th><th>PCs</th><th>n</th><th>ψ</th><th>r</th></tr>${rangeRows}</table>` : ''}
 
 <h2>Noise temperature</h2>
 <p>${an ? `T<sub>i</sub> = (α/2)·Var<sub>μ</sub>[(∇L<sub>μ</sub> − ∇L)·p<sub>i</sub>] from per-sample gradients over all ${r.trainSize} samples (finite-population factor).
@@ -103,7 +116,8 @@ const pos = (v) => (v !== null && v > 0 && isFinite(v) ? v : null);
 // 1. variance spectrum
 {
   const x = DATA.variance.map((_, i) => i + 1);
-  const s = [line('σ² (window)', COLORS[0])], d = [x, DATA.variance.map(pos)];
+  const s = [line('σ² (window)', COLORS[0]), line('σ² under the noise floor', '#999', 2, [2, 3])];
+  const d = [x, DATA.variance.map((v, i) => (i < DATA.trusted ? pos(v) : null)), DATA.variance.map((v, i) => (i >= DATA.trusted - 1 ? pos(v) : null))];
   if (DATA.varianceDetrended) { s.push(line('σ² (detrended window)', COLORS[1], 2, [6, 4])); d.push(DATA.varianceDetrended.map(pos)); }
   plot('c-var', 'Variance spectrum σ²_i', true, true, s, d, 'PC index i', 'σ²');
 }

@@ -63,7 +63,7 @@ export async function runFengTuSeed(
     const last = r.trainer.history.evals.at(-1);
     const record: FengTuSeedRecord = {
       seed, message: r.run.message, testAccuracy: last?.test?.accuracy ?? null, finalTrainLoss: last?.train.loss ?? null, P: r.P, T: r.window.T,
-      d90: r.summary.all.d90, d99: r.summary.all.d99, d90Pc1Removed: r.summary.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary.pc1Removed?.d99 ?? null,
+      d90: r.summary?.all.d90 ?? null, d99: r.summary?.all.d99 ?? null, d90Pc1Removed: r.summary?.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary?.pc1Removed?.d99 ?? null,
       psi: r.fit?.psi ?? null, psiSE: r.fit?.psiSE ?? null, r: r.fit?.r ?? null, fitN: r.fit?.n ?? null,
       temperatureMaxOverMin: r.anisotropy?.maxOverMin ?? null, temperatureSpearmanFlatness: r.anisotropy?.spearmanWithFlatness ?? null,
       seconds: (performance.now() - t0) / 1000,
