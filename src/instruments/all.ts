@@ -12,5 +12,7 @@ import './mlf.ts';
 import './kernel-timings.ts';
 import './grad-noise-scale.ts';
 import './gauges.ts';
+import './b-noise.ts';
+import './edge-of-stability.ts';
 
 export { instruments, instrumentById, withNeeds, registerInstrument, unregisterInstrument } from './registry.ts';

@@ -5,8 +5,9 @@
  *     (chunk-ring.ts) once per chunk;
  *   - passes chunk starts/ends and evaluations on;
  *   - runs refreshes beside training, one at a time, never awaited by the training loop: an
- *     instrument without needs every `refresh.every` steps, then the instruments that need (or use) it, in
- *     registration order; on-demand requests wait for the running refresh (the newest request per
+ *     instrument without needs (or whose needs do not refresh: per-step instruments) every
+ *     `refresh.every` steps, then the instruments that need (or use) it, in registration order;
+ *     on-demand requests wait for the running refresh (the newest request per
  *     instrument wins);
  *   - keeps every instrument's tables (TableStore) and forwards its updates to `onUpdate` (the
  *     dashboard posts them to the page; the CLI writes files from the stores at the end).
@@ -168,7 +169,7 @@ export class InstrumentHost {
     if (this.busy || this.stopped) return;
     const due = this.live.filter((l) => {
       const every = l.run.refresh?.every;
-      if (!l.run.refresh || (l.def.needs ?? []).length || every === undefined) return false;
+      if (!l.run.refresh || this.followsUpstream(l) || every === undefined) return false;
       return force ? this.lastRefresh.get(l.def.id) !== step : step - (this.lastRefresh.get(l.def.id) ?? this.startStep) >= every;
     });
     if (!due.length) return void this.serveRequests();
@@ -194,6 +195,11 @@ export class InstrumentHost {
       }
       if (done.size && !this.stopped) this.o.onRefresh?.(step, ms);
     });
+  }
+
+  /** Whether `l` refreshes right after instruments it needs (those that refresh); otherwise on its own `every`. */
+  private followsUpstream(l: Live): boolean {
+    return (l.def.needs ?? []).some((n) => this.live.find((x) => x.def.id === n)?.run.refresh);
   }
 
   /**

@@ -155,8 +155,9 @@ export interface InstrumentRun {
   eval?(e: EvalRecord): void | Promise<void>;
   /**
    * Analysis beside training on the side device, one refresh at a time (a refresh due while one
-   * runs is skipped): every `every` steps for an instrument that needs none, else right after the
-   * instruments it needs (and those it uses that are on) have refreshed. run() resolving to false means nothing new (e.g. a
+   * runs is skipped): every `every` steps for an instrument that needs none (or needs only
+   * instruments without a refresh, e.g. per-step ones), else right after the instruments it needs
+   * (and those it uses that are on) have refreshed. run() resolving to false means nothing new (e.g. a
    * window still too short): the instruments that need this one then skip this refresh.
    */
   refresh?: { every?: number; run(): Promise<boolean | void> };
