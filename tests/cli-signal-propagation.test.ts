@@ -27,6 +27,8 @@ describe('sgdscope reproduce signal-propagation', () => {
       '--phase-sw2', '0.5,4.5,5', '--phase-sb2', '0,0.2,3',
       '--width', '64', '--depth', '6', '--nets', '2', '--inputs', '3', '--prop-sw2', '1.2,crit,3',
       '--train-sw2', '1,2', '--train-depths', '2,3', '--train-width', '16', '--steps', '10', '--batch', '32',
+      '--jac-width', '24', '--jac-depth', '3', '--jac-nets', '2', '--jac-points', 'tanh:gaussian:crit:0.05,linear:orthogonal:1:0',
+      '--curve-width', '32', '--curve-depth', '4', '--curve-points', '8', '--curve-nets', '2', '--curve-sw2', '1.3,3',
     ]);
     expect(r.code, r.stderr).toBe(0);
     // critical σ_w² (tanh) against crosscheck.py's scipy values, as printed (10 digits)
@@ -40,7 +42,9 @@ describe('sgdscope reproduce signal-propagation', () => {
     expect(r.stdout).toMatch(/propagation σ_w² = 1\.2.*q (agrees|DISAGREES)/);
     const files = readdirSync(out).sort();
     expect(files).toEqual([
-      'critical_line.csv', 'phase_c_star.npy', 'phase_chi1.npy', 'phase_diagram.csv', 'phase_q_star.npy', 'phase_sb2.npy', 'phase_sw2.npy', 'phase_xi_c.npy',
+      'charts.json', 'critical_line.csv', 'curve_1_lengths.npy', 'curve_2_lengths.npy', 'curve_length.csv',
+      'jacobian_1_eigenvalues.npy', 'jacobian_1_theory.csv', 'jacobian_2_eigenvalues.npy', 'jacobian_depth.csv', 'jacobian_spectra.csv',
+      'phase_c_star.npy', 'phase_chi1.npy', 'phase_diagram.csv', 'phase_q_star.npy', 'phase_sb2.npy', 'phase_sw2.npy', 'phase_xi_c.npy',
       'propagation_1_delta2.npy', 'propagation_1_gram.npy', 'propagation_2_delta2.npy', 'propagation_2_gram.npy', 'propagation_3_delta2.npy', 'propagation_3_gram.npy',
       'propagation_curves.csv', 'propagation_inputs.npy', 'report.html', 'result.json', 'six_xi_c.csv', 'summary.json',
       'trainability.csv', 'trainability_depths.npy', 'trainability_sw2.npy', 'trainability_test_accuracy.npy', 'trainability_train_accuracy.npy',
@@ -48,6 +52,15 @@ describe('sgdscope reproduce signal-propagation', () => {
     expect(decodeNpy(readFileSync(join(out, 'phase_chi1.npy'))).shape).toEqual([3, 5]);
     expect(decodeNpy(readFileSync(join(out, 'propagation_2_gram.npy'))).shape).toEqual([6, 2, 4, 4]); // 3 digits + twin
     expect(decodeNpy(readFileSync(join(out, 'trainability_train_accuracy.npy'))).shape).toEqual([2, 2]);
+    expect(decodeNpy(readFileSync(join(out, 'jacobian_1_eigenvalues.npy'))).shape).toEqual([2, 24]);
+    expect(decodeNpy(readFileSync(join(out, 'curve_2_lengths.npy'))).shape).toEqual([5, 2]);
+    expect(readFileSync(join(out, 'jacobian_spectra.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(readFileSync(join(out, 'curve_length.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 5);
+    expect(r.stdout).toMatch(/jacobian tanh, Gaussian, σ_w² = 1\.761, σ_b² = 0\.05, L = 3: KS D = /);
+    expect(r.stdout).toMatch(/jacobian linear, orthogonal, σ_w² = 1, σ_b² = 0, L = 3: max \|λ\/1\.000 − 1\| = /);
+    expect(r.stdout).toMatch(/curve length σ_w² = 3 \(chaotic\): rate /);
+    const charts = JSON.parse(readFileSync(join(out, 'charts.json'), 'utf8')) as { id: string }[];
+    expect(charts.map((c) => c.id)).toEqual(expect.arrayContaining(['phase-chi1', 'jacobian1-density', 'jacobian1-depth', 'jacobian2-density', 'curve-length', 'trainability-train']));
     const pd = readFileSync(join(out, 'phase_diagram.csv'), 'utf8').trim().split('\n');
     expect(pd[0]).toBe('sw2,sb2,q_star,c_star,chi1,xi_c,phase');
     expect(pd).toHaveLength(16);
@@ -76,11 +89,21 @@ describe('sgdscope reproduce signal-propagation', () => {
       [['--phase-sb2', '0.3,0.1,5'], /--phase-sb2 needs 0 ≤ min < max/],
       [['--train-depths', '8,4'], /--train-depths must be strictly ascending/],
       [['--train-sw2', '0,1'], /--train-sw2 values must be in \(0, 10000\]/],
-      [['--prop-sw2', '1,abc'], /--prop-sw2 entries must be numbers in \(0, 10000\] or 'crit', got 'abc'/],
+      [['--prop-sw2', '1,abc'], /--prop-sw2 entries must be numbers in \(0, 10000\] or 'crit' .*got 'abc'/],
       [['--twin', '0.9', '--inputs', '1'], /--twin needs --inputs ≥ 2/],
       [['--activation', 'erf'], /--activation must be one of tanh, relu/],
       [['--nets', '65'], /--nets must be in \[1, 64\], got 65/],
       [['--colour', 'red'], /unknown flag --colour/],
+      [['--jac-points', 'tanh:gaussian:1'], /--jac-points entries are activation:weights:sw2:sb2 .* needs 4 fields/],
+      [['--jac-points', 'relu:gaussian:crit:0'], /sw2 'crit' is for tanh/],
+      [['--jac-points', 'tanh:unitary:1:0'], /weights must be gaussian or orthogonal, got 'unitary'/],
+      [['--curve-sw2', '1,-2'], /--curve-sw2 entries must be numbers in \(0, 10000\] or 'crit' .*got '-2'/],
+      [['--jac-width', '5000'], /--jac-width must be in \[1, 4096\], got 5000/],
+      // numbers inside string flags are decimal only, like every flag number
+      [['--curve-sw2', '0x10'], /--curve-sw2 entries must be numbers .* got '0x10'/],
+      [['--prop-sw2', '1,１'], /--prop-sw2 entries must be numbers .* got '１'/],
+      [['--jac-points', 'tanh:gaussian:0b1:0'], /sw2 must be a decimal number in \(0, 10000\] or 'crit', got '0b1'/],
+      [['--jac-points', 'tanh:gaussian:1: 1'], /sb2 must be a decimal number in \[0, 100\], got ' 1'/],
     ];
     for (const [args, msg] of cases) {
       let err: unknown = null;
@@ -103,5 +126,11 @@ describe('sgdscope reproduce signal-propagation', () => {
     const d = resolveSignalPropagationOptions({});
     expect(d.trainability!.depths).toEqual([2, 4, 8, 16, 32]);
     expect(d.propagation!.sw2).toEqual([1.3, null, 3]);
+    expect(d.jacobian!.points).toHaveLength(8);
+    expect(d.curve!.sw2).toEqual([1.3, null, 3]);
+    expect(o.jacobian!.width).toBe(1024);
+    const skip = resolveSignalPropagationOptions(parseFlags(['--skip-jacobian', '--skip-curve'], SIGNAL_PROPAGATION_FLAGS, 'x').flags);
+    expect(skip.jacobian).toBeNull();
+    expect(skip.curve).toBeNull();
   });
 });

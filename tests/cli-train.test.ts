@@ -9,21 +9,13 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNpy } from '../src/util/npy.ts';
+import { pythonWithNumpy } from './helpers/python.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
 function sgdscope(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A python3 that has numpy: the PATH one, else Debian's (python3-numpy). */
-function pythonWithNumpy(): string | null {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import numpy'], { encoding: 'utf8' });
-    if (r.status === 0) return py;
-  }
-  return null;
 }
 
 describe('sgdscope train', () => {

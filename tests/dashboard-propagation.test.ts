@@ -2,13 +2,16 @@
  * The dashboard's "signal propagation at initialisation" panels in headless Chromium (SwiftShader
  * WebGPU): the tanh phase diagram is drawn, a real click on the heat map shows that point's depth
  * scales (equal to meanFieldPoint in Node for the same σ_w², σ_b²), the worker measures q^l and c^l
- * of random networks at that point on the GPU and the measured curves are drawn; no console error.
+ * of random networks at that point on the GPU and the measured curves are drawn; then the Jacobian
+ * spectra (both weight ensembles) and the curve length at the same point are measured and drawn in
+ * their three panels; no console error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
 import { meanFieldPoint } from '../src/analysis/meanfield/depth-scales.ts';
 import { tanh } from '../src/analysis/meanfield/activations.ts';
 import { LIVE_PROPAGATION, type PropagationProbe } from '../src/ui/propagation.ts';
+import { LIVE_INIT } from '../src/experiments/propagation/init-live.ts';
 
 let site: ServedPage;
 
@@ -57,7 +60,20 @@ describe('the signal-propagation panels of the dashboard', () => {
     expect(p.measured).toEqual({ q: LIVE_PROPAGATION.depth, c: 2 * LIVE_PROPAGATION.depth });
     await page.waitForFunction(() => document.querySelector('#panel-propagation-c')?.getAttribute('data-points') === '30', undefined, { timeout: 60_000 });
     expect(await page.getAttribute('#panel-propagation-q', 'data-points')).toBe(String(LIVE_PROPAGATION.depth));
+
+    // Jacobian spectra and curve length at the same point (issue 12): three panels drawn.
+    await page.waitForFunction(`(${probeOf.toString()})()?.spectra.results >= 1 || (${probeOf.toString()})()?.spectra.error !== null`, undefined, { timeout: 240_000, polling: 250 });
+    const sp = ((await page.evaluate(`(${probeOf.toString()})()`)) as PropagationProbe).spectra;
+    console.log(`Jacobian spectra and curve length: ${sp.seconds?.toFixed(1)} s; ${sp.verdicts.join(' | ')}`);
+    expect(sp.error).toBeNull();
+    expect(sp.verdicts).toHaveLength(3);
+    expect(sp.verdicts[0]).toMatch(/^gaussian: (KS D = |all s² at )/);
+    const drawn = mf.qStar > 0 ? ['live-jacobian-density', 'live-jacobian-depth', 'live-curve-length'] : ['live-jacobian-density', 'live-jacobian-depth'];
+    expect(sp.charts).toEqual(drawn);
+    // the depth panel: a column per layer 0 … L
+    await page.waitForFunction(() => Number(document.querySelector('#panel-init-depth')?.getAttribute('data-points')) > 0, undefined, { timeout: 60_000 });
+    expect(Number(await page.getAttribute('#panel-init-depth', 'data-points'))).toBe(LIVE_INIT.depth + 1);
     expect(problems).toEqual([]);
     await page.close();
-  }, 300_000);
+  }, 420_000);
 });

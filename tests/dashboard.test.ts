@@ -17,6 +17,7 @@ import { Trainer } from '../src/train/trainer.ts';
 import { runFengTu } from '../src/experiments/feng-tu/run.ts';
 import { SEED_MLP } from '../src/nn/config.ts';
 import { instruments } from '../src/instruments/all.ts';
+import { settingKeys } from '../src/experiments/dashboard/run-settings.ts';
 import type { Page } from 'playwright-core';
 
 let site: ServedPage;
@@ -30,8 +31,21 @@ afterAll(async () => {
   await site?.close();
 });
 
-/** The training panels and every instrument's (all on by default on the dashboard). */
-const PANELS = ['loss', 'accuracy', ...instruments().flatMap((d) => d.panels.map((p) => p.chart))];
+/** The instruments on by default on the dashboard, and those a user turns on (the third test). */
+const ON = instruments().filter((d) => d.dashboardDefault !== false);
+const OFF = instruments().filter((d) => d.dashboardDefault === false);
+/** The training panels and every default instrument's. */
+const PANELS = ['loss', 'accuracy', ...ON.flatMap((d) => d.panels.map((p) => p.chart))];
+/** Settings that keep the off-by-default instruments cheap on SwiftShader (only keys the registry has). */
+const CHEAP: Record<string, string> = {
+  'edge-of-stability-every': '40',
+  'edge-of-stability-samples': '400',
+  'edge-of-stability-iters': '4',
+  'edge-of-stability-batches': '3',
+  'b-noise-every': '40',
+  'b-noise-samples': '400',
+  'b-noise-batches': '3',
+};
 
 function watchConsole(page: Page): string[] {
   const problems: string[] = [];
@@ -185,6 +199,29 @@ describe('the dashboard in headless Chromium', () => {
     expect(problems.filter((p) => !/lost|destroy/i.test(p))).toEqual([]);
     await page.close();
   }, 240_000);
+});
+
+describe('the instruments that are off by default', () => {
+  it('are turned on from the URL and fill their panels with no console error', async () => {
+    const page = await site.browser.newPage({ viewport: { width: 1500, height: 1300 } });
+    const problems = watchConsole(page);
+    const keys = new Set(settingKeys());
+    const q = new URLSearchParams({ epochs: '1', seed: '2', 'window-epochs': '1', k: '4', 'live-dirs': '2', refresh: '100000' });
+    for (const d of OFF) q.set(d.id, 'true');
+    for (const [k, v] of Object.entries(CHEAP)) if (keys.has(k)) q.set(k, v);
+    q.set('autostart', '1');
+    await page.goto(`${site.url}?${q}`);
+    await waitState(page, ['running'], 30_000);
+    expect(await waitState(page, ['done', 'error'], 240_000)).toBe('done');
+    const probe = await page.evaluate(() => (window as unknown as { sgdscope: { panels: Record<string, number> } }).sgdscope);
+    console.log(`off by default (${OFF.map((d) => d.id).join(', ')}): panels ${JSON.stringify(probe.panels)}`);
+    for (const d of OFF) {
+      for (const p of d.panels) expect(probe.panels[p.chart], `panel ${p.chart} has no data`).toBeGreaterThan(0);
+      for (const h of d.headline ?? []) expect(await page.textContent(`#${h.id}`), `headline ${h.id}`).toMatch(/\d/);
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
 });
 
 describe('the dashboard without WebGPU', () => {

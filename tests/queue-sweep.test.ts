@@ -204,10 +204,12 @@ describe('sweep through the queue', () => {
     const commands: { name: string; args: string[]; queueArgs?: string[]; check(q: string, l: string): void }[] = [
       {
         name: 'sp',
-        args: ['reproduce', 'signal-propagation', '--skip-propagation', '--phase-sw2', '0.5,4,8', '--phase-sb2', '0,0.2,5', '--train-depths', '2,4', '--train-sw2', '1,2', '--train-width', '16', '--steps', '30', '--quiet'],
+        args: ['reproduce', 'signal-propagation', '--skip-propagation', '--phase-sw2', '0.5,4,8', '--phase-sb2', '0,0.2,5', '--train-depths', '2,4', '--train-sw2', '1,2', '--train-width', '16', '--steps', '30', '--quiet',
+          // the stages at initialisation, tiny: the collect runs them too
+          '--jac-width', '16', '--jac-depth', '2', '--jac-nets', '1', '--jac-points', 'tanh:gaussian:crit:0.05', '--curve-width', '16', '--curve-depth', '3', '--curve-points', '8', '--curve-nets', '1', '--curve-sw2', '3'],
         check: (q, l) => {
           expect(csv(join(q, 'trainability.csv'), ['seconds'])).toEqual(csv(join(l, 'trainability.csv'), ['seconds']));
-          for (const f of ['trainability_train_accuracy.npy', 'trainability_test_accuracy.npy', 'phase_xi_c.npy', 'six_xi_c.csv']) same(q, l, f);
+          for (const f of ['trainability_train_accuracy.npy', 'trainability_test_accuracy.npy', 'phase_xi_c.npy', 'six_xi_c.csv', 'jacobian_1_eigenvalues.npy', 'curve_1_lengths.npy']) same(q, l, f);
         },
       },
       {

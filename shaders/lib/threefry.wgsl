@@ -1,5 +1,5 @@
 // Counter-based random numbers, shared by every kernel that draws them (dropout.wgsl,
-// randnet.wgsl, toy_walkers.wgsl) through `// @include lib/threefry.wgsl` (src/gpu/template.ts).
+// randnet.wgsl, jvp.wgsl, toy_walkers.wgsl) through `// @include lib/threefry.wgsl` (src/gpu/template.ts).
 // Pure functions only: no bindings, no overrides, no entry points; valid WGSL on its own.
 //
 // Threefry-2x32 with 20 rounds (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as

@@ -1,7 +1,9 @@
 /**
  * `sgdscope reproduce signal-propagation`: Schoenholz et al. (ICLR 2017) end to end
  * (src/experiments/propagation/run.ts) — the mean-field phase diagram and depth scales, random
- * deep networks on the GPU against the theory, and the depth × σ_w² trainability map — written
+ * deep networks on the GPU against the theory, the input–output Jacobian's singular values against
+ * free probability and a great circle's length against χ1^{l/2} (flags in
+ * signal-propagation-init-flags.ts), and the depth × σ_w² trainability map — written
  * to a run folder (src/experiments/propagation/files.ts) with a self-contained report.html.
  * The critical σ_w² table and the ξ_c table are also printed.
  *
@@ -18,18 +20,20 @@ import { DEFAULT_TRAINABILITY, PAPER_TRAINABILITY, validateTrainabilitySpec, typ
 import { PROPAGATION_LIMITS } from '../experiments/propagation/gpu-propagation.ts';
 import { readHeatmapScript, signalPropagationFiles, signalPropagationSummary } from '../experiments/propagation/files.ts';
 import { loadReportAssets } from '../analysis/report/assets.ts';
+import { jacobianLabel } from '../experiments/propagation/jacobian.ts';
 import { itemCheckpoints, openCommandRunDir, resumeOnly } from './run-folder.ts';
 import { StopSignals } from './signals.ts';
 import { fromExact, toExact } from '../util/exact-json.ts';
 import { inputPhase } from './input.ts';
-import { DECIMAL, helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { helpText, parseFlags, UsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { curveOptions, INIT_FLAGS, jacobianOptions, sw2List } from './signal-propagation-init-flags.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
 import { checkQueueFlags, QUEUE_FLAGS, runOnQueue } from './queue-mode.ts';
 
 const CMD = 'sgdscope reproduce signal-propagation';
 
 export const SIGNAL_PROPAGATION_SUMMARY =
-  'reproduce Schoenholz et al. (ICLR 2017): order-to-chaos phase diagram and depth scales (theory), random deep networks on the GPU vs the theory, and trainability over depth × σ_w²';
+  'reproduce Schoenholz et al. (ICLR 2017): order-to-chaos phase diagram and depth scales (theory), random deep networks on the GPU vs the theory, Jacobian spectra vs free probability (Pennington et al. 2017), curve lengths vs χ1^{l/2} (Poole et al. 2016), and trainability over depth × σ_w²';
 
 export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   activation: { kind: 'string', help: 'activation of every hidden layer (default tanh)', choices: ['tanh', 'relu'] },
@@ -45,6 +49,7 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   twin: { kind: 'number', help: 'propagation: add an input with this correlation ρ to the first one (default 0.95; 0 = none)', range: [-0.999, 0.999] },
   'no-gradients': { kind: 'bool', help: 'propagation: forward statistics only (no backpropagated gradient lengths)' },
   'skip-propagation': { kind: 'bool', help: 'no GPU propagation stage' },
+  ...INIT_FLAGS,
   'train-sb2': { kind: 'number', help: 'trainability: σ_b² (default 0.05)', range: [0, 100] },
   'train-sw2': { kind: 'list', help: 'trainability: σ_w² grid, ascending (default 0.5,0.707,1,1.414,2,2.828,4,5.657,8)' },
   'train-depths': { kind: 'list', help: 'trainability: hidden-layer counts, ascending (default 2,4,8,16,32)' },
@@ -92,17 +97,7 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
   const prop = base.propagation!;
   let propagation: SignalPropagationOptions['propagation'] = null;
   if (!flags['skip-propagation']) {
-    let sw2 = prop.sw2;
-    if (flags['prop-sw2'] !== undefined) {
-      sw2 = String(flags['prop-sw2']).split(',').map((s) => {
-        const t = s.trim();
-        if (t === 'crit') return null;
-        const x = DECIMAL.test(t) ? Number(t) : NaN;
-        if (t === '' || !(Number.isFinite(x) && x > 0 && x <= 10000)) throw new UsageError(`${CMD}: --prop-sw2 entries must be numbers in (0, 10000] or 'crit', got '${t}'`);
-        return x;
-      });
-      if (sw2.length > 12) throw new UsageError(`${CMD}: --prop-sw2 takes at most 12 points, got ${sw2.length}`);
-    }
+    const sw2 = sw2List(CMD, flags, 'prop-sw2', prop.sw2);
     const twin = flags.twin === undefined ? prop.twin : (flags.twin as number) === 0 ? null : (flags.twin as number);
     const inputs = (flags.inputs as number | undefined) ?? prop.inputs;
     if (twin !== null && inputs < 2) throw new UsageError(`${CMD}: --twin needs --inputs ≥ 2 (the twin is built from digits 0 and 1); pass --twin 0 for none`);
@@ -145,6 +140,8 @@ export function resolveSignalPropagationOptions(flags: FlagValues): SignalPropag
     phaseSw2: triple(flags, 'phase-sw2', paper ? [0.5, 4.5, 161] : base.phaseSw2, 1e-6),
     phaseSb2: triple(flags, 'phase-sb2', paper ? [0, 0.3, 121] : base.phaseSb2, 0),
     propagation,
+    jacobian: jacobianOptions(CMD, flags, paper, seed),
+    curve: curveOptions(CMD, flags, paper, seed),
     trainability,
     trainableThreshold: (flags.threshold as number | undefined) ?? base.trainableThreshold,
   };
@@ -160,6 +157,13 @@ function printTables(r: Awaited<ReturnType<typeof runSignalPropagation>>): strin
     const a = p.comparison.agreement;
     const one = (name: string, s: typeof a.q | null): string => (s ? `${name} ${s.agrees ? 'agrees' : 'DISAGREES'} (${(100 * s.fractionWithin).toFixed(0)}% within, max|z| ${s.maxZ.toFixed(2)})` : `${name} -`);
     lines.push(`propagation ${p.label}: ${one('q', a.q)}; ${one('c', a.c)}; ${one('gradient', a.lnGrad)}${p.comparison.warning ? ` [${p.comparison.warning}]` : ''}`);
+  }
+  for (const m of r.jacobian) {
+    const v = m.ks ? `KS D = ${m.ks.d.toFixed(4)} (critical ${m.ks.critical.toFixed(4)}, n = ${m.ks.n})` : `max |λ/${m.atom!.value.toPrecision(4)} − 1| = ${m.atom!.maxRelDeviation.toExponential(2)}`;
+    lines.push(`jacobian ${jacobianLabel(m.point)}, L = ${m.run.depth}: ${v}; mean s² ${m.moments.meanSq.toPrecision(4)} vs χ1^L ${m.moments.meanSqTheory.toPrecision(4)}; ${m.agrees ? 'agrees' : 'DISAGREES'}`);
+  }
+  for (const c of r.curves) {
+    lines.push(`curve length σ_w² = ${Number(c.spec.sw2.toPrecision(6))} (${c.meanField.phase}): rate ${c.rate.measured.toFixed(4)} ± ${c.rate.se.toFixed(4)} per layer vs ½ ln χ1 = ${c.rate.theory.toFixed(4)}; ${c.agreement.agrees && c.rate.agrees ? 'agrees' : 'DISAGREES'}`);
   }
   if (r.band) {
     lines.push(`trainability: trainable (train acc ≥ ${r.band.threshold}) matches L ≤ 6ξ_c in ${(100 * r.band.agreement).toFixed(0)}% of cells (${r.band.trainableBeyond} train beyond 6ξ_c, ${r.band.untrainableWithin} fail inside); best σ_w² per depth: ${r.band.rows.map((row) => `L=${row.depth}: ${row.bestSw2 ?? '-'}`).join(', ')}`);
@@ -193,17 +197,18 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     const assets = await loadReportAssets();
     const heatmapScript = readHeatmapScript();
     const cr = openCommandRunDir(flags, { kind: 'signal-propagation', command: CMD, argv, checkpointKind: 'signal-propagation' });
-    // A resumed run continues with the options it was started with (the theory and propagation
-    // stages, minutes at most, run again; finished trainability cells are kept).
+    // A resumed run continues with the options it was started with (the theory, propagation,
+    // Jacobian and curve stages, minutes at most, run again; finished trainability cells are kept).
     const options = fresh ?? fromExact<SignalPropagationOptions>(cr.resume!.meta.options);
     return { options, assets, heatmapScript, cr };
   });
   const outDir = cr.dir.dir;
   const cells = itemCheckpoints<TrainabilityCell>(cr, 'signal-propagation', { options: toExact(options) }, signals, 'trainability cells');
   const resumedCells = cells.done.length;
-  const needGpu = options.propagation !== null || options.trainability !== null;
+  const needData = options.propagation !== null || options.trainability !== null;
+  const needGpu = needData || options.jacobian !== null || options.curve !== null;
   const ctx = needGpu ? await acquireGpu() : null;
-  const loaded = needGpu ? await loadDataset({ kind: 'mnist10k' }) : null;
+  const loaded = needData ? await loadDataset({ kind: 'mnist10k' }) : null;
   log(`${CMD}: ${options.activation}${ctx ? ` on ${ctx.adapterName} (${ctx.runtime})` : ''}`);
   const t0 = performance.now();
   let bar: ProgressBar | null = null;

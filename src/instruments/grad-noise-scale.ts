@@ -24,6 +24,14 @@ const COLUMNS = ['step', 'loss', 'tr_sigma_layer', 'g2_layer', 'tr_sigma_net', '
 /** B_simple from sums over the window (null when |G|² is not yet positive). */
 const ratio = (tr: number, g2: number): number => (g2 > 0 ? tr / g2 : NaN);
 
+/** What instruments that need this one read (b-noise): the analysed layer and the latest smoothed B_simple. */
+export interface GradNoiseScaleState {
+  layer: number;
+  step: number | null;
+  bSimpleLayer: number;
+  bSimpleNetwork: number;
+}
+
 function charts(t: TableView, s: { layer: number; smooth: number }, run: { batchSize: number }): ChartData[] {
   const d = t.steps;
   const pos = (v: number): number | null => (Number.isFinite(v) && v > 0 ? v : null);
@@ -97,7 +105,9 @@ export const gradNoiseScale = registerInstrument({
     const B = t.config.batchSize;
     const fpc = t.config.sampling === 'shuffle' ? 1 - B / t.trainData.n : 1;
     const recent: number[][] = [];
+    const state: GradNoiseScaleState = { layer, step: null, bSimpleLayer: NaN, bSimpleNetwork: NaN };
     return {
+      provides: () => state,
       perStep: {
         every,
         floats: 2 * layers.length,
@@ -129,6 +139,7 @@ export const gradNoiseScale = registerInstrument({
             COLUMNS.forEach((c, j) => cols[c].push(values[j]));
           });
           const last = cols.b_simple_net.at(-1);
+          Object.assign(state, { step: cols.step.at(-1) ?? null, bSimpleLayer: cols.b_simple_layer.at(-1) ?? NaN, bSimpleNetwork: last ?? NaN });
           ctx.emit({ tables: { steps: cols }, headline: { 'b-simple': last !== undefined && Number.isFinite(last) ? String(Math.round(last)) : '–' } });
         },
       },

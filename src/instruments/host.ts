@@ -5,8 +5,9 @@
  *     (chunk-ring.ts) once per chunk;
  *   - passes chunk starts/ends and evaluations on;
  *   - runs refreshes beside training, one at a time, never awaited by the training loop: an
- *     instrument without needs every `refresh.every` steps, then the instruments that need it, in
- *     registration order; on-demand requests wait for the running refresh (the newest request per
+ *     instrument without needs (or whose needs do not refresh: per-step instruments) every
+ *     `refresh.every` steps, then the instruments that need (or use) it, in registration order;
+ *     on-demand requests wait for the running refresh (the newest request per
  *     instrument wins);
  *   - keeps every instrument's tables (TableStore) and forwards its updates to `onUpdate` (the
  *     dashboard posts them to the page; the CLI writes files from the stores at the end).
@@ -81,7 +82,7 @@ export class InstrumentHost {
         device: t.ctx,
         side: o.side,
         upstream: <T>(id: string): T | null => {
-          if (!(def.needs ?? []).includes(id)) throw new Error(`instrument ${def.id}: upstream('${id}') but it does not list '${id}' in needs`);
+          if (![...(def.needs ?? []), ...(def.uses ?? [])].includes(id)) throw new Error(`instrument ${def.id}: upstream('${id}') but it does not list '${id}' in needs or uses`);
           const up = host.live.find((x) => x.def.id === id);
           return (up?.run.provides?.() as T | undefined) ?? null;
         },
@@ -91,13 +92,15 @@ export class InstrumentHost {
       const ps = live.run.perStep;
       if (ps) {
         if (!(Number.isInteger(ps.every) && ps.every >= 1)) throw new Error(`instrument ${def.id}: perStep.every must be an integer ≥ 1, got ${ps.every}`);
+        const run = ps.consecutive ?? 1;
+        if (!(Number.isInteger(run) && run >= 1)) throw new Error(`instrument ${def.id}: perStep.consecutive must be an integer ≥ 1, got ${run}`);
         if (ps.floats > 0) live.out = createStorage(t.ctx, `${def.id}.out`, ps.floats * 4);
       }
       host.live.push(live);
     }
     const shapes = host.live.map((l) => {
       const ps = l.run.perStep;
-      return ps && ps.floats > 0 ? { floats: ps.floats, rows: Math.min(t.config.chunkSteps, Math.ceil(t.config.chunkSteps / ps.every) + 1) } : { floats: 0, rows: 0 };
+      return ps && ps.floats > 0 ? { floats: ps.floats, rows: Math.min(t.config.chunkSteps, (Math.ceil(t.config.chunkSteps / ps.every) + 1) * (ps.consecutive ?? 1)) } : { floats: 0, rows: 0 };
     });
     if (shapes.some((s) => s.floats > 0)) host.ring = new ChunkRing(t.ctx, shapes);
     return host;
@@ -122,7 +125,7 @@ export class InstrumentHost {
     const step = (moment: StepView['moment']) => (batch: GpuBatch, view: StepView) => {
       this.live.forEach((l, i) => {
         const ps = l.run.perStep;
-        if (!ps || (ps.moment ?? 'gradient') !== moment || view.step % ps.every !== 0) return;
+        if (!ps || (ps.moment ?? 'gradient') !== moment || view.step % ps.every >= (ps.consecutive ?? 1)) return;
         ps.encode(batch, view, l.out as GPUBuffer);
         if (l.out) this.ring!.encodeRow(batch, i, l.out, view.step);
       });
@@ -173,7 +176,7 @@ export class InstrumentHost {
     if (this.busy || this.stopped) return;
     const due = this.live.filter((l) => {
       const every = l.run.refresh?.every;
-      if (!l.run.refresh || (l.def.needs ?? []).length || every === undefined) return false;
+      if (!l.run.refresh || this.followsUpstream(l) || every === undefined) return false;
       return force ? this.lastRefresh.get(l.def.id) !== step : step - (this.lastRefresh.get(l.def.id) ?? this.startStep) >= every;
     });
     if (!due.length) return void this.serveRequests();
@@ -181,9 +184,11 @@ export class InstrumentHost {
     this.background(async () => {
       const done = new Set<string>();
       const ms: Record<string, number> = {};
+      const on = new Set(this.live.map((l) => l.def.id));
       for (const l of this.live) {
         const roots = due.includes(l);
-        const after = (l.def.needs ?? []).length > 0 && (l.def.needs ?? []).every((n) => done.has(n));
+        const deps = [...(l.def.needs ?? []), ...(l.def.uses ?? []).filter((u) => on.has(u))];
+        const after = deps.length > 0 && deps.every((n) => done.has(n));
         if (!l.run.refresh || !(roots || after) || this.stopped) continue;
         const t0 = performance.now();
         try {
@@ -197,6 +202,11 @@ export class InstrumentHost {
       }
       if (done.size && !this.stopped) this.o.onRefresh?.(step, ms);
     });
+  }
+
+  /** Whether `l` refreshes right after instruments it needs (those that refresh); otherwise on its own `every`. */
+  private followsUpstream(l: Live): boolean {
+    return (l.def.needs ?? []).some((n) => this.live.find((x) => x.def.id === n)?.run.refresh);
   }
 
   /**

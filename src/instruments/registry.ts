@@ -33,8 +33,10 @@ export function registerInstrument<S extends SettingsSpec>(def: Instrument<S>): 
     const owner = taken.get(name);
     if (owner) throw new Error(`${where}: '${name}' is already ${owner}`);
   }
-  for (const n of def.needs ?? []) {
-    if (!registered.some((d) => d.id === n)) throw new Error(`${where}: needs '${n}', which is not registered (register it first)`);
+  for (const [what, ids] of [['needs', def.needs], ['uses', def.uses]] as const) {
+    for (const n of ids ?? []) {
+      if (!registered.some((d) => d.id === n)) throw new Error(`${where}: ${what} '${n}', which is not registered (register it first)`);
+    }
   }
   registered.push(def as unknown as Instrument);
   return def;

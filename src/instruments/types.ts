@@ -89,6 +89,11 @@ export interface Instrument<S extends SettingsSpec = SettingsSpec> {
   check?(values: SettingsValues<S>, c: SettingsContext | null): Partial<Record<string, string>>;
   /** Instruments whose results this one reads (ctx.upstream): enabled with it, run before it. */
   needs?: string[];
+  /**
+   * Instruments whose results this one reads when they run anyway (ctx.upstream; null when they
+   * are off): not enabled by it; when one is on, this instrument's refresh runs right after it.
+   */
+  uses?: string[];
   /** On by default on the dashboard (default true). The CLI runs only what --instrument names. */
   dashboardDefault?: boolean;
   tables: Record<string, TableSpec>;
@@ -117,7 +122,7 @@ export interface InstrumentContext<S extends SettingsSpec = SettingsSpec> {
   device: GpuContext;
   /** The side device: created on first use, shared by every instrument; never the training queue. */
   side(): Promise<GpuContext>;
-  /** The latest `provides()` of an instrument this one `needs`, or null before its first result. */
+  /** The latest `provides()` of an instrument this one `needs` or `uses`, or null before its first result (or when it is off). */
   upstream<T>(id: string): T | null;
   emit(u: InstrumentUpdate): void;
   /** A problem that does not stop the run (printed by the CLI, logged by the dashboard). */
@@ -127,6 +132,11 @@ export interface InstrumentContext<S extends SettingsSpec = SettingsSpec> {
 export interface PerStepWork {
   /** Steps between measurements: steps with step % every === 0 are measured. */
   every: number;
+  /**
+   * Consecutive steps measured from each of those (default 1): steps t with t % every <
+   * consecutive, e.g. 2 for a quantity that pairs step t with step t + 1.
+   */
+  consecutive?: number;
   /** 'gradient' (default): after the backward pass, params = θ_{t−1}; 'update': after the update, params = θ_t. */
   moment?: StepView['moment'];
   /** Floats written per measured step into `out`; they come back in read(). 0: nothing to read back. */
@@ -145,8 +155,9 @@ export interface InstrumentRun {
   eval?(e: EvalRecord): void | Promise<void>;
   /**
    * Analysis beside training on the side device, one refresh at a time (a refresh due while one
-   * runs is skipped): every `every` steps for an instrument that needs none, else right after the
-   * instruments it needs have refreshed. run() resolving to false means nothing new (e.g. a
+   * runs is skipped): every `every` steps for an instrument that needs none (or needs only
+   * instruments without a refresh, e.g. per-step ones), else right after the instruments it needs
+   * (and those it uses that are on) have refreshed. run() resolving to false means nothing new (e.g. a
    * window still too short): the instruments that need this one then skip this refresh.
    */
   refresh?: { every?: number; run(): Promise<boolean | void> };

@@ -15,6 +15,8 @@
  *               (softmax_ce's grad_scale); multiply by B (1/outputGradScale) for ∂l_n/∂z_n.
  *   grads       ∇L_B(θ_{t−1}) of the data loss only: weight decay (wd·θ) and momentum are applied
  *               inside the SGD kernel and never appear in this buffer.
+ *   velocity    momentum's v (shaders/sgd.wgsl: v ← μ·v + g + wd·θ, θ ← θ − lr·v): v_{t−1} at
+ *               'gradient', v_t at 'update'; null when the run has no momentum.
  *   losses      l_n, the per-sample loss, not divided by B.
  * The per-sample gradient of a dense layer's block is the outer product [x_n, 1?] ⊗ (B·dz_n), so
  * |g_n|² = (|x_n|² + bias)·B²·|dz_n|², with no P-sized buffer per sample.
@@ -76,6 +78,8 @@ export interface StepView {
   /** The flat parameter and gradient buffers (src/nn/params.ts layout). */
   params: GPUBuffer;
   grads: GPUBuffer;
+  /** The flat momentum buffer v in the same layout (null without momentum). */
+  velocity: GPUBuffer | null;
   layout: ParamLayout;
   layers: LayerStepView[];
 }
@@ -124,6 +128,7 @@ export class StepViews {
       losses: plan.acts.losses,
       params: mlp.params,
       grads: mlp.grads,
+      velocity: mlp.hasMomentum ? mlp.velocity : null,
       layout: mlp.layout,
       layers: this.layers,
     };

@@ -14,12 +14,25 @@ const ticks = (_u: uPlot, vals: number[]): string[] => vals.map((v) => (v === nu
  * A log axis without snapping to whole decades (uPlot's default log range can be 10× too wide),
  * showing at most 12 decades below the top: uPlot's log ticks round to a fixed table of decimals
  * and loop forever on ranges reaching ~1e-16 and below (float32 zero modes, 1e-39), and nothing
- * that far down is readable next to the top anyway.
+ * that far down is readable next to the top anyway. The bottom is a whole multiple k·10^e of its
+ * decade's step (k = 1…9, written exactly): uPlot's log ticks step by 10^e from the bottom and
+ * take the value where they cross into the next decade as the next step, so a bottom such as
+ * 0.00972 makes that step 0.011, a value its decimals table lacks, and the tick loop then rounds
+ * to 0 and never ends ('Invalid array length' once the array is full).
  */
-function logRange(_u: uPlot, min: number | null, max: number | null): [number, number] {
+export function logRange(_u: uPlot | null, min: number | null, max: number | null): [number, number] {
   if (min === null || max === null || !(min > 0) || !(max > 0)) return [1, 10];
-  if (min === max) return [min / 2, max * 2];
-  return [Math.max(min, max * 1e-12) / 1.25, max * 1.25];
+  const [lo, hi] = min === max ? [min / 2, max * 2] : [Math.max(min, max * 1e-12) / 1.25, max * 1.25];
+  return [decadeStepFloor(lo), hi];
+}
+
+/** The largest k·10^e ≤ v with k an integer 1…9, as the exact decimal (v > 0, finite). */
+function decadeStepFloor(v: number): number {
+  let e = Math.floor(Math.log10(v));
+  let k = Math.min(9, Math.max(1, Math.floor(v / 10 ** e)));
+  // log10 and the division can round across an integer: step down until the value is ≤ v.
+  while (Number(`${k}e${e}`) > v) [e, k] = k > 1 ? [e, k - 1] : [e - 1, 9];
+  return Number(`${k}e${e}`);
 }
 
 /** A linear x axis that survives a single x value (uPlot's x range does not pad; its tick loop then never ends). */

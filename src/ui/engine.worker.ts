@@ -4,9 +4,9 @@
  *
  *  - the training run (TrainingSession: trainer, instruments, final analysis, lost device, export);
  *  - on a side device, created on first use, what runs beside training without touching its
- *    queue: signal propagation at initialisation (PropagationService) and the curvature-and-
- *    generalisation experiments (ExperimentQueue; the Hessian reads the run's last snapshot, or
- *    its weights when paused or done).
+ *    queue: signal propagation at initialisation (PropagationService: q^l, c^l, Jacobian spectra,
+ *    curve lengths) and the curvature-and-generalisation experiments (ExperimentQueue; the Hessian
+ *    reads the run's last snapshot, or its weights when paused or done).
  * What only a browser worker can do stays here: fetching Fashion-MNIST from the page's server.
  */
 import { acquireGpu } from '../gpu/device.ts';
@@ -132,6 +132,9 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         return;
       case 'propagate':
         await propagation.enqueue(msg);
+        return;
+      case 'init-spectra':
+        await propagation.enqueueSpectra(msg);
         return;
       case 'experiment':
         await experiments.enqueue(msg);

@@ -3,7 +3,9 @@
  * networks (χ1 or ξ_c over σ_w² × σ_b², critical line; computed by the worker) as a clickable heat
  * map. A click shows that point's depth scales (meanFieldPoint, here on the page: a few ms) and asks
  * the worker to measure q^l, c^l of random networks at that point on the GPU (its own device, beside
- * training), drawn against the theory in two line panels.
+ * training), drawn against the theory in two line panels; and (issue 12) the Jacobian's singular
+ * values there (Gaussian and orthogonal weights) against free probability, the mean squared
+ * singular value against χ1^l, and a great circle's length against χ1^{l/2}, in three more.
  */
 import uPlot from 'uplot';
 import { heatmapPlot } from '../analysis/report/heatmap-plot.js';
@@ -14,6 +16,7 @@ import { activationByName } from '../analysis/meanfield/activations.ts';
 import { Panel, downloadCanvas, fmt } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
 import type { FromWorker, PropagationRequest, ToWorker } from '../experiments/dashboard/protocol.ts';
+import { LIVE_INIT } from '../experiments/propagation/init-live.ts';
 
 /** Small enough for a few seconds on SwiftShader. */
 export const LIVE_PROPAGATION = { width: 256, depth: 30, nets: 4 } as const;
@@ -29,6 +32,8 @@ export interface PropagationProbe {
   measured: { q: number; c: number } | null;
   seconds: number | null;
   error: string | null;
+  /** The Jacobian-spectrum and curve-length panels. */
+  spectra: { requests: number; results: number; seconds: number | null; verdicts: string[]; error: string | null; charts: string[] };
 }
 
 const inf = (v: number, digits = 4): string => (v === Infinity ? '∞' : fmt(v, digits));
@@ -39,8 +44,14 @@ function emptyChart(title: string, yLabel: string): ChartData {
 }
 
 export class PropagationPanels {
-  readonly probe: PropagationProbe = { phaseReady: false, requests: 0, results: 0, point: null, text: '', measured: null, seconds: null, error: null };
+  readonly probe: PropagationProbe = {
+    phaseReady: false, requests: 0, results: 0, point: null, text: '', measured: null, seconds: null, error: null,
+    spectra: { requests: 0, results: 0, seconds: null, verdicts: [], error: null, charts: [] },
+  };
   readonly lines: Panel[];
+  /** Jacobian density, mean squared singular value vs depth, curve length vs depth. */
+  readonly spectra: Panel[];
+  private lastSpectra = 0;
   private maps: { chi1: HeatmapData; xiC: HeatmapData } | null = null;
   private plot: uPlot | null = null;
   private readonly root: HTMLElement;
@@ -90,19 +101,26 @@ export class PropagationPanels {
       new Panel(chartDataSpec(emptyChart('Propagation: length q^l', 'q^l'), 'propagation-q', cap2), container, width, 230),
       new Panel(chartDataSpec(emptyChart('Propagation: correlation c^l', 'c^l'), 'propagation-c', cap2), container, width, 230),
     ];
-    for (const p of this.lines) p.note.textContent = 'click a point of the phase diagram';
+    const j = LIVE_INIT;
+    const cap3 = `at the clicked point: ${j.nets} tanh networks of width ${j.width}, ${j.depth} layers per weight ensemble (points: measured; dashed: theory)`;
+    this.spectra = [
+      new Panel(chartDataSpec({ ...emptyChart('Jacobian singular values: density of log10 s²', 'density'), xLabel: 'log10 s²' }, 'init-density', `${cap3}; free probability (Pennington et al. 2017)`), container, width, 230),
+      new Panel(chartDataSpec({ ...emptyChart('Mean squared singular value vs depth', '(1/N) tr J Jᵀ'), yLog: true }, 'init-depth', `${cap3}; dashed: χ1^l`), container, width, 230),
+      new Panel(chartDataSpec({ ...emptyChart('Length of a great circle of inputs vs depth', 'ℓ^l / ℓ^0'), yLog: true }, 'init-curve', `at the clicked point: ${j.curvePoints} inputs on a circle at q*, ${j.curveNets} networks of width ${j.curveWidth}; dashed: χ1^{l/2} (Poole et al. 2016)`), container, width, 230),
+    ];
+    for (const p of [...this.lines, ...this.spectra]) p.note.textContent = 'click a point of the phase diagram';
     send({ type: 'phase-diagram', activation: 'tanh' });
   }
 
   resize(width: number): void {
     this.width = width;
     this.draw();
-    for (const p of this.lines) p.resize(width);
+    for (const p of [...this.lines, ...this.spectra]) p.resize(width);
   }
 
   /** Draws pending line data (from the page's frame loop). */
   frame(): number {
-    return this.lines.reduce((n, p) => n + (p.frame() ? 1 : 0), 0);
+    return [...this.lines, ...this.spectra].reduce((n, p) => n + (p.frame() ? 1 : 0), 0);
   }
 
   private draw(): void {
@@ -127,6 +145,39 @@ export class PropagationPanels {
     this.probe.requests++;
     for (const l of this.lines) l.note.textContent = `measuring at σ_w² = ${sw2}, σ_b² = ${sb2} on the GPU…`;
     this.send(req);
+    this.probe.spectra.requests++;
+    for (const l of this.spectra) l.note.textContent = `measuring Jacobian spectra and curve length at σ_w² = ${sw2}, σ_b² = ${sb2} on the GPU…`;
+    this.send({ type: 'init-spectra', id: ++this.lastSpectra, sw2, sb2 });
+  }
+
+  /** The Jacobian-spectrum and curve-length result (or error) of the latest click. */
+  private onSpectra(m: FromWorker): boolean {
+    if (m.type === 'init-spectra-error') {
+      if (m.id === this.lastSpectra) {
+        this.probe.spectra.error = m.message;
+        for (const l of this.spectra) l.note.textContent = `measurement failed: ${m.message}`;
+      }
+      return true;
+    }
+    if (m.type !== 'init-spectra') return false;
+    if (m.id !== this.lastSpectra) return true;
+    this.spectra.forEach((panel, i) => {
+      const cd = m.charts[i];
+      if (!cd) {
+        panel.set([[]], m.verdicts[m.verdicts.length - 1]);
+        return;
+      }
+      const data = chartDataColumns(cd);
+      panel.rebuild(chartDataSpec(cd, panel.spec.id, panel.spec.caption, { pairedSeries: true, title: panel.spec.title }), data);
+      panel.set(data, `${cd.title}: ${m.seconds.toFixed(1)} s on the GPU (all three panels). ${i === 0 ? m.verdicts.slice(0, 2).join('; ') + '. ' : i === 2 ? m.verdicts[2] + '. ' : ''}${cd.note ?? ''}`);
+    });
+    const sp = this.probe.spectra;
+    sp.results++;
+    sp.seconds = m.seconds;
+    sp.verdicts = m.verdicts;
+    sp.error = null;
+    sp.charts = m.charts.map((c) => c.id);
+    return true;
   }
 
   /** Worker messages of this panel; false for any other. */
@@ -136,6 +187,7 @@ export class PropagationPanels {
       this.draw();
       return true;
     }
+    if (this.onSpectra(m)) return true;
     if (m.type === 'propagation-error') {
       if (m.id === this.lastId) {
         this.probe.error = m.message;

@@ -12,6 +12,8 @@
  *   apply()    the R-passes only: per chunk R-forward from the lowest block layer, R-softmax-CE,
  *              R-backward down to it, accumulating the chunk's share of H·v (the 1/M of the mean is
  *              in dz and R{dz}, so the chunks simply add). Directions go maxVectors per pass.
+ *   gradient() ∇L of the block from the cached pass: per chunk and layer [a, 1]ᵀ·dz (dense_backward's
+ *              grad_weight) into its own slot, the chunks' slots summed in float64 on the CPU.
  *
  * Vectors are "compact": only the block's parameters, layer after layer in the flat layout's
  * order (each layer's (K + bias)·N block row-major, bias row last), without alignment gaps —
@@ -25,7 +27,7 @@ import { createStorage, readF32, writeBuffer } from '../../gpu/buffers.ts';
 import type { BufferResource } from '../../gpu/kernel.ts';
 import type { Profiler } from '../../gpu/profiler.ts';
 import { RForward, RGradInput, RGradWeight, RSoftmaxCe } from '../../kernels/hvp.ts';
-import type { DenseGradInput } from '../../kernels/dense_backward.ts';
+import type { DenseGradInput, DenseGradWeight } from '../../kernels/dense_backward.ts';
 import type { Activation } from '../../kernels/activation.ts';
 import type { ActivationBuffers, ForwardPlan, MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { GpuDataset } from '../../train/gpu-dataset.ts';
@@ -59,6 +61,8 @@ interface Chunk {
   forward: ForwardPlan;
   ce: GPUBindGroup;
   gradInput: { l: number; kernel: DenseGradInput; bg: GPUBindGroup }[];
+  /** The block's weight gradients of this chunk, into the chunk's slot of `grad` (gradient()). */
+  gradWeight: { l: number; kernel: DenseGradWeight; bg: GPUBindGroup }[];
   rForward: { l: number; bg: GPUBindGroup }[];
   rSoftmax: GPUBindGroup;
   rGradWeight: Map<number, GPUBindGroup>;
@@ -87,6 +91,8 @@ export class HvpEngine {
   private readonly v: GPUBuffer;
   private readonly hv: GPUBuffer;
   private readonly metrics: GPUBuffer;
+  /** One flat-layout slot per chunk: that chunk's share of ∇L (gradient()). */
+  private readonly grad: GPUBuffer;
   private readonly rz: GPUBuffer[] = [];
   private readonly rdz: GPUBuffer[] = [];
   private readonly chunks: Chunk[] = [];
@@ -130,6 +136,7 @@ export class HvpEngine {
     }
     const nChunks = Math.ceil(data.n / chunkRows);
     this.metrics = own(createStorage(ctx, `${label}.metrics`, 2 * nChunks * 4));
+    this.grad = own(createStorage(ctx, `${label}.grad`, nChunks * total * 4));
     const last = Ls.length - 1;
     const sel = new Set(layers);
     for (let c = 0; c < nChunks; c++) {
@@ -149,6 +156,12 @@ export class HvpEngine {
         const bg = kernel.bind({ x: acts.outs[l - 1], w: mlp.layerRange(mlp.params, Ls[l]), dz: acts.dz[l], dx: acts.dz[l - 1] }, `${cl}.gradInput${l}`);
         gradInput.push({ l, kernel, bg });
       }
+      // Slots start on 256-byte boundaries: total and every layer offset are multiples of 64 floats.
+      const gradWeight: Chunk['gradWeight'] = layers.map((l) => {
+        const kernel = mlp.gradWeightKernel(l, rows);
+        const dw: BufferResource = { buffer: this.grad, offset: (c * total + Ls[l].offset) * 4, size: Ls[l].size * 4 };
+        return { l, kernel, bg: kernel.bind({ x: input(l), dz: acts.dz[l], dw }, `${cl}.gradWeight${l}`) };
+      });
       const rForward: Chunk['rForward'] = [];
       for (let l = this.lo; l <= last; l++) {
         const k = kernels.rForward[l - this.lo];
@@ -176,7 +189,7 @@ export class HvpEngine {
           );
         }
       }
-      this.chunks.push({ start, rows: r, acts, forward, ce, gradInput, rForward, rSoftmax, rGradWeight, rGradInput });
+      this.chunks.push({ start, rows: r, acts, forward, ce, gradInput, gradWeight, rForward, rSoftmax, rGradWeight, rGradInput });
     }
   }
 
@@ -245,6 +258,23 @@ export class HvpEngine {
     for (let i = 0; i < this.chunks.length; i++) sum += m[2 * i];
     this.loss = sum / this.data.n;
     return this.loss;
+  }
+
+  /**
+   * ∇L of the block (compact, float64) at the weights of the last refresh(): the mean loss over
+   * the engine's rows, as H is. One GPU pass of the weight-gradient kernels over the cached pass.
+   */
+  async gradient(): Promise<Float64Array> {
+    const { mlp } = this;
+    const Ls = mlp.layout.layers;
+    const total = mlp.layout.total;
+    const batch = new GpuBatch(mlp.ctx, `${this.label}.gradient`);
+    for (const c of this.chunks) for (const g of c.gradWeight) g.kernel.encode(batch, g.bg, { m: c.rows, k: Ls[g.l].fanIn, n: Ls[g.l].fanOut });
+    batch.submit();
+    const slots = await readF32(mlp.ctx, this.grad, 0, this.chunks.length * total);
+    const out = new Float64Array(this.dim);
+    for (let c = 0; c < this.chunks.length; c++) for (const p of this.parts) for (let i = 0; i < p.size; i++) out[p.offset + i] += slots[c * total + p.flatOffset + i];
+    return out;
   }
 
   /** A compact vector (dim) in the flat parameter layout (zeros elsewhere), float32. */

@@ -161,39 +161,16 @@ export interface PreciseScatterResult {
   /** S (P, P) row-major, float64. */
   S: Float64Array;
   arithmetic: ScatterArithmetic;
-  /** Why this arithmetic: the device check, and with 'auto' the timing of both routes. */
+  /** Why this arithmetic: the device check, and with 'auto' the adapter rule. */
   reason: string;
   ms: number;
 }
 
 /**
- * ms per row of each route, from the difference between r rows and one (GPU: without the read-back)
- * or none (CPU), so that buffer set-up and compilation do not count.
- */
-async function timeRoutes(ctx: GpuContext, k: ScatterDsKernels, window: { gpu: GPUBuffer; cpu: Float32Array; T: number; P: number; mean: Float64Array }): Promise<{ gpu: number; cpu: number }> {
-  const { P, mean } = window;
-  const r = Math.max(2, Math.min(window.T, Math.round(2 ** 26 / (P * P))));
-  const gpuMs = async (rows: number): Promise<number> => {
-    const t0 = performance.now();
-    await dsScatter(ctx, k, window.gpu, rows, P, mean, { readBack: false, rowsPerDispatch: rows });
-    return performance.now() - t0;
-  };
-  const cpuMs = (rows: number): number => {
-    const t0 = performance.now();
-    scatterF64(window.cpu, rows, P, mean);
-    return performance.now() - t0;
-  };
-  await gpuMs(1);
-  const gpu = Math.max(1e-6, (await gpuMs(r)) - (await gpuMs(1))) / (r - 1);
-  cpuMs(1);
-  const cpu = Math.max(1e-6, cpuMs(r) - cpuMs(0)) / r;
-  return { gpu, cpu };
-}
-
-/**
  * S of the window about its float64 mean `mean`: on the GPU from `gpu` (T × P rows) with the
  * arithmetic this device passed, or on the CPU from `cpu` (the same rows) — `arithmetic` forces
- * one ('auto': the checked GPU route, else the CPU).
+ * one ('auto': the checked GPU route on a hardware adapter; the CPU on a software one or when the
+ * GPU arithmetic failed its check).
  */
 export async function preciseScatter(
   ctx: GpuContext,
@@ -205,25 +182,24 @@ export async function preciseScatter(
   await loadLinalg(); // the CPU route's SIMD kernels (null where unavailable: plain JavaScript)
   let arithmetic = o.arithmetic ?? 'auto';
   let reason = 'as asked';
-  let k: ScatterDsKernels | null = null;
   if (arithmetic === 'auto') {
     const check = await scatterArithmetic(ctx);
     arithmetic = check.arithmetic;
     reason = check.notes.at(-1) ?? '';
-    if (arithmetic !== 'cpu-f64') {
-      // Both routes are exact enough; take the faster one where it runs (a GPU emulated on the
-      // CPU is much slower at double-single than float64 on the CPU itself).
-      k = await ScatterDsKernels.create(ctx, { exactFma: arithmetic === 'ds-fma' });
-      const ms = await timeRoutes(ctx, k, window);
-      reason += `; ${ms.gpu.toPrecision(3)} ms/row on the GPU (${arithmetic}) vs ${ms.cpu.toPrecision(3)} ms/row in float64 on the CPU`;
-      if (ms.cpu < ms.gpu) arithmetic = 'cpu-f64';
+    if (arithmetic !== 'cpu-f64' && ctx.isSoftware) {
+      // Both routes are exact enough. A GPU emulated on the CPU runs double-single far slower than
+      // the same CPU runs float64 (SwiftShader: 6–15× at P = 625–2500), so take the CPU there. A
+      // rule about the adapter, not a timing: a timing could flip with the machine's load and a
+      // rerun (or a resumed run, or the same run through the queue) would differ in its last digits.
+      arithmetic = 'cpu-f64';
+      reason += '; the adapter is a CPU emulation: float64 on the CPU itself is exact and faster';
     }
   }
   if (arithmetic === 'cpu-f64') {
     const S = scatterF64(window.cpu, T, P, mean, { onBlock: (done) => o.onProgress?.(done, T) });
     return { S, arithmetic, reason, ms: performance.now() - t0 };
   }
-  k ??= await ScatterDsKernels.create(ctx, { exactFma: arithmetic === 'ds-fma' });
+  const k = await ScatterDsKernels.create(ctx, { exactFma: arithmetic === 'ds-fma' });
   const S = await dsScatter(ctx, k, window.gpu, T, P, mean, o);
   return { S, arithmetic, reason, ms: performance.now() - t0 };
 }

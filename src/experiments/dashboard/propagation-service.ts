@@ -1,10 +1,12 @@
 /**
  * Signal propagation at initialisation on the dashboard (issue 7): the mean-field phase diagram
  * (χ1 and ξ_c maps with the critical line), and q^l, c^l of random networks measured on the GPU at
- * a clicked point against the mean-field recursion. On the side device (never the training one), so
- * a measurement neither waits for a chunk nor slows one; requests arriving while one runs are
- * coalesced (only the latest runs next). Also the side device itself, shared with the experiment
- * cards: created on first use, replaced after a loss.
+ * a clicked point against the mean-field recursion; at the same click, the input–output Jacobian's
+ * singular values against free probability and a great circle's length against χ1^{l/2} (issue 12,
+ * propagation/init-live.ts). On the side device (never the training one), so a measurement neither
+ * waits for a chunk nor slows one; requests of each kind arriving while one runs are coalesced
+ * (only the latest runs next). Also the side device itself, shared with the experiment cards:
+ * created on first use, replaced after a loss.
  */
 import { acquireGpu, type GpuContext } from '../../gpu/device.ts';
 import { activationByName } from '../../analysis/meanfield/activations.ts';
@@ -14,7 +16,9 @@ import { GpuPropagation } from '../propagation/gpu-propagation.ts';
 import { propagationTheory } from '../propagation/theory.ts';
 import { comparePropagation } from '../propagation/compare.ts';
 import { phaseDiagramHeatmaps, propagationCharts } from '../propagation/charts.ts';
-import type { FromWorker, PropagationRequest } from './protocol.ts';
+import { LIVE_INIT, liveInitSpectra } from '../propagation/init-live.ts';
+import { LatestOnly } from './latest-only.ts';
+import type { FromWorker, InitSpectraRequest, PropagationRequest } from './protocol.ts';
 
 /** The side device: created on first use, replaced after a loss. */
 export class SideDevice {
@@ -76,17 +80,35 @@ function propagationInputs(): { x: Float32Array; d: number; labels: string[] } {
 }
 
 export class PropagationService {
-
   private readonly gpu = new Map<string, { ctx: GpuContext; gpu: GpuPropagation }>();
-  private busy = false;
-  private pending: PropagationRequest | null = null;
+
+  private readonly propagations = new LatestOnly<PropagationRequest>(async (req) => {
+    try {
+      this.deps.post(await this.propagate(req));
+    } catch (e) {
+      this.deps.post({ type: 'propagation-error', id: req.id, message: (e as Error).message ?? String(e) });
+    }
+  });
+
+  private readonly spectra = new LatestOnly<InitSpectraRequest>(async (req) => {
+    try {
+      const r = await liveInitSpectra(await this.deps.device(), { sw2: req.sw2, sb2: req.sb2, ...LIVE_INIT });
+      this.deps.post({ type: 'init-spectra', id: req.id, ...r });
+    } catch (e) {
+      this.deps.post({ type: 'init-spectra-error', id: req.id, message: (e as Error).message ?? String(e) });
+    }
+  });
 
   constructor(private readonly deps: { device(): Promise<GpuContext>; post(m: FromWorker): void }) {}
 
-  /** Measures at the request's point (after the one running, if any; only the latest waiting request runs). */
+  /** Measures q^l, c^l at the request's point (after the one running, if any; only the latest waiting request runs). */
   async enqueue(req: PropagationRequest): Promise<void> {
-    this.pending = req;
-    await this.serve();
+    await this.propagations.submit(req);
+  }
+
+  /** Jacobian spectra and curve length at the request's point, coalesced the same way. */
+  async enqueueSpectra(req: InitSpectraRequest): Promise<void> {
+    await this.spectra.submit(req);
   }
 
   private async propagate(req: PropagationRequest): Promise<FromWorker> {
@@ -116,23 +138,5 @@ export class PropagationService {
       agrees: { q: cmp.agreement.q.agrees, c: cmp.agreement.c.agrees },
       inputs: inputs.labels,
     };
-  }
-
-  private async serve(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      while (this.pending) {
-        const req = this.pending;
-        this.pending = null;
-        try {
-          this.deps.post(await this.propagate(req));
-        } catch (e) {
-          this.deps.post({ type: 'propagation-error', id: req.id, message: (e as Error).message ?? String(e) });
-        }
-      }
-    } finally {
-      this.busy = false;
-    }
   }
 }

@@ -24,6 +24,18 @@ export interface PropagationRequest {
   nets: number;
 }
 
+/**
+ * Jacobian spectra and curve length at one point of the phase diagram (issue 12): tanh networks
+ * at (σ_w², σ_b²), measured on the side device (experiments/propagation/init-live.ts).
+ */
+export interface InitSpectraRequest {
+  type: 'init-spectra';
+  /** Echoed back; the page shows only the latest request's result. */
+  id: number;
+  sw2: number;
+  sb2: number;
+}
+
 export type ToWorker =
   | { type: 'start'; spec: RunSpec; files?: File[] }
   | { type: 'pause' }
@@ -41,6 +53,7 @@ export type ToWorker =
   /** The mean-field phase diagram (χ1 and ξ_c maps with the critical line) of an activation. */
   | { type: 'phase-diagram'; activation: 'tanh' }
   | PropagationRequest
+  | InitSpectraRequest
   /**
    * Curvature and generalisation (issue 6): an experiment on the worker's side device. `spec`: the
    * dashboard's settings (model, base training, dataset; `files` for IDX data), which the sweep and
@@ -113,6 +126,9 @@ export type FromWorker =
       inputs: string[];
     }
   | { type: 'propagation-error'; id: number; message: string }
+  /** Density, mean squared singular value and curve-length charts (init-charts.ts), one verdict line each. */
+  | { type: 'init-spectra'; id: number; charts: ChartData[]; verdicts: string[]; seconds: number }
+  | { type: 'init-spectra-error'; id: number; message: string }
   | { type: 'experiment-progress'; id: number; kind: ExperimentKind; text: string }
   | { type: 'experiment'; id: number; outcome: ExperimentOutcome }
   | { type: 'experiment-error'; id: number; kind: ExperimentKind; message: string };

@@ -16,6 +16,8 @@
  *   trainability_{train,test}_accuracy.npy  float64 (n_depth, n_sw2), NaN = diverged;
  *                                  trainability_depths.npy, trainability_sw2.npy the axes
  *   six_xi_c.csv                   sw2, six_xi_c on a fine grid at the trainability σ_b²
+ *   jacobian_*, curve_*            the Jacobian-spectrum and curve-length experiments (init-files.ts)
+ *   charts.json                    every figure as chart-ready data (ChartData / HeatmapData)
  *   report.html                    self-contained (uPlot inlined): tables, heat maps, curves
  */
 import { encodeNpy } from '../../util/npy.ts';
@@ -26,6 +28,8 @@ import { reportPage, esc, fmt, type ReportSection } from '../../analysis/report/
 import { propagationCharts, phaseDiagramHeatmaps, trainabilityHeatmap, type HeatmapData } from './charts.ts';
 import { representativePairs } from './compare.ts';
 import type { SignalPropagationResult } from './run.ts';
+import { addInitFiles, initCharts, initReportSections, initSummary } from './init-files.ts';
+import type { ChartData } from '../../analysis/report/chart-data.ts';
 
 const num = (v: number): number | null => (Number.isFinite(v) ? v : Number.isNaN(v) ? null : v);
 
@@ -49,6 +53,7 @@ export function signalPropagationSummary(r: SignalPropagationResult, extra: Reco
       weightsPerSecond: p.result.weights / p.result.seconds,
     })),
     inputs: r.inputs?.labels ?? null,
+    ...initSummary(r.jacobian, r.curves),
     trainability: r.trainability
       ? {
           spec: r.trainability.spec,
@@ -88,6 +93,18 @@ function heatmapBlock(maps: HeatmapData[]): string {
   return `<div class="charts">${maps.map((h) => `<div>${heatmapDiv(h)}${h.note ? `<p class="cap">${esc(h.note)}</p>` : ''}</div>`).join('')}</div>`;
 }
 
+/** The measured-vs-theory q^l, c^l, gradient charts of every propagation point. */
+function propagationPointCharts(r: SignalPropagationResult): ChartData[] {
+  return r.propagation.flatMap((p, i) => {
+    const pairs = representativePairs(p.comparison);
+    const labels = pairs.map((k) => {
+      const [a, b] = p.comparison.curves.pairs[k];
+      return `${a}–${b} (c⁰ = ${p.comparison.curves.c[k].theory[0].toFixed(2)})`;
+    });
+    return propagationCharts(`prop${i + 1}`, p.label, p.comparison, pairs, labels);
+  });
+}
+
 export interface ReportContext {
   assets: ReportAssets;
   /** The text of heatmap-plot.js (inlined; Node reads it with readHeatmapScript()). */
@@ -124,14 +141,7 @@ ${heatmapBlock([maps.chi1, maps.xiC])}`,
     const table = `<table><tr><th rowspan="2">point</th><th colspan="4">q^l (error relative)</th><th colspan="4">c^l</th><th colspan="4">ln D^l/D^top</th><th rowspan="2">GPU s</th></tr>
 <tr>${'<th>max |z|</th><th>within</th><th>max error</th><th>agrees</th>'.repeat(3)}</tr>
 ${r.propagation.map((p) => `<tr><td>${esc(p.label)}; χ1 = ${fmt(p.meanField.chi1, 4)}, ξ_c = ${fmt(p.meanField.xiC, 4)}${p.comparison.warning ? ` <b>(${esc(p.comparison.warning)})</b>` : ''}</td>${row('q', p.comparison.agreement.q)}${row('c', p.comparison.agreement.c)}${row('g', p.comparison.agreement.lnGrad)}<td class="num">${p.result.seconds.toFixed(1)}</td></tr>`).join('\n')}</table>`;
-    const charts = r.propagation.flatMap((p, i) => {
-      const pairs = representativePairs(p.comparison);
-      const labels = pairs.map((k) => {
-        const [a, b] = p.comparison.curves.pairs[k];
-        return `${a}–${b} (c⁰ = ${p.comparison.curves.c[k].theory[0].toFixed(2)})`;
-      });
-      return propagationCharts(`prop${i + 1}`, p.label, p.comparison, pairs, labels);
-    });
+    const charts = propagationPointCharts(r);
     sections.push({
       title: 'Empirical propagation on the GPU vs mean-field theory',
       html: `<p class="note">${p0.nets} random ${esc(o.activation)} networks per point (seeds ${p0.seed}–${p0.seed + p0.nets - 1}), width ${p0.width}, ${p0.depth} layers, weights regenerated on the fly (Threefry-2x32, shaders/randnet.wgsl).
@@ -142,6 +152,8 @@ ${table}`,
       charts,
     });
   }
+
+  sections.push(...initReportSections(r.jacobian, r.curves));
 
   if (r.trainability && r.sixXi && r.band) {
     const t = r.trainability.spec;
@@ -225,6 +237,13 @@ export function signalPropagationFiles(r: SignalPropagationResult, summary: Reco
     );
     files.set('six_xi_c.csv', toCsv(['sw2', 'six_xi_c'], r.sixXi.sw2.map((w, i) => [w, num(r.sixXi!.depth[i])])));
   }
+  addInitFiles(files, r.jacobian, r.curves);
+  const maps = phaseDiagramHeatmaps(r.phase, r.line);
+  const train = r.trainability && r.sixXi
+    ? (['train', 'test'] as const).map((w) => trainabilityHeatmap(r.trainability!, w, r.sixXi!.criticalSw2, { sw2: r.sixXi!.sw2, depth: r.sixXi!.depth }))
+    : [];
+  const charts: (ChartData | HeatmapData)[] = [maps.chi1, maps.xiC, ...propagationPointCharts(r), ...initCharts(r.jacobian, r.curves), ...train];
+  files.set('charts.json', JSON.stringify(charts, (_k, v) => (v === Infinity ? 1e308 : v)) + '\n');
   files.set('report.html', signalPropagationReport(r, summary, rc));
   return files;
 }

@@ -20,24 +20,29 @@
  * statistics, (L, S, M·M + 2M) floats, are read back once.
  */
 import type { GpuContext } from '../../gpu/device.ts';
-import { GpuBatch } from '../../gpu/batch.ts';
-import { createStorage, finish, readF32 } from '../../gpu/buffers.ts';
+import { createStorage, readF32 } from '../../gpu/buffers.ts';
+import { SplitSubmits } from '../../gpu/split-submits.ts';
 import { Randnet, chooseRandnetTiles, type RandnetLayer } from '../../kernels/randnet.ts';
 import { LayerStats, statsStride, type StatsActivation } from '../../kernels/layer_stats.ts';
 import { READOUT_STREAM } from '../../kernels/threefry.ts';
 
-export interface PropagationSpec {
-  /** φ; the names of src/analysis/meanfield ('linear' = identity). */
-  activation: 'tanh' | 'relu' | 'erf' | 'linear';
+/** S random networks of width N and L layers: W ~ N(0, σ_w²/N), b ~ N(0, σ_b²); network s uses seed + s. */
+export interface RandomNetworks {
   sw2: number;
   sb2: number;
-  /** Hidden width N. */
+  /** N. */
   width: number;
-  /** Layers L (pre-activations h^0 … h^{L−1} are measured). */
+  /** L (what is measured at which layer: the spec that extends this says). */
   depth: number;
-  /** Networks S; network s uses seed + s. */
+  /** S. */
   nets: number;
   seed: number;
+}
+
+/** Pre-activations h^0 … h^{L−1} are measured. */
+export interface PropagationSpec extends RandomNetworks {
+  /** φ; the names of src/analysis/meanfield ('linear' = identity). */
+  activation: 'tanh' | 'relu' | 'erf' | 'linear';
   /** M inputs of dimension d, row-major (M, d). */
   inputs: Float32Array;
   inputDim: number;
@@ -63,20 +68,26 @@ export interface PropagationResult {
 
 export const PROPAGATION_LIMITS = { width: [1, 16384], depth: [1, 2000], nets: [1, 64], inputs: [1, 16] } as const;
 
-function checkInt(name: string, v: number, [lo, hi]: readonly [number, number]): void {
+/** An integer in [lo, hi], or an error naming the field and the range. */
+export function checkInt(name: string, v: number, [lo, hi]: readonly [number, number]): void {
   if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+}
+
+/** σ_w², σ_b², N, L, S and the seed, each against its range (an error naming the field). */
+export function checkRandomNetworks(s: RandomNetworks, limits: Record<'width' | 'depth' | 'nets', readonly [number, number]>): void {
+  if (!(Number.isFinite(s.sw2) && s.sw2 > 0)) throw new Error(`sw2 (σ_w²) must be a finite number in (0, ∞), got ${s.sw2}`);
+  if (!(Number.isFinite(s.sb2) && s.sb2 >= 0)) throw new Error(`sb2 (σ_b²) must be a finite number in [0, ∞), got ${s.sb2}`);
+  checkInt('width', s.width, limits.width);
+  checkInt('depth', s.depth, limits.depth);
+  checkInt('nets', s.nets, limits.nets);
+  checkInt('seed', s.seed, [0, 0xffffffff]);
 }
 
 export function validatePropagationSpec(s: PropagationSpec): { m: number } {
   if (!['tanh', 'relu', 'erf', 'linear'].includes(s.activation)) {
     throw new Error(`activation must be one of tanh, relu, erf, linear; got '${s.activation}'`);
   }
-  if (!(Number.isFinite(s.sw2) && s.sw2 > 0)) throw new Error(`sw2 (σ_w²) must be a finite number in (0, ∞), got ${s.sw2}`);
-  if (!(Number.isFinite(s.sb2) && s.sb2 >= 0)) throw new Error(`sb2 (σ_b²) must be a finite number in [0, ∞), got ${s.sb2}`);
-  checkInt('width', s.width, PROPAGATION_LIMITS.width);
-  checkInt('depth', s.depth, PROPAGATION_LIMITS.depth);
-  checkInt('nets', s.nets, PROPAGATION_LIMITS.nets);
-  checkInt('seed', s.seed, [0, 0xffffffff]);
+  checkRandomNetworks(s, PROPAGATION_LIMITS);
   checkInt('inputDim', s.inputDim, [1, 1 << 20]);
   if (s.inputs.length === 0 || s.inputs.length % s.inputDim !== 0) {
     throw new Error(`inputs must hold M × inputDim = M × ${s.inputDim} values, got ${s.inputs.length}`);
@@ -161,49 +172,30 @@ export class GpuPropagation {
       const WORK_PER_SUBMIT = 2e8;
       const tilesM = Math.ceil(m / rn.tiles.TM);
       const totalWork = S * tilesM * (d * N + (L - 1) * N * N) * (grads ? 2 : 1);
-      let work = 0;
-      let pending = 0;
-      let unwaited = 0; // submitted work not yet waited for
-      let batch = new GpuBatch(ctx, label);
-      const account = async (w: number): Promise<void> => {
-        work += w;
-        pending += w;
-        if (pending >= WORK_PER_SUBMIT) {
-          batch.submit();
-          unwaited += pending;
-          pending = 0;
-          if (onProgress) {
-            // Sleep through most of the expected GPU time before Dawn starts polling (sync.ts).
-            await finish(ctx, unwaited * this.msPerWork);
-            unwaited = 0;
-            onProgress(work / totalWork);
-          }
-          batch = new GpuBatch(ctx, label);
-        }
-      };
+      const split = new SplitSubmits(ctx, label, WORK_PER_SUBMIT, this.msPerWork, onProgress ? (w) => onProgress(w / totalWork) : undefined);
+      const account = (w: number): Promise<void> => split.account(w);
 
       for (let l = 0; l < L; l++) {
         const k = l === 0 ? d : N;
-        rn.encodeForward(batch, l === 0 ? fwdX : fwdA, layer(l, k), l === 0 ? 0 : m * k, hOff(l));
-        st.encodeGram(batch, gram, shape(l));
+        rn.encodeForward(split.batch, l === 0 ? fwdX : fwdA, layer(l, k), l === 0 ? 0 : m * k, hOff(l));
+        st.encodeGram(split.batch, gram, shape(l));
         await account(S * tilesM * k * N);
       }
       if (grads) {
         const [d0, d1] = bd;
-        rn.encodeFill(batch, rn.bindFill({ g: d0 }, `${label}.readout`), { ...layer(READOUT_STREAM, N), scaleW: 1 });
-        st.encodeDelta(batch, st.bindDelta({ h: bh, g: d0, stats: bstats }, `${label}.delta0`), shape(L - 1), false);
+        rn.encodeFill(split.batch, rn.bindFill({ g: d0 }, `${label}.readout`), { ...layer(READOUT_STREAM, N), scaleW: 1 });
+        st.encodeDelta(split.batch, st.bindDelta({ h: bh, g: d0, stats: bstats }, `${label}.delta0`), shape(L - 1), false);
         const back = [rn.bindBackward({ d: d0, g: d1 }, `${label}.back01`), rn.bindBackward({ d: d1, g: d0 }, `${label}.back10`)];
         const delta = [st.bindDelta({ h: bh, g: d1, stats: bstats }, `${label}.delta1`), st.bindDelta({ h: bh, g: d0, stats: bstats }, `${label}.delta0b`)];
         let cur = 0; // δ^{l+1} is in bd[cur]
         for (let l = L - 2; l >= 0; l--) {
-          rn.encodeBackward(batch, back[cur], layer(l + 1, N));
-          st.encodeDelta(batch, delta[cur], shape(l), true);
+          rn.encodeBackward(split.batch, back[cur], layer(l + 1, N));
+          st.encodeDelta(split.batch, delta[cur], shape(l), true);
           cur = 1 - cur;
           await account(S * tilesM * N * N);
         }
       }
-      batch.submit();
-      const raw = await readF32(ctx, bstats, 0, L * S * stride, (unwaited + pending) * this.msPerWork);
+      const raw = await readF32(ctx, bstats, 0, L * S * stride, split.submit());
       if (ctx.uncapturedErrors.length > errorsBefore) {
         throw new Error(`WebGPU error during the propagation run:\n${ctx.uncapturedErrors.slice(errorsBefore).join('\n')}`);
       }

@@ -8,7 +8,12 @@
  *   2. empirical propagation (GPU): random deep networks at a few (σ_w², σ_b²) on both sides of
  *      the critical line, MNIST inputs, q^l, c^l and the backpropagated gradient per layer, against
  *      the mean-field recursion (gpu-propagation.ts, theory.ts, compare.ts);
- *   3. trainability (GPU): a depth × σ_w² grid of MNIST trainings (trainability.ts), compared with
+ *   3. Jacobian spectra (GPU, Pennington et al. 2017): singular values of the input–output Jacobian
+ *      of random tanh/ReLU/linear networks, Gaussian and orthogonal weights, against free
+ *      probability, and the mean squared singular value against χ1^l (jacobian.ts, init-run.ts);
+ *   4. transient chaos (GPU, Poole et al. 2016): the length of a great circle of inputs through deep
+ *      tanh networks against χ1^{l/2}, on both sides of the critical line (curve-length.ts);
+ *   5. trainability (GPU): a depth × σ_w² grid of MNIST trainings (trainability.ts), compared with
  *      the band L ≤ 6ξ_c.
  * Every stage is timed.
  */
@@ -24,6 +29,9 @@ import { propagationTheory, type PropagationTheory } from './theory.ts';
 import { comparePropagation, type PropagationComparison } from './compare.ts';
 import { probeInputs, type ProbeInputs } from './inputs.ts';
 import { runTrainability, type TrainabilityCell, type TrainabilityResult, type TrainabilitySpec } from './trainability.ts';
+import { DEFAULT_CURVE, DEFAULT_JACOBIAN, runCurveStages, runJacobianStages, type CurveOptions, type JacobianOptions } from './init-run.ts';
+import type { JacobianMeasurement } from './jacobian.ts';
+import type { CurveMeasurement } from './curve-length.ts';
 
 export interface SignalPropagationOptions {
   activation: 'tanh' | 'relu';
@@ -48,6 +56,10 @@ export interface SignalPropagationOptions {
     twin: number | null;
     gradients: boolean;
   } | null;
+  /** Jacobian spectra at initialisation (null: skipped). */
+  jacobian: JacobianOptions | null;
+  /** Curve lengths through deep tanh networks (null: skipped). */
+  curve: CurveOptions | null;
   trainability: TrainabilitySpec | null;
   /** Train accuracy from which a cell counts as trainable (chance is 0.1). */
   trainableThreshold: number;
@@ -60,6 +72,8 @@ export const DEFAULT_SIGNAL_PROPAGATION: Omit<SignalPropagationOptions, 'trainab
   criticalSb2: [...CRITICAL_SB2],
   xiPoints: XI_POINTS.map(([a, b]) => [a, b] as [number, number]),
   propagation: { sw2: [1.3, null, 3.0], sb2: 0.05, width: 768, depth: 40, nets: 8, seed: 1, inputs: 5, twin: 0.95, gradients: true },
+  jacobian: DEFAULT_JACOBIAN,
+  curve: DEFAULT_CURVE,
   trainableThreshold: 0.5,
 };
 
@@ -99,6 +113,8 @@ export interface SignalPropagationResult {
   xiTable: MeanFieldPoint[];
   inputs: ProbeInputs | null;
   propagation: PropagationPoint[];
+  jacobian: JacobianMeasurement[];
+  curves: CurveMeasurement[];
   trainability: TrainabilityResult | null;
   /** 6ξ_c along a fine σ_w² grid at the trainability σ_b², the critical σ_w² there, 6ξ_c at the grid's σ_w². */
   sixXi: { sw2: number[]; depth: number[]; criticalSw2: number; atGrid: number[] } | null;
@@ -110,6 +126,8 @@ export interface SignalPropagationHooks {
   onStage?(stage: string, detail: string): void;
   onStageEnd?(stage: string, seconds: number): void;
   onPropagationProgress?(index: number, total: number, fraction: number): void;
+  /** Progress of a Jacobian or curve stage ('jacobian 2', 'curve 1'). */
+  onStageProgress?(stage: string, fraction: number): void;
   onCellStart?(depth: number, sw2: number, index: number, total: number): void;
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
   /** Trainability cells finished earlier (a resumed run). */
@@ -204,6 +222,14 @@ export async function runSignalPropagation(
     }
   }
 
+  const needGpu = (what: string): GpuContext => {
+    if (!ctx) throw new Error(`runSignalPropagation: the ${what} stage needs a GPU context`);
+    return ctx;
+  };
+  const init = { stage, onProgress: hooks.onStageProgress };
+  const jacobian = o.jacobian ? await runJacobianStages(needGpu('Jacobian'), o.jacobian, init) : [];
+  const curves = o.curve ? await runCurveStages(needGpu('curve-length'), o.curve, init) : [];
+
   let trainability: TrainabilityResult | null = null;
   let sixXi: SignalPropagationResult['sixXi'] = null;
   let band: TrainabilityBand | null = null;
@@ -224,5 +250,5 @@ export async function runSignalPropagation(
     sixXi = { sw2: fine, depth: fine.map((w) => 6 * xiAt(w)), criticalSw2: crit, atGrid: t.sw2.map((w) => 6 * xiAt(w)) };
     band = trainabilityBand(trainability, xiAt, o.trainableThreshold);
   }
-  return { options: o, phase, line, critical, xiTable, inputs, propagation, trainability, sixXi, band, timings };
+  return { options: o, phase, line, critical, xiTable, inputs, propagation, jacobian, curves, trainability, sixXi, band, timings };
 }

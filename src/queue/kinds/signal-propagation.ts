@@ -2,7 +2,8 @@
  * `sgdscope reproduce signal-propagation --queue`: the trainability grid's cells (depth × σ_w², one
  * MNIST training each — at the paper's scale 156 trainings of up to 300 layers) go out one per
  * job, each the same runTrainabilityCell the in-process grid calls. The collect — on a worker,
- * since the propagation stage needs a GPU — runs the theory and the propagation stage and writes
+ * since the propagation stage needs a GPU — runs the theory, the propagation, Jacobian and curve
+ * stages and writes
  * the command's run folder with the collected grid.
  */
 import { validateTrainabilitySpec, runTrainabilityCell, trainabilityCells, type TrainabilityCell } from '../../experiments/propagation/trainability.ts';
