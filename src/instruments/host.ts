@@ -139,7 +139,7 @@ export class InstrumentHost {
         ? {
             onStepGradient: atGradient,
             onStepEncoded: (batch: GpuBatch, _step: number, view?: StepView) => view && atUpdate(batch, view),
-            measures: (s: number) => this.live.some((l) => l.run.perStep !== undefined && s % l.run.perStep.every === 0),
+            measures: (s: number) => this.live.some((l) => l.run.perStep !== undefined && s % l.run.perStep.every < (l.run.perStep.consecutive ?? 1)),
           }
         : {}),
       onChunkStart: (c: ChunkPlan) => {
