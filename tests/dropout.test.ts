@@ -152,7 +152,7 @@ describe('dropout in the training step', () => {
     const data = uploadDataset(c, 'test.data', x, y, 6, 3);
     const indices = createStorage(c, 'test.idx', Uint32Array.from({ length: B }, (_, i) => i));
     const metrics = createStorage(c, 'test.metrics', 16);
-    const plan = await TrainStepPlan.create(mlp, B, data, indices, metrics, { settings: [{ lr: 0.1, weightDecay: 0, momentum: 0, dropout: rate, seed }] });
+    const plan = await TrainStepPlan.create(mlp, B, data, indices, metrics, { update: 'kernel', settings: [{ lr: 0.1, weightDecay: 0, momentum: 0, dropout: rate, seed }] });
     const batch = new GpuBatch(c, 'test.dropgrad');
     plan.encodeForwardLoss(batch, 0, 0, step);
     plan.encodeBackward(batch);

@@ -114,7 +114,7 @@ describe('per-sample gradients over a dataset', () => {
     const G = createStorage(c, 'G', M * L.size * 4);
     await mlp.prepare(M, true);
     const indices = createStorage(c, 'idx', Uint32Array.from({ length: M }, (_, i) => i));
-    const plan = await TrainStepPlan.create(mlp, M, data, indices, createStorage(c, 'metrics', 16));
+    const plan = await TrainStepPlan.create(mlp, M, data, indices, createStorage(c, 'metrics', 16), { update: 'kernel' });
     const batch = new GpuBatch(c, 'test');
     pass.encodeBackward(batch);
     mat.encode(batch, mat.bind({ a: pass.a, delta: pass.delta, g: G }), { m: M, k: L.fanIn, n: L.fanOut });

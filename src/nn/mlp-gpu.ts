@@ -136,9 +136,12 @@ export class MlpGpu {
 
   /**
    * Compiles the dense kernels for batches of `rows` per replica (forward; with `training`, also
-   * backward). `indexed`: also the input layer's forward and weight gradient that read a dataset's
-   * rows through minibatch indices (TrainStepPlan's fused gather). `update`: also the weight
-   * gradients that apply the SGD step themselves (TrainStepPlan's fused update).
+   * backward), only the variants asked for: each costs 0.5–3 s to compile on SwiftShader, so a
+   * plan that never runs one must not pay for it. `indexed`: the input layer's forward and weight
+   * gradient read a dataset's rows through minibatch indices (TrainStepPlan's fused gather)
+   * instead of a gathered minibatch. `update`: the weight gradients apply the SGD step themselves
+   * (TrainStepPlan's fused update) instead of storing dW. Ask again with other options for the
+   * other variants (StepEncoder's open form does, when an instrument needs step views).
    */
   async prepare(rows: number, training: boolean, opts: { indexed?: boolean; update?: boolean } = {}): Promise<void> {
     const jobs: Promise<void>[] = [];
@@ -157,12 +160,10 @@ export class MlpGpu {
       jobs.push(made.then((k) => void this.kernels.set(key, k)));
     };
     this.layout.layers.forEach((_, l) => {
-      want('forward', l, false);
-      if (opts.indexed && l === 0) want('forward', l, true);
+      const indexed = opts.indexed === true && l === 0;
+      want('forward', l, indexed);
       if (!training) return;
-      want('grad_weight', l, false);
-      if (opts.indexed && l === 0) want('grad_weight', l, true);
-      if (opts.update) want('grad_weight', l, opts.indexed === true && l === 0, true);
+      want('grad_weight', l, indexed, opts.update === true);
       if (l > 0) want('grad_input', l, false);
     });
     await Promise.all(jobs);

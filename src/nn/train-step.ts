@@ -77,9 +77,14 @@ export class TrainStepPlan {
   static async create(
     mlp: MlpGpu, batchSize: number, data: { x: GPUBuffer; y: GPUBuffer; n: number }, indices: GPUBuffer, metrics: GPUBuffer, opts: TrainStepOptions = {},
   ): Promise<TrainStepPlan> {
-    const d = defaultModes(mlp);
-    await mlp.prepare(batchSize, true, { indexed: (opts.gather ?? d) === 'fused', update: (opts.update ?? d) === 'fused' });
+    await TrainStepPlan.prepare(mlp, batchSize, opts);
     return new TrainStepPlan(mlp, batchSize, data, indices, metrics, opts);
+  }
+
+  /** Compiles the kernels a plan with these options runs (and only those: mlp.prepare). */
+  static prepare(mlp: MlpGpu, batchSize: number, opts: Pick<TrainStepOptions, 'gather' | 'update'> = {}): Promise<void> {
+    const d = defaultModes(mlp);
+    return mlp.prepare(batchSize, true, { indexed: (opts.gather ?? d) === 'fused', update: (opts.update ?? d) === 'fused' });
   }
 
   /** Needs `await mlp.prepare(batchSize, true, { indexed, update })` for its gather and update modes; see create(). */
@@ -155,9 +160,6 @@ export class TrainStepPlan {
       const indexedInput = this.fused && l === 0;
       const xStride = l === 0 && this.fused ? 0 : B * L.fanIn;
       const gwBind = { x: input(l), dz: this.acts.dz[l], dw: mlp.layerSpan(mlp.grads, L), rows: indexedInput ? indices : undefined };
-      const gw: DenseGradWeight = mlp.gradWeightKernel(l, B, indexedInput);
-      const gwBg = gw.bind(gwBind, `train.gradWeight${l}`);
-      const gwEncode: StepDispatch = { label: `grad_weight L${l + 1}`, encode: (b, off) => gw.encode(b, gwBg, { ...shape, xStride, idxOffset: off, idxStride: B }) };
       const below: StepDispatch[] = [];
       if (l > 0) {
         const gi: DenseGradInput = mlp.gradInputKernel(l, B);
@@ -168,8 +170,11 @@ export class TrainStepPlan {
           below.push({ label: `dropout' L${l}`, encode: (b) => mlp.dropout!.encodeBackward(b, bg, B * L.fanIn, R) });
         }
       }
-      backward.push(gwEncode, ...below);
-      if (this.fusedUpdate) {
+      if (!this.fusedUpdate) {
+        const gw: DenseGradWeight = mlp.gradWeightKernel(l, B, indexedInput);
+        const gwBg = gw.bind(gwBind, `train.gradWeight${l}`);
+        backward.push({ label: `grad_weight L${l + 1}`, encode: (b, off) => gw.encode(b, gwBg, { ...shape, xStride, idxOffset: off, idxStride: B }) }, ...below);
+      } else {
         const gwu: DenseGradWeight = mlp.gradWeightKernel(l, B, indexedInput, true);
         const gwuBg = gwu.bind({ ...gwBind, wu: mlp.layerSpan(mlp.params, L), vel: mlp.hasMomentum ? mlp.layerSpan(mlp.velocity, L) : undefined, settings: this.settingsBuffer }, `train.gradWeightUpdate${l}`);
         fusedBackward.push(...below, {
@@ -233,12 +238,20 @@ export class TrainStepPlan {
    * input layer reads its minibatch through the indices (its weight gradient reads them too).
    */
   encodeBackward(batch: GpuBatch, indexOffset = 0): void {
+    this.checkOpen('encodeBackward');
     for (const d of this.backwardList) d.encode(batch, indexOffset, 0, 0);
   }
 
   /** The SGD update from mlp.grads (after encodeBackward). */
   encodeUpdate(batch: GpuBatch): void {
+    this.checkOpen('encodeUpdate');
     this.updateDispatch.encode(batch, 0, 0, 0);
+  }
+
+  // A fused-update plan has no gradient buffer pass: its weight-gradient kernels apply the step
+  // (and only those are compiled). The open form is a plan of its own (StepEncoder.prepare).
+  private checkOpen(what: string): void {
+    if (this.fusedUpdate) throw new Error(`TrainStepPlan.${what}: this plan fuses the update into the weight gradient (no gradient in mlp.grads); create it with { update: 'kernel' } for the open form`);
   }
 
   /** One full SGD step on the minibatches at indexOffset; `step` (1-based) keys the dropout mask. */

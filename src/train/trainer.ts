@@ -113,7 +113,7 @@ export class Trainer {
     const classes = model.widths[model.widths.length - 1];
     const R = configs.length;
     const mlp = await MlpGpu.create(ctx, model, { momentum: configs.some((c) => c.momentum > 0), dropout: configs.some((c) => c.dropout > 0), replicas: R });
-    await mlp.prepare(config.batchSize, true, { indexed: true, update: true });
+    await TrainStepPlan.prepare(mlp, config.batchSize);
     await mlp.prepare(Evaluator.rowsFor(data.train.n), false);
     if (data.test) await mlp.prepare(Evaluator.rowsFor(data.test.n), false);
     const trainData = uploadDataset(ctx, 'data.train', data.train.x, data.train.y, data.train.d, classes);
