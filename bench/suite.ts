@@ -14,6 +14,7 @@ import { runDenseBackward, runMatmulLadder } from './suites/dense.ts';
 import { runSmallKernels } from './suites/kernels.ts';
 import { runNoiseKernels } from './suites/noise.ts';
 import { runStep } from './suites/step.ts';
+import { runEnsemble } from './suites/ensemble.ts';
 import { runTfjs } from './suites/tfjs.ts';
 import { runJax } from './suites/jax.ts';
 import { PRODUCTION_RUNG } from './ladder.ts';
@@ -27,6 +28,7 @@ const RUNNERS: Record<SuiteName, (env: BenchEnv) => Promise<void>> = {
   kernels: runSmallKernels,
   noise: runNoiseKernels,
   step: runStep,
+  ensemble: runEnsemble,
   tfjs: runTfjs,
   jax: runJax,
 };

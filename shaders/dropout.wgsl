@@ -19,54 +19,68 @@
 //
 // One thread per pair of elements; the grid may be 2-D (x·WG·ny) for large counts. Stores are
 // masked (robustness is off in Node); no workgroup memory.
+//
+// Replicas (shaders/README.md, "Ensembles"): the grid's z is the replica r; its elements are the
+// r-th block of count (h, y, mask, dz alike), its seed, threshold and scale are settings[r] (the
+// record sgd.wgsl reads), and the counter is the element index within the block: replica r's mask
+// is the mask of a network trained alone with its seed.
 
 override WG: u32 = 64;   // threads per workgroup
 
 struct Params {
-  count: u32,       // M·N elements
-  seed: u32,        // key word 0: the run's seed
+  count: u32,       // M·N elements per replica
   stream: u32,      // key word 1: DROPOUT_STREAM + layer
   step: u32,        // counter word 1: the SGD step (1-based)
-  threshold: u32,   // drop when u < threshold (= round(p·2³²), clamped)
-  scale: f32,       // 1/(1 − p)
   row_pairs: u32,   // pairs per grid row (workgroups along x · WG)
 }
 
+// One replica's settings (src/kernels/replica-settings.ts; the same record as in sgd.wgsl).
+struct ReplicaSettings {
+  lr: f32,            // (sgd.wgsl)
+  weight_decay: f32,  // (sgd.wgsl)
+  momentum: f32,      // (sgd.wgsl)
+  drop_scale: f32,    // 1/(1 − p)
+  drop_seed: u32,     // key word 0: the replica's seed
+  drop_threshold: u32,// drop when u < threshold (= round(p·2³²), clamped)
+  pad0: u32,          // (padding to 32 bytes)
+  pad1: u32,          // (padding)
+}
+
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> h: array<f32>;              // (count,) activation before dropout
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;        // (count,) activation after dropout
-@group(0) @binding(3) var<storage, read_write> mask: array<f32>;     // (count,) 0 or scale
-@group(0) @binding(4) var<storage, read_write> dz: array<f32>;       // (count,) gradient scaled in place (backward)
+@group(0) @binding(1) var<storage, read> h: array<f32>;              // (R, count) activation before dropout
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;        // (R, count) activation after dropout
+@group(0) @binding(3) var<storage, read_write> mask: array<f32>;     // (R, count) 0 or scale
+@group(0) @binding(4) var<storage, read_write> dz: array<f32>;       // (R, count) gradient scaled in place (backward)
+@group(0) @binding(5) var<storage, read> settings: array<ReplicaSettings>; // (R,) per-replica seed, threshold, scale
 
 // @include lib/threefry.wgsl   // rotl, threefry (Threefry-2x32-20)
 
-fn mask_value(u: u32) -> f32 {
-  return select(0.0, params.scale, u >= params.threshold);
+fn mask_value(u: u32, s: ReplicaSettings) -> f32 {
+  return select(0.0, s.drop_scale, u >= s.drop_threshold);
 }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u) {
   let pair = gid.y * params.row_pairs + gid.x;
-  let i0 = 2u * pair;
-  if (i0 >= params.count) { return; }
-  let u = threefry(vec2u(pair, params.step), vec2u(params.seed, params.stream));
-  let m0 = mask_value(u.x);
+  if (2u * pair >= params.count) { return; }
+  let s = settings[min(gid.z, arrayLength(&settings) - 1u)];
+  let u = threefry(vec2u(pair, params.step), vec2u(s.drop_seed, params.stream));
+  let i0 = gid.z * params.count + 2u * pair;
+  let m0 = mask_value(u.x, s);
   mask[i0] = m0;
   y[i0] = h[i0] * m0;
-  let i1 = i0 + 1u;
-  if (i1 < params.count) {
-    let m1 = mask_value(u.y);
-    mask[i1] = m1;
-    y[i1] = h[i1] * m1;
+  if (2u * pair + 1u < params.count) {
+    let m1 = mask_value(u.y, s);
+    mask[i0 + 1u] = m1;
+    y[i0 + 1u] = h[i0 + 1u] * m1;
   }
 }
 
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3u) {
   let pair = gid.y * params.row_pairs + gid.x;
-  let i0 = 2u * pair;
-  if (i0 >= params.count) { return; }
+  if (2u * pair >= params.count) { return; }
+  let i0 = gid.z * params.count + 2u * pair;
   dz[i0] = dz[i0] * mask[i0];
-  let i1 = i0 + 1u;
-  if (i1 < params.count) { dz[i1] = dz[i1] * mask[i1]; }
+  if (2u * pair + 1u < params.count) { dz[i0 + 1u] = dz[i0 + 1u] * mask[i0 + 1u]; }
 }

@@ -17,6 +17,9 @@
 // The mean over the M rows of G is the minibatch gradient dense_backward.wgsl's grad_weight
 // computes from dz = δ/M. Rows are taken from row0 on (a and δ are bound whole; G/S rows are local),
 // so a large M·P can be materialised in row chunks that fit maxStorageBufferBindingSize.
+// Replicas (shaders/README.md, "Ensembles"): the grid's z is the replica r; its a, δ, V and G/S
+// are the blocks r·a_stride, r·delta_stride, r·v_stride and r·out_stride floats into their
+// bindings (v_stride 0: one set of directions for all replicas).
 // project is register-blocked as dense_forward.wgsl: each thread owns a {{TM}} x {{TN}} tile of S
 // (samples × directions) in unrolled scalar registers; per input feature k it loads {{TM}} values
 // of a, and per output m {{TM}} of δ and {{TN}} of V. No workgroup memory; every load index is
@@ -33,14 +36,18 @@ struct Params {
   n: u32,     // N: output features of the layer
   j: u32,     // J: directions (project only; any value for materialize)
   row0: u32,  // first sample: rows row0 .. row0 + M − 1 of a and δ
+  a_stride: u32,      // floats between replicas' a
+  delta_stride: u32,  // floats between replicas' δ
+  v_stride: u32,      // project: floats between replicas' directions V (0: shared)
+  out_stride: u32,    // floats between replicas' G (materialize) or S (project)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;           // (≥ row0 + M, K) layer inputs
-@group(0) @binding(2) var<storage, read> delta: array<f32>;       // (≥ row0 + M, N) per-sample dl/dz
-@group(0) @binding(3) var<storage, read_write> g: array<f32>;     // materialize: (M, P) per-sample gradients
-@group(0) @binding(4) var<storage, read> v: array<f32>;           // project: (J, P) directions
-@group(0) @binding(5) var<storage, read_write> s: array<f32>;     // project: (M, J) projections
+@group(0) @binding(1) var<storage, read> a: array<f32>;           // (R, ≥ row0 + M, K) layer inputs
+@group(0) @binding(2) var<storage, read> delta: array<f32>;       // (R, ≥ row0 + M, N) per-sample dl/dz
+@group(0) @binding(3) var<storage, read_write> g: array<f32>;     // materialize: (R, M, P) per-sample gradients
+@group(0) @binding(4) var<storage, read> v: array<f32>;           // project: (R or 1, J, P) directions
+@group(0) @binding(5) var<storage, read_write> s: array<f32>;     // project: (R, M, J) projections
 
 @compute @workgroup_size(WG)
 fn materialize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -49,17 +56,18 @@ fn materialize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   let P = (K + select(0u, 1u, HAS_BIAS)) * N;
   let p = wid.x * WG + lid.x;
   let r = wid.y;   // local row (dispatch y covers M)
+  let rep = wid.z;
   if (p >= P || r >= params.m) { return; }
   let row = params.row0 + r;
   let kk = p / N;
   let mm = p - kk * N;
   var av = 1.0;    // bias row
-  if (kk < K) { av = a[row * K + kk]; }
-  g[r * P + p] = av * delta[row * N + mm];
+  if (kk < K) { av = a[rep * params.a_stride + row * K + kk]; }
+  g[rep * params.out_stride + r * P + p] = av * delta[rep * params.delta_stride + row * N + mm];
 }
 
-fn store_s(r: u32, c: u32, val: f32) {
-  if (r < params.m && c < params.j) { s[r * params.j + c] = val; }
+fn store_s(rep: u32, r: u32, c: u32, val: f32) {
+  if (r < params.m && c < params.j) { s[rep * params.out_stride + r * params.j + c] = val; }
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -69,16 +77,17 @@ fn project(@builtin(global_invocation_id) gid: vec3u) {
   let N = params.n;
   let J = params.j;
   let P = (K + select(0u, 1u, HAS_BIAS)) * N;
+  let rep = gid.z;
   let m0 = gid.y * {{TM}}u;
   let j0 = gid.x * {{TN}}u;
   if (m0 >= M || j0 >= J) { return; }
   // Sample rows of a and δ, and direction rows of V, clamped.
   // @repeat i in 0..{{TM}}
-  let ar{i} = (params.row0 + min(m0 + {i}u, M - 1u)) * K;
-  let dr{i} = (params.row0 + min(m0 + {i}u, M - 1u)) * N;
+  let ar{i} = rep * params.a_stride + (params.row0 + min(m0 + {i}u, M - 1u)) * K;
+  let dr{i} = rep * params.delta_stride + (params.row0 + min(m0 + {i}u, M - 1u)) * N;
   // @end
   // @repeat j in 0..{{TN}}
-  let vr{j} = min(j0 + {j}u, J - 1u) * P;
+  let vr{j} = rep * params.v_stride + min(j0 + {j}u, J - 1u) * P;
   // @end
   // @repeat i in 0..{{TM}}, j in 0..{{TN}}
   var s{i}_{j} = 0.0;
@@ -104,6 +113,6 @@ fn project(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   // @repeat i in 0..{{TM}}, j in 0..{{TN}}
-  store_s(m0 + {i}u, j0 + {j}u, s{i}_{j});
+  store_s(rep, m0 + {i}u, j0 + {j}u, s{i}_{j});
   // @end
 }

@@ -29,7 +29,7 @@ describe('bench: correctness checks of every benchmark', () => {
     // kernels are checked at the four other shapes).
     const slow = ctx().isSoftware ? 2 : 0;
     expect(ladder.filter((r) => r.check.startsWith('ok')).length).toBe(rungs * 5 - slow);
-    for (const k of ['dense_grad_weight', 'dense_grad_input', 'softmax_ce', 'sgd', 'gather', 'row_sum', 'sgd_step', 'peak_fma', 'peak_bandwidth']) {
+    for (const k of ['dense_grad_weight', 'dense_grad_input', 'softmax_ce', 'sgd', 'gather', 'row_sum', 'sgd_step', 'ensemble_step', 'peak_fma', 'peak_bandwidth']) {
       expect(rows.some((r) => r.kernel === k && r.check.startsWith('ok')), k).toBe(true);
     }
     expect(rows.some((r) => r.variant.startsWith('tfjs-webgpu') && r.check.startsWith('ok')), lines.join('\n')).toBe(true);

@@ -43,6 +43,38 @@ describe('sgdscope train', () => {
     expect(check.stdout).toMatch(/agree/);
   }, 300_000);
 
+  it('--replicas 3: stacked (R, fan_in, fan_out) weights and per-replica metrics; replica 1 = the run of its seed alone; numpy agrees', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sgdscope-ens-'));
+    const ens = sgdscope(['train', '--replicas', '3', '--seed', '5', '--steps', '40', '--eval-every', '20', '--out', join(dir, 'ens'), '--quiet']);
+    expect(ens.code, ens.stderr).toBe(0);
+    expect(ens.stdout).toMatch(/× 3 replicas/);
+    const one = sgdscope(['train', '--seed', '6', '--steps', '40', '--eval-every', '20', '--out', join(dir, 'one'), '--quiet']);
+    expect(one.code, one.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(dir, 'ens', 'result.json'), 'utf8'));
+    expect(result.replicas.map((r: { seed: number }) => r.seed)).toEqual([5, 6, 7]);
+    const config = JSON.parse(readFileSync(join(dir, 'ens', 'config.json'), 'utf8'));
+    expect(config.replicas).toHaveLength(3);
+    for (let l = 0; l < 3; l++) {
+      const w = decodeNpy(readFileSync(join(dir, 'ens', `weights_layer${l}.npy`)));
+      const alone = decodeNpy(readFileSync(join(dir, 'one', `weights_layer${l}.npy`)));
+      expect(w.shape).toEqual([3, ...alone.shape]);
+      const size = alone.data.length;
+      expect(Buffer.from((w.data as Float32Array).slice(size, 2 * size).buffer).equals(Buffer.from((alone.data as Float32Array).slice().buffer)), `layer ${l}: replica 1 = seed 6 alone`).toBe(true);
+    }
+    const csv = readFileSync(join(dir, 'ens', 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('replica,step,epoch,batch_loss,batch_accuracy,train_loss,train_accuracy,test_loss,test_accuracy');
+    expect(csv).toHaveLength(1 + 3 * 40);
+    // Replica 1's rows are the single run's rows.
+    const oneCsv = readFileSync(join(dir, 'one', 'metrics.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(csv.filter((l) => l.startsWith('1,')).map((l) => l.slice(2))).toEqual(oneCsv);
+    const py = pythonWithNumpy();
+    if (!py) throw new Error('no python3 with numpy: apt-get install python3-numpy (scripts/ensure-deps.sh does this)');
+    const check = spawnSync(py, [join(ROOT, 'scripts/check_run_numpy.py'), join(dir, 'ens')], { encoding: 'utf8' });
+    console.log(check.stdout.trim());
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout.match(/replica \d: numpy/g)).toHaveLength(3);
+  }, 300_000);
+
   it('refuses out-of-range values and unknown flags, naming them', () => {
     const cases: [string[], RegExp][] = [
       [['train', '--lr', '-1'], /--lr must be in \(0, 100\], got -1/],
@@ -53,6 +85,10 @@ describe('sgdscope train', () => {
       [['train', '--activation', 'gelu'], /--activation must be one of relu, tanh, got 'gelu'/],
       [['train', '--widths', '784,0,10'], /widths\[1\] must be an integer in \[1, 65536\], got 0/],
       [['train', '--lr'], /--lr needs a value/],
+      [['train', '--replicas', '0'], /--replicas must be in \[1, 1024\], got 0/],
+      [['train', '--seeds', '1,1'], /--seeds lists a seed twice/],
+      [['train', '--seeds', '1,2', '--replicas', '3'], /--seeds lists 2 seeds but --replicas is 3/],
+      [['train', '--seeds', '1,2', '--seed', '4'], /--seed or --seeds, not both/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];
     for (const [args, re] of cases) {

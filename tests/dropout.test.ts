@@ -19,7 +19,9 @@ import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { mlpForwardCpuMasked, mlpGradCpuMasked } from '../src/nn/mlp-cpu.ts';
-import { MlpGpu, TrainStepPlan } from '../src/nn/mlp-gpu.ts';
+import { MlpGpu } from '../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../src/nn/train-step.ts';
+import { createReplicaSettings } from '../src/kernels/replica-settings.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 import { validateTrainConfig } from '../src/train/config.ts';
 import { Trainer } from '../src/train/trainer.ts';
@@ -35,12 +37,13 @@ async function gpuMask(count: number, rate: number, seed: number, layer: number,
   const bh = createStorage(c, 'test.h', h);
   const by = createStorage(c, 'test.y', (count + 3) * 4);
   const bm = createStorage(c, 'test.mask', new Float32Array(count + 3).fill(-7));
+  const settings = createReplicaSettings(c, 'test.settings', [{ lr: 0, weightDecay: 0, momentum: 0, dropout: rate, seed }]);
   const batch = new GpuBatch(c, 'test.dropout');
-  d.encodeForward(batch, d.bindForward({ h: bh, y: by, mask: bm }), { count, rate, seed, layer, step });
+  d.encodeForward(batch, d.bindForward({ h: bh, y: by, mask: bm, settings }), { count, layer, step });
   batch.submit();
   const mask = await readF32(c, bm, 0, count + 3);
   const y = await readF32(c, by, 0, count);
-  for (const b of [bh, by, bm]) b.destroy();
+  for (const b of [bh, by, bm, settings]) b.destroy();
   return { mask, y, h };
 }
 
@@ -149,7 +152,7 @@ describe('dropout in the training step', () => {
     const data = uploadDataset(c, 'test.data', x, y, 6, 3);
     const indices = createStorage(c, 'test.idx', Uint32Array.from({ length: B }, (_, i) => i));
     const metrics = createStorage(c, 'test.metrics', 16);
-    const plan = new TrainStepPlan(mlp, B, data, indices, metrics, { dropout: { rate, seed } });
+    const plan = await TrainStepPlan.create(mlp, B, data, indices, metrics, { update: 'kernel', settings: [{ lr: 0.1, weightDecay: 0, momentum: 0, dropout: rate, seed }] });
     const batch = new GpuBatch(c, 'test.dropgrad');
     plan.encodeForwardLoss(batch, 0, 0, step);
     plan.encodeBackward(batch);

@@ -6,6 +6,7 @@ import { createStorage, readF32, readU32 } from '../src/gpu/buffers.ts';
 import { SoftmaxCe } from '../src/kernels/softmax_ce.ts';
 import { softmaxCeRef } from '../src/kernels/softmax_ce.ref.ts';
 import { Sgd } from '../src/kernels/sgd.ts';
+import { createReplicaSettings } from '../src/kernels/replica-settings.ts';
 import { sgdRef } from '../src/kernels/sgd.ref.ts';
 import { Gather } from '../src/kernels/gather.ts';
 import { gatherRef } from '../src/kernels/gather.ref.ts';
@@ -256,52 +257,62 @@ describe('sgd against the float64 reference', () => {
     { name: 'momentum + weight decay', momentum: true, steps: 5, lr: 0.03, wd: 0.01, mu: 0.9 },
     { name: 'momentum, no weight decay', momentum: true, steps: 4, lr: 0.2, wd: 0, mu: 0.5 },
   ];
+  // Two replicas in one dispatch (grid z), each with its own settings record: the second runs
+  // the mode with a larger lr and weight decay, so a replica that read the other's record, or
+  // another replica's w, g or v, would be caught.
   for (const P of SIZES) {
     for (const mode of MODES) {
-      it(`P=${P} ${mode.name} (${mode.steps} step${mode.steps > 1 ? 's' : ''} in one batch)`, async () => {
+      it(`P=${P} ${mode.name} (${mode.steps} step${mode.steps > 1 ? 's' : ''} in one batch, 2 replicas)`, async () => {
         const c = ctx();
+        const R = 2;
+        const stride = P + PAD;
         const sgd = await Sgd.create(c, { momentum: mode.momentum });
-        const w0 = randomArray(P, 17 + P, 1);
+        const settings = [0, 1].map((r) => ({ lr: mode.lr * (1 + 0.5 * r), weightDecay: mode.wd * (1 + r), momentum: mode.mu * (1 - 0.2 * r), dropout: 0, seed: r }));
+        const w0 = randomArray(R * stride, 17 + P, 1);
         // Non-zero also without momentum, so a pipeline that wrote v would be caught.
-        const v0 = randomArray(P, 29 + P, 0.5);
-        // One gradient per step, copied into g between the dispatches; lr differs per step so a
-        // dispatch that saw another step's uniforms would be caught.
-        const grads = randomArray(mode.steps * P, 41 + P, 1);
-        const lrs = Array.from({ length: mode.steps }, (_, s) => mode.lr * (1 + 0.25 * s));
-
-        const wInit = filled(P + PAD);
-        wInit.set(w0);
-        const vInit = filled(P + PAD);
-        vInit.set(v0);
+        const v0 = randomArray(R * stride, 29 + P, 0.5);
+        // One gradient per step and replica, copied into g between the dispatches.
+        const grads = randomArray(mode.steps * R * stride, 41 + P, 1);
+        const wInit = Float32Array.from(w0);
+        const vInit = Float32Array.from(v0);
+        for (let r = 0; r < R; r++) {
+          wInit.fill(SENTINEL, r * stride + P, (r + 1) * stride);
+          vInit.fill(SENTINEL, r * stride + P, (r + 1) * stride);
+        }
         const bw = createStorage(c, 'test.w', wInit);
         const bv = createStorage(c, 'test.v', vInit);
-        const bg = createStorage(c, 'test.g', P * 4);
+        const bg = createStorage(c, 'test.g', R * stride * 4);
         const bgrads = createStorage(c, 'test.grads', grads);
-        const bind = sgd.bind({ w: bw, g: bg, v: bv });
+        const hyper = createReplicaSettings(c, 'test.settings', settings);
+        const bind = sgd.bind({ w: bw, g: bg, v: bv, hyper });
         const batch = new GpuBatch(c, 'test');
         for (let s = 0; s < mode.steps; s++) {
-          batch.copy(bgrads, s * P * 4, bg, 0, P * 4);
-          sgd.encode(batch, bind, { count: P, lr: lrs[s], weightDecay: mode.wd, momentum: mode.mu });
+          batch.copy(bgrads, s * R * stride * 4, bg, 0, R * stride * 4);
+          sgd.encode(batch, bind, { count: P, stride, replicas: R });
         }
         batch.submit();
-        const wAll = await readF32(c, bw, 0, P + PAD);
-        const vAll = await readF32(c, bv, 0, P + PAD);
-
-        const wRef = Float64Array.from(w0);
-        const vRef = Float64Array.from(v0);
-        for (let s = 0; s < mode.steps; s++) {
-          sgdRef(wRef, grads.subarray(s * P, (s + 1) * P), lrs[s], mode.wd, mode.mu, mode.momentum ? vRef : undefined);
+        const wAll = await readF32(c, bw, 0, R * stride);
+        const vAll = await readF32(c, bv, 0, R * stride);
+        for (let r = 0; r < R; r++) {
+          const at = r * stride;
+          const h = settings[r];
+          const wRef = Float64Array.from(w0.subarray(at, at + P));
+          const vRef = Float64Array.from(v0.subarray(at, at + P));
+          for (let s = 0; s < mode.steps; s++) {
+            const g = grads.subarray(s * R * stride + at, s * R * stride + at + P);
+            sgdRef(wRef, g, Math.fround(h.lr), Math.fround(h.weightDecay), Math.fround(h.momentum), mode.momentum ? vRef : undefined);
+          }
+          assertClose(wAll.subarray(at, at + P), wRef, { ...TOL, label: `w P=${P} ${mode.name} replica ${r}` });
+          expectAllEqual(wAll.subarray(at + P, at + stride), SENTINEL, `w past P, replica ${r}`);
+          if (mode.momentum) {
+            assertClose(vAll.subarray(at, at + P), vRef, { ...TOL, label: `v P=${P} ${mode.name} replica ${r}` });
+          } else {
+            // The momentum-free pipeline must not touch v.
+            assertClose(vAll.subarray(at, at + P), v0.subarray(at, at + P), { atol: 0, rtol: 0, label: 'v untouched without momentum' });
+          }
+          expectAllEqual(vAll.subarray(at + P, at + stride), SENTINEL, `v past P, replica ${r}`);
         }
-        assertClose(wAll.subarray(0, P), wRef, { ...TOL, label: `w P=${P} ${mode.name}` });
-        expectAllEqual(wAll.subarray(P), SENTINEL, 'w past P');
-        if (mode.momentum) {
-          assertClose(vAll.subarray(0, P), vRef, { ...TOL, label: `v P=${P} ${mode.name}` });
-        } else {
-          // The momentum-free pipeline must not touch v.
-          assertClose(vAll.subarray(0, P), v0, { atol: 0, rtol: 0, label: 'v untouched without momentum' });
-        }
-        expectAllEqual(vAll.subarray(P), SENTINEL, 'v past P');
-        for (const b of [bw, bv, bg, bgrads]) b.destroy();
+        for (const b of [bw, bv, bg, bgrads, hyper]) b.destroy();
       });
     }
   }
@@ -396,7 +407,7 @@ describe('uniform records: a typo or a missing field is an error naming the fiel
   it('packUniforms on softmax_ce', async () => {
     const ce = await SoftmaxCe.create(ctx(), { writeGrad: true });
     const view = new DataView(new ArrayBuffer(256));
-    const good = { rows: 4, classes: 3, grad_scale: 0.25, slot: 1 };
+    const good = { rows: 4, classes: 3, grad_scale: 0.25, slot: 1, replicas: 1, block_rows: 4, y_stride: 4, idx_offset: 0, idx_stride: 4 };
     expect(() => ce.kernel.packUniforms(good, view, 0)).not.toThrow();
     expect(view.getUint32(0, true)).toBe(4);
     expect(view.getUint32(4, true)).toBe(3);
@@ -418,13 +429,14 @@ describe('uniform records: a typo or a missing field is an error naming the fiel
   it('batch.dispatch with a bad record (sgd)', async () => {
     const c = ctx();
     const sgd = await Sgd.create(c, { momentum: false });
-    const [w, g, v] = ['w', 'g', 'v'].map((name) => createStorage(c, `test.${name}`, 16));
-    const bind = sgd.bind({ w, g, v });
+    const [w, g, v, hyper] = ['w', 'g', 'v', 'hyper'].map((name) => createStorage(c, `test.${name}`, 32));
+    const bind = sgd.bind({ w, g, v, hyper });
     const batch = new GpuBatch(c, 'test');
-    const base = { count: 4, lr: 0.1, momentum: 0, grid_stride: 256 };
-    expect(() => batch.dispatch(sgd.kernel, bind, { ...base, weightDecay: 0 }, [1])).toThrow(/'weightDecay'/);
-    expect(() => batch.dispatch(sgd.kernel, bind, base, [1])).toThrow(/'weight_decay'/);
+    const base = { count: 4, grid_stride: 256 };
+    expect(() => batch.dispatch(sgd.kernel, bind, { ...base, gridStride: 0 }, [1])).toThrow(/'gridStride'/);
+    expect(() => batch.dispatch(sgd.kernel, bind, base, [1])).toThrow(/'stride'/);
+    expect(() => sgd.encode(batch, bind, { count: 4, replicas: 2 })).toThrow(/2 replicas need stride/);
     expect(batch.totalDispatches).toBe(0);
-    for (const b of [w, g, v]) b.destroy();
+    for (const b of [w, g, v, hyper]) b.destroy();
   });
 });

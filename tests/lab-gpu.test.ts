@@ -18,7 +18,8 @@ import type { MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { paramLayout } from '../src/nn/params.ts';
 import { mlpForwardCpu, mlpGradCpu } from '../src/nn/mlp-cpu.ts';
-import { MlpGpu, TrainStepPlan } from '../src/nn/mlp-gpu.ts';
+import { MlpGpu } from '../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../src/nn/train-step.ts';
 import { uploadDataset, type GpuDataset } from '../src/train/gpu-dataset.ts';
 import { Rng } from '../src/util/rng.ts';
 import { FullSetPass, PerSampleProjector } from '../src/analysis/noise/full-pass.ts';
@@ -113,7 +114,7 @@ describe('per-sample gradients over a dataset', () => {
     const G = createStorage(c, 'G', M * L.size * 4);
     await mlp.prepare(M, true);
     const indices = createStorage(c, 'idx', Uint32Array.from({ length: M }, (_, i) => i));
-    const plan = new TrainStepPlan(mlp, M, data, indices, createStorage(c, 'metrics', 16));
+    const plan = await TrainStepPlan.create(mlp, M, data, indices, createStorage(c, 'metrics', 16), { update: 'kernel' });
     const batch = new GpuBatch(c, 'test');
     pass.encodeBackward(batch);
     mat.encode(batch, mat.bind({ a: pass.a, delta: pass.delta, g: G }), { m: M, k: L.fanIn, n: L.fanOut });

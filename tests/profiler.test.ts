@@ -4,6 +4,7 @@ import { GpuBatch } from '../src/gpu/batch.ts';
 import { Profiler } from '../src/gpu/profiler.ts';
 import { createStorage } from '../src/gpu/buffers.ts';
 import { Sgd } from '../src/kernels/sgd.ts';
+import { createReplicaSettings } from '../src/kernels/replica-settings.ts';
 
 const ctx = useGpu();
 
@@ -16,11 +17,12 @@ describe('Profiler', () => {
     }
     const sgd = await Sgd.create(c, { momentum: false });
     const P = 10000;
-    const bg = sgd.bind({ w: createStorage(c, 'w', P * 4), g: createStorage(c, 'g', P * 4), v: createStorage(c, 'v', 16) });
+    const hyper = createReplicaSettings(c, 'settings', [{ lr: 0.1, weightDecay: 0, momentum: 0, dropout: 0, seed: 1 }]);
+    const bg = sgd.bind({ w: createStorage(c, 'w', P * 4), g: createStorage(c, 'g', P * 4), v: createStorage(c, 'v', 16), hyper });
     const prof = new Profiler(c);
     const batch = new GpuBatch(c, 'prof', prof);
     for (let flush = 0; flush < 3; flush++) {
-      for (let i = 0; i < 5; i++) sgd.encode(batch, bg, { count: P, lr: 0.1, weightDecay: 0, momentum: 0 });
+      for (let i = 0; i < 5; i++) sgd.encode(batch, bg, { count: P });
       batch.flush();
     }
     await prof.collect();

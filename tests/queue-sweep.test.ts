@@ -190,7 +190,7 @@ describe('sweep through the queue', () => {
     for (const w of workers.splice(0)) await w.stop();
   }, 360_000);
 
-  it('reproduce signal-propagation, awd and feng-tu --seeds through the queue: the in-process files', async () => {
+  it('reproduce signal-propagation, awd and feng-tu --seeds (two seeds as one ensemble job) through the queue: the in-process files', async () => {
     const store = tmp('store');
     worker(6, store);
     const local = tmp('local');
@@ -201,7 +201,7 @@ describe('sweep through the queue', () => {
       return [header, ...rows.map((r) => r.split(',').map((v, i) => (drop.has(i) ? '' : v)).join(','))];
     };
     const same = (a: string, b: string, f: string): void => expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f).toBe(true);
-    const commands: { name: string; args: string[]; check(q: string, l: string): void }[] = [
+    const commands: { name: string; args: string[]; queueArgs?: string[]; check(q: string, l: string): void }[] = [
       {
         name: 'sp',
         args: ['reproduce', 'signal-propagation', '--skip-propagation', '--phase-sw2', '0.5,4,8', '--phase-sb2', '0,0.2,5', '--train-depths', '2,4', '--train-sw2', '1,2', '--train-width', '16', '--steps', '30', '--quiet',
@@ -223,6 +223,8 @@ describe('sweep through the queue', () => {
       {
         name: 'ft',
         args: ['reproduce', 'feng-tu', '--seeds', '1,2', '--train-size', '500', '--widths', '784,12,12,10', '--epochs', '3', '--window-epochs', '1', '--k', '8', '--t-dirs', '1,2', '--mlf-batches', '3', '--mlf-points', '5', '--quiet'],
+        // On the queue the two seeds are one job, trained as an ensemble: the same files.
+        queueArgs: ['--replicas', '2'],
         check: (q, l) => {
           expect(csv(join(q, 'seeds.csv'), ['seconds'])).toEqual(csv(join(l, 'seeds.csv'), ['seconds']));
           for (const run of ['0000', '0001']) for (const f of ['spectra.csv', 'pca_variance.npy', 'trajectory.npy']) same(join(q, 'runs', run), join(l, 'runs', run), f);
@@ -230,7 +232,7 @@ describe('sweep through the queue', () => {
       },
     ];
     for (const c of commands) {
-      const r = await sgdscopeAsync([...c.args, '--queue', redis.url(6), '--name', c.name]);
+      const r = await sgdscopeAsync([...c.args, ...(c.queueArgs ?? []), '--queue', redis.url(6), '--name', c.name]);
       expect(r.status, r.stderr + workers.map((w) => w.log()).join('\n')).toBe(0);
       const l = sgdscope([...c.args, '--out', join(local, c.name)]);
       expect(l.status, l.stderr).toBe(0);

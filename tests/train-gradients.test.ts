@@ -20,7 +20,8 @@ import { SEED_MLP, type MlpConfig } from '../src/nn/config.ts';
 import { initParams } from '../src/nn/init.ts';
 import { paramLayout, type ParamLayout } from '../src/nn/params.ts';
 import { mlpForwardCpu, mlpGradCpu } from '../src/nn/mlp-cpu.ts';
-import { MlpGpu, TrainStepPlan, type SgdHyper } from '../src/nn/mlp-gpu.ts';
+import { MlpGpu } from '../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../src/nn/train-step.ts';
 import { uploadDataset } from '../src/train/gpu-dataset.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -136,16 +137,16 @@ function expectGapsZero(layout: ParamLayout, v: ArrayLike<number>, label: string
 }
 
 /** A GPU MLP plus a TrainStepPlan over a dataset that holds exactly the given rows, gathered in order. */
-async function gpuSetup(c: GpuContext, p: { config: MlpConfig; params: Float32Array; x: Float32Array; y: Uint8Array }, batchSize: number, steps: number, momentum: boolean) {
+// update 'kernel': the open form (gradient in mlp.grads, encodeBackward); 'fused': the training step.
+async function gpuSetup(c: GpuContext, p: { config: MlpConfig; params: Float32Array; x: Float32Array; y: Uint8Array }, batchSize: number, steps: number, momentum: boolean, update: 'kernel' | 'fused' = 'kernel') {
   const mlp = await MlpGpu.create(c, p.config, { momentum });
-  await mlp.prepare(batchSize, true);
   mlp.uploadParams(p.params);
   const classes = p.config.widths[p.config.widths.length - 1];
   const data = uploadDataset(c, 'test.data', p.x, p.y, p.config.widths[0], classes);
   const indices = createStorage(c, 'test.indices', Uint32Array.from({ length: steps * batchSize }, (_, i) => i));
   const slots = steps + 2;
   const metrics = createStorage(c, 'test.metrics', new Float32Array(2 * slots).fill(SENTINEL));
-  const plan = new TrainStepPlan(mlp, batchSize, data, indices, metrics);
+  const plan = await TrainStepPlan.create(mlp, batchSize, data, indices, metrics, { update });
   return { mlp, plan, metrics, slots };
 }
 
@@ -265,7 +266,7 @@ const STEP_B = 8;
 
 interface StepCase {
   name: string;
-  hyper: SgdHyper;
+  hyper: { lr: number; weightDecay: number; momentum: number };
   steps: number;
 }
 
@@ -310,9 +311,10 @@ describe('SGD steps of the seed network (784-50-50-10 relu, no bias) against mlp
       expect(minMargin).toBeGreaterThan(1e-5);
 
       // GPU: the same steps through TrainStepPlan.encodeStep, one command buffer.
-      const { mlp, plan, metrics, slots } = await gpuSetup(c, p, B, sc.steps, hyperActive.mom);
+      const { mlp, plan, metrics, slots } = await gpuSetup(c, p, B, sc.steps, hyperActive.mom, 'fused');
+      plan.setSettings([{ ...sc.hyper, dropout: 0, seed: 1 }]);
       const batch = new GpuBatch(c, 'test.sgd');
-      for (let s = 0; s < sc.steps; s++) plan.encodeStep(batch, s * B, s, sc.hyper);
+      for (let s = 0; s < sc.steps; s++) plan.encodeStep(batch, s * B, s);
       batch.submit();
       const got = await mlp.readParams();
       const m = await readF32(c, metrics, 0, 2 * slots);

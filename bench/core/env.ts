@@ -8,7 +8,7 @@ import { GpuTimer, timeCalls, type EncodeCall, type Timing } from './timing.ts';
 import { formatRow, type AdapterPeaks, type Bound, type Row, type StepSummary } from './report.ts';
 import type { CheckResult } from './check.ts';
 
-export const SUITES = ['peak', 'matmul', 'backward', 'kernels', 'noise', 'step', 'tfjs', 'jax'] as const;
+export const SUITES = ['peak', 'matmul', 'backward', 'kernels', 'noise', 'step', 'ensemble', 'tfjs', 'jax'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface BenchOptions {

@@ -31,6 +31,10 @@ export interface SeedSetup {
   weights(flat: ArrayLike<number>): Float32Array[];
   /** Weights after `steps` SGD steps on the CPU (float64 reference), flat layout. */
   cpuSteps(steps: number): Float64Array;
+  /** The same for the run of another seed (its init and minibatch stream, as Trainer draws them). */
+  initOf(seed: number): Float32Array;
+  batchesOf(seed: number, steps: number): Uint32Array;
+  cpuStepsOf(seed: number, steps: number): Float64Array;
 }
 
 let cached: Promise<SeedSetup> | null = null;
@@ -43,17 +47,16 @@ export function seedSetup(): Promise<SeedSetup> {
 async function build(): Promise<SeedSetup> {
   const data = await loadDataset({ kind: 'mnist10k' });
   const layout = paramLayout(SEED_MLP);
-  const init = initParams(SEED_MLP, new Rng(1));
-  const batches = (steps: number): Uint32Array => {
-    // The same stream as Trainer (new Rng(seed).fork() for the sampler).
-    const sampler = new MinibatchSampler(data.train.n, SEED_B, 'shuffle', new Rng(1).fork());
-    return sampler.next(steps);
-  };
+  const initOf = (seed: number): Float32Array => initParams(SEED_MLP, new Rng(seed));
+  const init = initOf(1);
+  // The same stream as Trainer (new Rng(seed).fork() for the sampler).
+  const batchesOf = (seed: number, steps: number): Uint32Array => new MinibatchSampler(data.train.n, SEED_B, 'shuffle', new Rng(seed).fork()).next(steps);
+  const batches = (steps: number): Uint32Array => batchesOf(1, steps);
   const weights = (flat: ArrayLike<number>): Float32Array[] =>
     layout.layers.map((L) => Float32Array.from({ length: L.fanIn * L.fanOut }, (_, i) => flat[L.offset + i]));
-  const cpuSteps = (steps: number): Float64Array => {
-    const w = Float64Array.from(init);
-    const idx = batches(steps);
+  const cpuStepsOf = (seed: number, steps: number): Float64Array => {
+    const w = Float64Array.from(initOf(seed));
+    const idx = batchesOf(seed, steps);
     const D = data.train.d;
     for (let s = 0; s < steps; s++) {
       const x = new Float32Array(SEED_B * D);
@@ -68,7 +71,8 @@ async function build(): Promise<SeedSetup> {
     }
     return w;
   };
-  return { data, layout, init, batches, weights, cpuSteps };
+  const cpuSteps = (steps: number): Float64Array => cpuStepsOf(1, steps);
+  return { data, layout, init, batches, weights, cpuSteps, initOf, batchesOf, cpuStepsOf };
 }
 
 /** Worst |a − b| relative to max |b| over the real weights of every layer. */

@@ -25,7 +25,7 @@
  */
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { Kernel } from '../../src/gpu/kernel.ts';
-import { createStorage, readF32, writeBuffer } from '../../src/gpu/buffers.ts';
+import { createStorage, readF32, stubBuffer, writeBuffer } from '../../src/gpu/buffers.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
 import type { DenseShape } from '../../src/kernels/dense_forward.ts';
 import { DenseGradInput, DenseGradWeight } from '../../src/kernels/dense_backward.ts';
@@ -146,10 +146,17 @@ export function forwardCost(s: DenseShape): { flops: number; bytes: number } {
 
 /** Encodes one forward of a rung on `data`. */
 export function forwardEncoder(v: ForwardVariant, data: ForwardData): EncodeCall {
-  const bg = v.kernel.bindGroup({ x: data.xb, w: data.wb, y: data.yb });
+  // Bindings the rung's shader declares beyond x, w, y (dense_forward's x4 view and row indices,
+  // unused with its X4 and INDEXED overrides off) get a stub.
+  const given: Record<string, GPUBuffer> = { x: data.xb, w: data.wb, y: data.yb };
+  for (const name of v.kernel.bufferNames) given[name] ??= stubBuffer(data.ctx);
+  const bg = v.kernel.bindGroup(given);
   const s = data.s;
   const grid = v.grid(s);
-  const u = { m: s.m, k: s.k, n: s.n };
+  // The ladder's contract is { m, k, n }; dense_forward's replica strides and index offsets are 0
+  // for one network.
+  const u: Record<string, number> = { m: s.m, k: s.k, n: s.n };
+  for (const f of v.kernel.reflection.uniform?.layout.fields ?? []) u[f.name] ??= 0;
   return (b: GpuBatch) => b.dispatch(v.kernel, bg, u, grid);
 }
 

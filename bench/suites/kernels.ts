@@ -15,6 +15,7 @@ import { createStorage, readF32, readU32, writeBuffer } from '../../src/gpu/buff
 import { GpuBatch } from '../../src/gpu/batch.ts';
 import { SoftmaxCe } from '../../src/kernels/softmax_ce.ts';
 import { softmaxCeRef } from '../../src/kernels/softmax_ce.ref.ts';
+import { createReplicaSettings } from '../../src/kernels/replica-settings.ts';
 import { Sgd } from '../../src/kernels/sgd.ts';
 import { sgdRef } from '../../src/kernels/sgd.ref.ts';
 import { Gather } from '../../src/kernels/gather.ts';
@@ -75,8 +76,9 @@ export async function runSmallKernels(env: BenchEnv): Promise<void> {
     const wb = createStorage(ctx, 'bench.sgd.w', w0);
     const gb = createStorage(ctx, 'bench.sgd.g', g);
     const vb = createStorage(ctx, 'bench.sgd.v', 16);
-    const bg = sgd.bind({ w: wb, g: gb, v: vb });
-    const u = { count: P, lr: 0.1, weightDecay: 0, momentum: 0 };
+    const hyper = createReplicaSettings(ctx, 'bench.sgd.settings', [{ lr: 0.1, weightDecay: 0, momentum: 0, dropout: 0, seed: 1 }]);
+    const bg = sgd.bind({ w: wb, g: gb, v: vb, hyper });
+    const u = { count: P };
     await runCase(env, {
       kernel: 'sgd',
       variant: 'plain (lr 0.1)',

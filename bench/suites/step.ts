@@ -24,7 +24,8 @@
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { GpuBatch } from '../../src/gpu/batch.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
-import { MlpGpu, TrainStepPlan } from '../../src/nn/mlp-gpu.ts';
+import { MlpGpu } from '../../src/nn/mlp-gpu.ts';
+import { TrainStepPlan } from '../../src/nn/train-step.ts';
 import { SEED_MLP } from '../../src/nn/config.ts';
 import { uploadDataset } from '../../src/train/gpu-dataset.ts';
 import { Trainer } from '../../src/train/trainer.ts';
@@ -34,6 +35,7 @@ import { PerSampleProject } from '../../src/kernels/per_sample_grad.ts';
 import type { BenchEnv } from '../core/env.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { fmt, type Row, type StepSummary } from '../core/report.ts';
+import { paired, sgdscopeTimer } from '../core/peer.ts';
 
 export const STEP_FLOPS = (() => {
   const B = SEED_B;
@@ -54,55 +56,27 @@ export interface SeedGpu {
   encodeStep: EncodeCall;
 }
 
-export async function seedGpu(ctx: GpuContext, maxSteps: number): Promise<SeedGpu> {
+/** `baseline`: the kernels as of git 6a09fc6 (MlpGpuOptions.baseline), the same numbers bit for bit. */
+export async function seedGpu(ctx: GpuContext, maxSteps: number, opts: { baseline?: boolean } = {}): Promise<SeedGpu> {
   const setup = await seedSetup();
-  const mlp = await MlpGpu.create(ctx, SEED_MLP, { momentum: false });
-  await mlp.prepare(SEED_B, true);
+  const mlp = await MlpGpu.create(ctx, SEED_MLP, { momentum: false, baseline: opts.baseline });
   const tr = setup.data.train;
   const data = uploadDataset(ctx, 'bench.train', tr.x, tr.y, tr.d, 10);
   const indices = createStorage(ctx, 'bench.indices', setup.batches(maxSteps));
   const metrics = createStorage(ctx, 'bench.metrics', 2 * maxSteps * 4);
-  const plan = new TrainStepPlan(mlp, SEED_B, data, indices, metrics);
   const hyper = { lr: SEED_LR, weightDecay: 0, momentum: 0 };
+  const plan = await TrainStepPlan.create(mlp, SEED_B, data, indices, metrics, { settings: [{ ...hyper, dropout: 0, seed: 1 }] });
   mlp.uploadParams(setup.init);
   return {
     mlp, plan, maxSteps, data, indices, metrics, hyper,
     reset: () => mlp.uploadParams(setup.init),
-    encodeStep: (b, i) => plan.encodeStep(b, (i % maxSteps) * SEED_B, i % maxSteps, hyper),
+    encodeStep: (b, i) => plan.encodeStep(b, (i % maxSteps) * SEED_B, i % maxSteps),
   };
 }
 
-/** The 11 dispatches of one step, each as its own call (same kernels and buffers as the plan). */
+/** The dispatches of one step, each as its own call (the plan's own list). */
 function stepDispatches(g: SeedGpu): { label: string; encode: EncodeCall }[] {
-  const { mlp, plan } = g;
-  const B = SEED_B;
-  const layers = mlp.layout.layers;
-  const out: { label: string; encode: EncodeCall }[] = [];
-  const gbg = mlp.gather.bind({ data: g.data.x, labels: g.data.y, idx: g.indices, xb: plan.xb, yb: plan.yb });
-  out.push({ label: 'gather', encode: (b) => mlp.gather.encode(b, gbg, { rows: B, dim: 784, offset: 0, n: g.data.n }) });
-  layers.forEach((L, l) => {
-    const k = mlp.forwardKernel(l, B);
-    const bg = k.bind({ x: l === 0 ? plan.xb : plan.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), y: plan.acts.outs[l] });
-    out.push({ label: `forward L${l + 1}`, encode: (b) => k.encode(b, bg, { m: B, k: L.fanIn, n: L.fanOut }) });
-  });
-  const last = layers.length - 1;
-  const cebg = mlp.ceTrain.bind({ z: plan.acts.outs[last], y: plan.yb, dz: plan.acts.dz[last], losses: plan.acts.losses, metrics: g.metrics });
-  out.push({ label: 'softmax_ce', encode: (b) => mlp.ceTrain.encode(b, cebg, { rows: B, classes: 10, gradScale: 1 / B, slot: 0 }) });
-  for (let l = last; l >= 0; l--) {
-    const L = layers[l];
-    const s = { m: B, k: L.fanIn, n: L.fanOut };
-    const gw = mlp.gradWeightKernel(l, B);
-    const gwbg = gw.bind({ x: l === 0 ? plan.xb : plan.acts.outs[l - 1], dz: plan.acts.dz[l], dw: mlp.layerRange(mlp.grads, L) });
-    out.push({ label: `grad_weight L${l + 1}`, encode: (b) => gw.encode(b, gwbg, s) });
-    if (l > 0) {
-      const gi = mlp.gradInputKernel(l, B);
-      const gibg = gi.bind({ x: plan.acts.outs[l - 1], w: mlp.layerRange(mlp.params, L), dz: plan.acts.dz[l], dx: plan.acts.dz[l - 1] });
-      out.push({ label: `grad_input L${l + 1}`, encode: (b) => gi.encode(b, gibg, s) });
-    }
-  }
-  const sbg = mlp.sgd.bind({ w: mlp.params, g: mlp.grads, v: mlp.velocity });
-  out.push({ label: 'sgd', encode: (b) => mlp.sgd.encode(b, sbg, { count: mlp.layout.total, lr: 0, weightDecay: 0, momentum: 0 }) });
-  return out;
+  return g.plan.dispatchList.map((d) => ({ label: d.label, encode: (b: GpuBatch) => d.encode(b, 0, 0, 1) }));
 }
 
 export async function runStep(env: BenchEnv): Promise<void> {
@@ -220,6 +194,8 @@ export async function runStep(env: BenchEnv): Promise<void> {
     );
   }
 
+  await againstBaseline(env, g, maxSteps, rowBase);
+
   // The real Trainer: 800 steps in chunks of 200, pipelined two deep, with its evaluation of the
   // full train/test sets at the end (once), with and without the per-step snapshot hook.
   // In Node, once more with Dawn's busy polling while waiting (setGentleWaiting(false)): what the
@@ -270,11 +246,8 @@ async function validateOnlyExtras(env: BenchEnv, g: SeedGpu): Promise<void> {
   b.submit();
   const viaPlan = await g.mlp.readParams();
   g.reset();
-  const parts = stepDispatches(g);
   const b2 = new GpuBatch(ctx, 'check2');
-  for (const p of parts.slice(0, -1)) p.encode(b2, 0);
-  // The list's SGD has lr 0 (timing only); apply the real update here.
-  g.mlp.sgd.encode(b2, g.mlp.sgd.bind({ w: g.mlp.params, g: g.mlp.grads, v: g.mlp.velocity }), { count: g.mlp.layout.total, ...g.hyper });
+  for (const p of stepDispatches(g)) p.encode(b2, 0);
   b2.submit();
   const viaList = await g.mlp.readParams();
   const diff = viaPlan.reduce((m, v, i) => Math.max(m, Math.abs(v - viaList[i])), 0);
@@ -283,4 +256,39 @@ async function validateOnlyExtras(env: BenchEnv, g: SeedGpu): Promise<void> {
     gflops: null, gbs: null, peakPct: null, bound: '-',
     check: diff === 0 ? 'ok (bit-identical)' : `FAIL: the timed dispatch list differs from TrainStepPlan (max |Δw| ${diff})`,
   });
+}
+
+/**
+ * The step as trained today against the step with the kernels as of git 6a09fc6 (MlpGpu
+ * { baseline: true }: that commit's tile table, scalar loads, a gather dispatch before the input
+ * layer and an SGD dispatch after the backward pass — 11 dispatches instead of 9), paired in one
+ * run (A B A B …, wall time with many steps per submit), after checking both give the same
+ * weights bit for bit. The ensembles issue's goal for the single seed run: ≥ 2×.
+ */
+async function againstBaseline(env: BenchEnv, g: SeedGpu, maxSteps: number, rowBase: (variant: string) => Row): Promise<void> {
+  const { ctx } = env;
+  const base = await seedGpu(ctx, maxSteps, { baseline: true });
+  const CHECK = 3;
+  g.reset();
+  for (const side of [g, base]) {
+    const b = new GpuBatch(ctx, 'check.baseline');
+    for (let i = 0; i < CHECK; i++) side.encodeStep(b, i);
+    b.submit();
+  }
+  const [a, b] = [await g.mlp.readParams(), await base.mlp.readParams()];
+  const differing = a.reduce((n, v, i) => n + (Object.is(v, b[i]) ? 0 : 1), 0);
+  const check = differing === 0 ? `ok (= the baseline kernels bit for bit after ${CHECK} steps)` : `FAIL: ${differing} of ${a.length} weights differ from the baseline kernels after ${CHECK} steps`;
+  g.reset();
+  base.reset();
+  const p = await paired(sgdscopeTimer(ctx, g.encodeStep), sgdscopeTimer(ctx, base.encodeStep), {
+    targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: Math.min(maxSteps, 250), maxCallsB: Math.min(maxSteps, 250),
+  });
+  g.reset();
+  const rows: Row[] = [
+    { ...rowBase(`today (${g.plan.dispatchList.length} dispatches), paired`), ms: p.aMs, wallMs: p.aMs, timer: 'wall', gflops: STEP_FLOPS / (p.aMs * 1e6), perSecond: 1000 / p.aMs, check, vsPeer: { peer: 'baseline kernels', ratio: p.ratio, basis: 'wall' } },
+    { ...rowBase(`baseline kernels, git 6a09fc6 (${base.plan.dispatchList.length} dispatches), paired`), ms: p.bMs, wallMs: p.bMs, timer: 'wall', gflops: STEP_FLOPS / (p.bMs * 1e6), perSecond: 1000 / p.bMs, check },
+  ];
+  for (const r of rows) env.emit({ ...r, note: `${fmt(r.perSecond!)} steps/s (paired wall time)` });
+  env.note(`seed step against the baseline kernels (git 6a09fc6), paired wall time: ${fmt(1000 / p.aMs)} vs ${fmt(1000 / p.bMs)} steps/s = ${fmt(p.ratio)}× (goal ≥ 2×)`);
+  env.log(`  today vs baseline kernels: ${fmt(1000 / p.aMs)} vs ${fmt(1000 / p.bMs)} steps/s, ${fmt(p.ratio)}×; ${check}`);
 }

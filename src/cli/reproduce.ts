@@ -40,6 +40,7 @@ export const FENG_TU_FLAGS: Record<string, FlagSpec> = {
   'mlf-dirs': { kind: 'list', help: 'PCs (1-based) for the mini-loss-function ensemble (default: the 2nd and the middle direction whose F_i is measured)' },
   'mlf-batches': { kind: 'int', help: 'minibatches in the ensemble (default 20)', range: [1, 10000] },
   'mlf-points': { kind: 'int', help: 'θ values per ensemble curve (default 41)', range: [3, 10001] },
+  replicas: { kind: 'int', help: 'train R seeds at a time in lockstep as one ensemble (seeds s … s+R−1, or --seeds in groups of R): the same numbers per seed, faster; ψ, D90/D99 and the temperature anisotropy as mean ± standard error across seeds', range: [1, 64] },
   seeds: { kind: 'list', help: 'run the experiment once per seed (each seed\'s run folder under runs/NNNN/, seeds.csv and report.html across seeds); with --queue one job per seed' },
   ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-feng-tu)' },
@@ -127,9 +128,10 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) throw new UsageError(`sgdscope reproduce feng-tu: unexpected argument '${positional[0]}' (flags start with --)`);
-  // A resumed run takes its settings from the checkpoint; a new one gets its protocol's defaults.
+  // A resumed run takes its settings from the checkpoint; a new one gets its protocol's defaults
+  // (before --replicas's own defaults, which read the seed and the settings).
   if (flags.resume === undefined) applyProtocolTraining(flags);
-  if (flags.resume === undefined && (flags.seeds !== undefined || flags.queue !== undefined)) {
+  if (flags.resume === undefined && (flags.seeds !== undefined || flags.queue !== undefined || flags.replicas !== undefined)) {
     checkQueueFlags(flags, 'sgdscope reproduce feng-tu');
     return fengTuSeedsCommand(flags, resolveTrainSettings(flags), resolveFengTuOptions(flags));
   }

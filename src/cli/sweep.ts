@@ -60,6 +60,7 @@ export const SWEEP_FLAGS: Record<string, FlagSpec> = {
   'sharpness-samples': { kind: 'int', help: `training samples the Hessian averages over (default ${DEFAULT_SHARPNESS.samples}; 0: all)`, range: [0, 1e7] },
   'sharpness-layers': { kind: 'list', help: 'Hessian block: these layers only (default: the whole network)' },
   concurrency: { kind: 'int', help: 'runs trained at the same time on the device (default 1: one after the other)', range: [1, 16] },
+  pack: { kind: 'int', help: 'train up to R grid points that share the batch size as one ensemble (the same numbers per run, fewer dispatches; default 1: each alone; not with ASHA or --queue)', range: [1, 64] },
   ...SEARCH_FLAGS,
   ...QUEUE_FLAGS,
   out: { kind: 'string', help: 'run folder (default runs/<time>-sweep)' },
@@ -74,6 +75,7 @@ const SUMMARY = 'train a grid of runs (lr × batch × weight decay × dropout ×
 interface GridFile extends Partial<SweepGrid> {
   sharpness?: Partial<SharpnessSpec>;
   concurrency?: number;
+  pack?: number;
   search?: Partial<SearchSpec>;
 }
 
@@ -90,7 +92,7 @@ function readGridFile(path: string): GridFile {
   } catch (e) {
     throw new UsageError(`--grid ${path}: not valid JSON (${(e as Error).message})`);
   }
-  const allowed = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed', 'sharpness', 'concurrency', 'search'];
+  const allowed = ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed', 'sharpness', 'concurrency', 'pack', 'search'];
   for (const k of Object.keys(g)) if (!allowed.includes(k)) throw new UsageError(`--grid ${path}: unknown key '${k}' (keys: ${allowed.join(', ')})`);
   return g;
 }
@@ -110,11 +112,13 @@ export function resolveSweepSpec(flags: FlagValues): SweepSpec {
   if (flags['sharpness-samples'] !== undefined) sharpness.samples = (flags['sharpness-samples'] as number) === 0 ? null : (flags['sharpness-samples'] as number);
   if (flags['sharpness-layers'] !== undefined) sharpness.layers = flags['sharpness-layers'] as number[];
   const concurrency = (flags.concurrency as number | undefined) ?? file.concurrency ?? 1;
+  const pack = (flags.pack as number | undefined) ?? file.pack;
+  if (pack !== undefined && pack > 1 && flags.queue !== undefined) throw new UsageError(`${CMD}: --pack trains points as one ensemble in this process; not with --queue (a queue job checkpoints one network)`);
   // The grid owns these; the base keeps every other training setting.
   const train = { ...base.train } as Partial<typeof base.train>;
   for (const k of ['lr', 'batchSize', 'weightDecay', 'dropout', 'seed'] as const) delete train[k];
   const search = resolveSearch(flags, file.search);
-  const spec: SweepSpec = { model: base.model, train, data: base.data, grid, sharpness, concurrency, ...(search ? { search } : {}) };
+  const spec: SweepSpec = { model: base.model, train, data: base.data, grid, sharpness, concurrency, ...(pack !== undefined && pack > 1 ? { pack } : {}), ...(search ? { search } : {}) };
   try {
     return validateSweepSpec(spec);
   } catch (e) {

@@ -51,6 +51,8 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'weight-decay': { kind: 'number', help: 'L2 weight decay (default 0)', range: [0, 10] },
   momentum: { kind: 'number', help: 'momentum (default 0)', range: [0, 0.999] },
   seed: { kind: 'int', help: 'seed of init and minibatch order (default 1)', range: [0, 4294967295] },
+  replicas: { kind: 'int', help: 'train R networks in lockstep, seeds seed, seed+1, … (an ensemble: stacked (R, fan_in, fan_out) weights, per-replica metrics)', range: [1, 1024] },
+  seeds: { kind: 'list', help: 'an ensemble of these seeds, e.g. 1,2,3,7 (sets --replicas)' },
   sampling: { kind: 'string', help: 'shuffle each epoch (default) or draw with replacement', choices: ['shuffle', 'replacement'] },
   epochs: { kind: 'int', help: 'stop after this many epochs (default 20)', range: [1, 100000] },
   steps: { kind: 'int', help: 'stop after this many steps', range: [1, 1e9] },

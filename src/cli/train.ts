@@ -14,7 +14,8 @@ import { checkRunFitsData } from '../train/config.ts';
 import { Trainer, type RunResult } from '../train/trainer.ts';
 import { runConfigJson, runFiles, type RunFiles } from '../train/run-files.ts';
 import { runTrainSession } from '../train/session.ts';
-import { unpackTrainerState } from '../train/trainer-state.ts';
+import { trainerStep, unpackTrainer } from '../train/trainer-state.ts';
+import { ensembleConfigs, ensembleFilesAtEnd, ensembleFilesOf, ensembleProgress, ensembleSeeds, ensembleSummary, seedsFromMeta } from './train-ensemble.ts';
 import { historyOf, openCommandRunDir, readSettingsMeta, resumeOnly, sessionSink, settingsMeta, type CommandRun } from './run-folder.ts';
 import { helpText, parseFlags, UsageError, type FlagValues } from './args.ts';
 import { instrumentFlagSpecs, instrumentsFromFlags } from './instrument-flags.ts';
@@ -45,10 +46,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // From the start: a signal during start-up stops the run at its first chunk, with a checkpoint.
   const signals = new StopSignals(log);
   // Everything checkable without a GPU is checked first (exit 2, no GPU start-up).
-  const { cr, run, loaded } = await inputPhase(async () => {
+  const { cr, run, loaded, seeds } = await inputPhase(async () => {
     if (flags.resume !== undefined) resumeOnly(flags, CMD);
     const settings = flags.resume === undefined ? resolveTrainSettings(flags) : null;
-    if (settings) instrumentsFromFlags(flags, runContext(settings, null));
+    const freshSeeds = settings ? ensembleSeeds(flags, settings.train.seed) : null;
+    if (settings && instrumentsFromFlags(flags, runContext(settings, null)).length && freshSeeds) {
+      throw new UsageError(`${CMD}: --instrument watches one network; it cannot be combined with --replicas or --seeds`);
+    }
     const loadedFresh = settings ? await loadDataset(settings.data) : null;
     if (settings && loadedFresh) checkRunFitsData(settings.model, settings.train, loadedFresh.train);
     const cr = openCommandRunDir(flags, { kind: 'train', command: CMD, argv, checkpointKind: 'train' });
@@ -59,7 +63,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       const loaded = loadedFresh ?? (await loadDataset(run.data));
       if (cr.resume) checkRunFitsData(run.model, run.train, loaded.train);
       cr.checkIndices(loaded);
-      return { cr, run, loaded };
+      const seeds = cr.resume ? seedsFromMeta(cr.resume.meta, cr.dir.resumed!.checkpoint) : freshSeeds;
+      return { cr, run, loaded, seeds };
     } catch (e) {
       cr.dir.release();
       throw e;
@@ -67,9 +72,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   const { dir } = cr;
   const ctx = await acquireGpu();
-  log(`${CMD}: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, seed ${run.train.seed} on ${ctx.adapterName} (${ctx.runtime})`);
+  log(`${CMD}: ${run.model.widths.join('-')} ${run.model.activation}${run.model.bias ? ' +bias' : ''}, lr ${run.train.lr}, B ${run.train.batchSize}, ${seeds ? `an ensemble of ${seeds.length}, seeds ${seeds.join(',')}` : `seed ${run.train.seed}`} on ${ctx.adapterName} (${ctx.runtime})`);
   log(`data: ${loaded.train.name} ${loaded.train.n} train / ${loaded.test.n} test, ${loaded.train.d} features, ${loaded.train.classes} classes`);
-  log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)${cr.resume ? `; resuming from step ${unpackTrainerState(cr.resume, 'trainer', 'checkpoint').step}` : ''}`);
+  log(`run folder: ${dir.shown} (written in ${dir.work} until it ends)${cr.resume ? `; resuming from step ${trainerStep(cr.resume, 'trainer', 'checkpoint')}` : ''}`);
   const adapter = adapterRecord(ctx);
   const active = instrumentsFromFlags(flags, runContext(run, loaded.train.n));
   const live: { instruments: TrainInstruments | null; started: boolean } = { instruments: null, started: false };
@@ -81,10 +86,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let firstStep: number | null = null;
   const outcome = await runTrainSession(ctx, {
     kind: 'train',
-    meta: { ...settingsMeta(run, loaded), instruments: instrumentFlagsOf(flags) },
+    meta: { ...settingsMeta(run, loaded), instruments: instrumentFlagsOf(flags), ...(seeds ? { seeds } : {}) },
     resume: cr.resume,
     build: async (c) => {
-      const trainer = await Trainer.create(c, run.model, run.train, { train: loaded.train, test: loaded.test });
+      const trainer = await Trainer.create(c, run.model, seeds ? ensembleConfigs(run, seeds) : run.train, { train: loaded.train, test: loaded.test });
       // Live instruments keep no checkpoints: after a resume or a new device they start again.
       const inst = await startTrainInstruments(trainer, loaded.train, active, log);
       if (inst && (cr.resume || live.started)) log('instruments: they keep no checkpoints, so they observe the run from here on');
@@ -95,7 +100,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     acquire: () => acquireGpu(),
     policy: cr.policy,
     stopRequested: () => signals.requested,
-    sink: sessionSink(dir),
+    // An ensemble's metrics.csv (long format, replica-major) is written at the end.
+    sink: sessionSink(dir, seeds ? null : 'metrics.csv'),
     log,
     onChunk: (p, trainer) => {
       firstStep ??= p.firstStep - 1;
@@ -104,6 +110,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       const total = trainer.totalSteps;
       const rate = (p.step - firstStep) / Math.max((performance.now() - t0) / 1000, 1e-9);
       const eta = total ? (total - p.step) / rate : NaN;
+      if (seeds) return bar.update(p.step, total, ensembleProgress(p, total, rate));
       const loss = p.losses.reduce((a, b) => a + b, 0) / p.losses.length;
       const acc = p.accuracies.reduce((a, b) => a + b, 0) / p.accuracies.length;
       bar.update(p.step, total, `step ${p.step}${total ? `/${total}` : ''} ep ${p.epoch.toFixed(2)} loss ${loss.toFixed(4)} acc ${(100 * acc).toFixed(1)}% ${rate.toFixed(0)} steps/s ETA ${formatDuration(eta)}${lastEval}`);
@@ -112,18 +119,28 @@ export async function trainCommand(argv: string[]): Promise<number> {
   bar.done();
   signals.dispose();
 
+  const ensembleInput = (result: RunResult) => ({ run, seeds: seeds!, loaded, adapter, result, stepsPerEpoch: stepsPerEpochOf(loaded, run) });
   if (outcome.kind === 'device-lost') {
-    const st = outcome.last ? unpackTrainerState(outcome.last, 'trainer', 'checkpoint') : null;
-    const files = st ? runFiles({ ...filesRecord(run, loaded, adapter, null), params: st.params, paramsStep: st.step, history: historyOf(st), stepsPerEpoch: stepsPerEpochOf(loaded, run) }) : new Map();
+    const states = outcome.last ? unpackTrainer(outcome.last, 'trainer', 'checkpoint') : null;
+    const st = states?.[0] ?? null;
+    const files = states && seeds ? ensembleFilesOf(states, ensembleInput(filesRecord(run, loaded, adapter, null).result)) : st ? runFiles({ ...filesRecord(run, loaded, adapter, null), params: st.params, paramsStep: st.step, history: historyOf(st), stepsPerEpoch: stepsPerEpochOf(loaded, run) }) : new Map();
     return cr.stop('device-lost', `${outcome.reason}; ${st ? `the checkpoint at step ${st.step} is kept` : 'no checkpoint was written yet'}`, st?.step ?? 0, files, EXIT.deviceLost);
   }
   const { trainer, result } = outcome;
   if (outcome.kind === 'stopped') {
     const params = await trainer.mlp.readParams();
-    const files = runFiles({ ...filesRecord(run, loaded, adapter, result), params, paramsStep: result.steps, history: trainer.history, stepsPerEpoch: trainer.stepsPerEpoch });
-    files.delete('metrics.csv');
+    const files = seeds ? ensembleFilesOf(await trainer.captureStates(), ensembleInput(result)) : runFiles({ ...filesRecord(run, loaded, adapter, result), params, paramsStep: result.steps, history: trainer.history, stepsPerEpoch: trainer.stepsPerEpoch });
+    // A single run's metrics.csv is streamed to disk; an ensemble's is written here.
+    if (!seeds) files.delete('metrics.csv');
     ctx.destroy();
     return cr.stop('interrupted', `interrupted by ${signals.signal} at step ${result.steps}`, result.steps, files, signals.exitCode);
+  }
+  if (seeds) {
+    const { files, finalEvals } = await ensembleFilesAtEnd(trainer, ensembleInput(result));
+    cr.finish(files);
+    process.stdout.write(`${ensembleSummary(result, finalEvals, seeds.length)}\nrun folder: ${dir.shown}\n`);
+    ctx.destroy();
+    return result.status === 'diverged' ? EXIT.diverged : EXIT.ok;
   }
   // Weights: the final ones, or after a divergence the last good ones (and which step they are from).
   let params: Float32Array;

@@ -29,14 +29,15 @@ export interface TrainControl {
  */
 export async function runUntil(trainer: Trainer, until: number | null, hooks: TrainHooks = {}): Promise<RunResult> {
   if (until !== null && trainer.step >= until) {
-    return { status: 'stopped', message: `stopped at step ${trainer.step}`, steps: trainer.step, seconds: 0, stepsPerSecond: 0 };
+    return { status: 'stopped', message: `stopped at step ${trainer.step}`, steps: trainer.step, seconds: 0, stepsPerSecond: 0, replicas: trainer.outcomes.map((o) => ({ ...o })) };
   }
   let encoded = trainer.step;
+  // Counted per chunk, not per step: a per-step hook would put the trainer on its open step.
   return trainer.run({
     ...hooks,
-    onStepEncoded: (batch, step, view) => {
-      encoded = step;
-      hooks.onStepEncoded?.(batch, step, view);
+    onChunkEncoded: (batch, chunk) => {
+      encoded = chunk.firstStep + chunk.steps;
+      hooks.onChunkEncoded?.(batch, chunk);
     },
     shouldStop: () => (until !== null && encoded >= until) || (hooks.shouldStop?.() ?? false),
   });

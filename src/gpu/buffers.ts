@@ -74,3 +74,17 @@ export async function readU32(ctx: GpuContext, buffer: GPUBuffer, offset = 0, co
 export async function finish(ctx: GpuContext, expectedMs = 0): Promise<void> {
   await gentleWait(expectedMs, () => ctx.device.queue.onSubmittedWorkDone());
 }
+
+const stubs = new WeakMap<GPUDevice, GPUBuffer[]>();
+
+/**
+ * A 16-byte stand-in for a binding a pipeline declares but, by its constants, never touches (e.g.
+ * the row indices of a kernel that reads its rows in order). Slot 0 serves every read-only binding
+ * (read-only bindings may share a buffer); a writable binding needs a slot of its own (1, 2, …),
+ * since no two bindings of a dispatch may alias where one is writable.
+ */
+export function stubBuffer(ctx: GpuContext, slot = 0): GPUBuffer {
+  let list = stubs.get(ctx.device);
+  if (!list) stubs.set(ctx.device, (list = []));
+  return (list[slot] ??= createStorage(ctx, `stub${slot}`, 16));
+}

@@ -133,8 +133,15 @@ export class InstrumentHost {
     const atGradient = step('gradient');
     const atUpdate = step('update');
     return {
-      onStepGradient: atGradient,
-      onStepEncoded: (batch, _step, view) => view && atUpdate(batch, view),
+      // Only the steps some instrument measures take the open (unfused) form of the step; with
+      // no per-step instrument, none does.
+      ...(this.live.some((l) => l.run.perStep)
+        ? {
+            onStepGradient: atGradient,
+            onStepEncoded: (batch: GpuBatch, _step: number, view?: StepView) => view && atUpdate(batch, view),
+            measures: (s: number) => this.live.some((l) => l.run.perStep !== undefined && s % l.run.perStep.every < (l.run.perStep.consecutive ?? 1)),
+          }
+        : {}),
       onChunkStart: (c: ChunkPlan) => {
         this.ring?.startChunk();
         let asked: ReturnType<NonNullable<NonNullable<InstrumentRun['chunk']>['start']>> = undefined;
@@ -277,8 +284,15 @@ export class InstrumentHost {
 
 /** Several consumers' hooks as one (called in the order given). */
 export function mergeHooks(...all: TrainHooks[]): TrainHooks {
+  // Per-step view hooks only when some consumer has them: without, every step runs fused.
+  const viewing = all.some((h) => h.onStepGradient || h.measures);
   return {
-    onStepGradient: (b, v) => all.forEach((h) => h.onStepGradient?.(b, v)),
+    ...(viewing
+      ? {
+          onStepGradient: (b: GpuBatch, v: StepView) => all.forEach((h) => h.onStepGradient?.(b, v)),
+          measures: (s: number) => all.some((h) => (h.measures ? h.measures(s) : h.onStepGradient !== undefined)),
+        }
+      : {}),
     onStepEncoded: (b, s, v) => all.forEach((h) => h.onStepEncoded?.(b, s, v)),
     onChunkStart: (c) => {
       let asked: ReturnType<NonNullable<TrainHooks['onChunkStart']>> = undefined;

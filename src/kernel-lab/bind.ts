@@ -26,6 +26,7 @@ export function bindingProblems(r: EntryReflection, problem: Problem, p: Params)
   for (const b of r.bindings) {
     if (b.kind === 'uniform') continue;
     const want = byName.get(b.name);
+    if (!want && problem.unused?.includes(b.name)) continue;
     if (!want) {
       out.push(`binding '${b.name}' (@binding(${b.binding})) is not a buffer of this problem; its buffers are: ${list}`);
       continue;

@@ -57,6 +57,12 @@ export interface Problem {
   kernelName: string;
   params: readonly ParamField[];
   buffers(p: Params): BufferDecl[];
+  /**
+   * Bindings the production shaders declare for the training engine only (ensembles' vec4 and
+   * indexed loads, the fused SGD update), unused with their overrides off: a kernel may declare
+   * them and gets a small stub buffer. Any other binding the problem lacks is an error.
+   */
+  unused?: readonly string[];
   /** Uniform values by field name; a kernel's struct takes any subset of them. */
   uniforms(p: Params): Record<string, number>;
   /** Override constants fixed by the problem (applied when the kernel declares them). */
@@ -86,7 +92,9 @@ const DENSE_PARAMS = [int('M', 512, 4096), int('K', 784, 4096), int('N', 256, 40
 
 /** What the three dense problems share: the uniform struct { m, k, n }, the sizes, the shape label. */
 const DENSE_COMMON = {
-  uniforms: (p: Params) => dense(p),
+  unused: ['x4', 'rows', 'wu', 'vel', 'settings'],
+  // One network: the replica strides and minibatch index offsets of the dense shaders are 0.
+  uniforms: (p: Params) => ({ ...dense(p), x_stride: 0, w_stride: 0, y_stride: 0, dz_stride: 0, dx_stride: 0, idx_offset: 0, idx_stride: 0 }),
   sizes: (p: Params) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N') }),
   shapeLabel: (p: Params) => `${n(p, 'M')}x${n(p, 'K')}x${n(p, 'N')}`,
   tolerance: { atol: 1e-4, rtol: 1e-4 },
@@ -102,7 +110,9 @@ function backwardStart(entry: 'grad_weight' | 'grad_input', idea: string, grid: 
     entry,
     setup: (p) => {
       const { m, k, n: N } = dense(p);
-      return tiledSetup(chooseDenseTiles(entry, m, k, N, b(p, 'bias')), `${entry} (production)`);
+      const setup = tiledSetup(chooseDenseTiles(entry, m, k, N, b(p, 'bias')), `${entry} (production)`);
+      // dense_backward.wgsl's grad_weight reads X as rows of vec4s: TM4 = TM / 4 (src/kernels/dense_backward.ts).
+      return { ...setup, template: { ...setup.template, TM4: Number(setup.template!.TM) / 4 } };
     },
     grid,
     production: true,
@@ -210,7 +220,9 @@ const softmaxCe: Problem = {
       { name: 'metrics', role: 'output', scalar: 'f32', shape: '(2,)', elements: 2, cols: 1 },
     ];
   },
-  uniforms: (p) => ({ rows: n(p, 'B'), classes: n(p, 'C'), grad_scale: 1 / n(p, 'B'), slot: 0 }),
+  unused: ['rows'],
+  // One network: one replica block of B rows, its own labels.
+  uniforms: (p) => ({ rows: n(p, 'B'), classes: n(p, 'C'), grad_scale: 1 / n(p, 'B'), slot: 0, replicas: 1, block_rows: n(p, 'B'), y_stride: n(p, 'B'), idx_offset: 0, idx_stride: n(p, 'B') }),
   fixed: () => ({ WRITE_GRAD: true }),
   sizes: (p) => ({ B: n(p, 'B'), C: n(p, 'C') }),
   cost: (p) => ({ flops: 8 * n(p, 'B') * n(p, 'C'), bytes: 4 * (2 * n(p, 'B') * n(p, 'C') + 2 * n(p, 'B') + 2) }),
@@ -245,7 +257,8 @@ const psgProject: Problem = {
       { name: 's', role: 'output', scalar: 'f32', shape: '(M, J)', elements: M * J, cols: J },
     ];
   },
-  uniforms: (p) => ({ m: n(p, 'M'), k: n(p, 'K'), n: n(p, 'N'), j: n(p, 'J'), row0: 0 }),
+  // One network: the replica strides are 0.
+  uniforms: (p) => ({ m: n(p, 'M'), k: n(p, 'K'), n: n(p, 'N'), j: n(p, 'J'), row0: 0, a_stride: 0, delta_stride: 0, v_stride: 0, out_stride: 0 }),
   fixed: (p) => ({ HAS_BIAS: b(p, 'bias') }),
   sizes: (p) => ({ M: n(p, 'M'), K: n(p, 'K'), N: n(p, 'N'), J: n(p, 'J') }),
   cost: (p) => {

@@ -5,7 +5,7 @@
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, type Constants } from '../gpu/kernel.ts';
-import { createStorage, readBuffer, writeBuffer } from '../gpu/buffers.ts';
+import { createStorage, readBuffer, stubBuffer, writeBuffer } from '../gpu/buffers.ts';
 import { hasTemplate } from '../gpu/template.ts';
 import { reflectEntry, type EntryReflection } from '../gpu/reflect.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
@@ -145,7 +145,9 @@ export async function buildKernel(ctx: GpuContext, problem: Problem, p: Params, 
     throw new LabError('grid', [(e as Error).message]);
   }
   const resources: Record<string, GPUBuffer> = {};
-  for (const name of kernel.bufferNames) resources[name] = name === GUARD_BUFFER ? bufs.guard : bufs.buffers.get(name)!;
+  // The problem's unused bindings each get their own stub (some are read_write: no aliasing).
+  let stubs = 0;
+  for (const name of kernel.bufferNames) resources[name] = name === GUARD_BUFFER ? bufs.guard : (bufs.buffers.get(name) ?? stubBuffer(ctx, stubs++));
   const bindGroup = kernel.bindGroup(resources, `${label}.bindGroup`);
   const uniforms = uniformValues(reflection, problem, p);
   return { kernel, reflection, grid, uniforms, encode: (b: GpuBatch) => b.dispatch(kernel, bindGroup, uniforms, grid) };

@@ -1,11 +1,14 @@
 /**
  * shaders/dropout.wgsl: inverted dropout with a counter-based (Threefry) mask. `forward` writes
  * mask = keep·1/(1−p) and y = h·mask; `backward` scales a gradient in place by the stored mask.
- * The mask is a pure function of (seed, layer, step, element): src/kernels/dropout.ref.ts.
+ * The mask is a pure function of (seed, layer, step, element): src/kernels/dropout.ref.ts. R
+ * replicas per dispatch (grid z), each with the seed and rate of its settings record
+ * (src/kernels/replica-settings.ts).
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
+import { replicaCount, type ReplicaSpan } from './replicas.ts';
 
 /** Key word 1 of the dropout stream of layer l is DROPOUT_STREAM + l (randnet uses 0.. and 0x80000000). */
 export const DROPOUT_STREAM = 0x40000000;
@@ -13,12 +16,9 @@ export const DROPOUT_STREAM = 0x40000000;
 /** Highest dropout rate accepted (p = 1 would drop everything and scale by ∞). */
 export const MAX_DROPOUT = 0.95;
 
-export interface DropoutDispatch {
-  /** Elements (rows·width). */
+export interface DropoutDispatch extends ReplicaSpan {
+  /** Elements per replica (rows·width). */
   count: number;
-  /** Drop probability p in [0, MAX_DROPOUT]. */
-  rate: number;
-  seed: number;
   /** Hidden layer index (its output is dropped). */
   layer: number;
   /** SGD step (1-based): a new mask per step. */
@@ -49,7 +49,8 @@ export class Dropout {
     return new Dropout(f, b);
   }
 
-  bindForward(b: { h: BufferResource; y: BufferResource; mask: BufferResource }, label?: string): GPUBindGroup {
+  /** `settings`: R replica settings records (seed and rate of each replica's mask stream). */
+  bindForward(b: { h: BufferResource; y: BufferResource; mask: BufferResource; settings: BufferResource }, label?: string): GPUBindGroup {
     return this.forwardKernel.bindGroup(b, label);
   }
 
@@ -66,27 +67,17 @@ export class Dropout {
     return { groups: [gx, Math.ceil(pairs / rowPairs)], rowPairs };
   }
 
-  private uniforms(d: DropoutDispatch, rowPairs: number) {
-    if (!(Number.isInteger(d.step) && d.step >= 0 && d.step <= 0xffffffff)) throw new Error(`dropout: step must be a u32, got ${d.step}`);
-    return {
-      count: d.count,
-      seed: d.seed >>> 0,
-      stream: (DROPOUT_STREAM + d.layer) >>> 0,
-      step: d.step,
-      threshold: dropoutThreshold(d.rate),
-      scale: dropoutScale(d.rate),
-      row_pairs: rowPairs,
-    };
-  }
-
   encodeForward(batch: GpuBatch, bg: GPUBindGroup, d: DropoutDispatch): void {
+    const R = replicaCount(d, this.forwardKernel.label);
+    if (!(Number.isInteger(d.step) && d.step >= 0 && d.step <= 0xffffffff)) throw new Error(`dropout: step must be a u32, got ${d.step}`);
     const g = this.grid(this.forwardKernel, d.count);
-    batch.dispatch(this.forwardKernel, bg, this.uniforms(d, g.rowPairs), g.groups);
+    batch.dispatch(this.forwardKernel, bg, { count: d.count, stream: (DROPOUT_STREAM + d.layer) >>> 0, step: d.step, row_pairs: g.rowPairs }, [...g.groups, R]);
   }
 
-  /** dz ← dz ⊙ mask (only count, row_pairs matter; the rest of the struct is filled for packing). */
-  encodeBackward(batch: GpuBatch, bg: GPUBindGroup, count: number): void {
+  /** dz ← dz ⊙ mask over R blocks of `count` elements (only count and row_pairs matter). */
+  encodeBackward(batch: GpuBatch, bg: GPUBindGroup, count: number, replicas = 1): void {
+    const R = replicaCount({ replicas }, this.backwardKernel.label);
     const g = this.grid(this.backwardKernel, count);
-    batch.dispatch(this.backwardKernel, bg, { count, seed: 0, stream: 0, step: 0, threshold: 0, scale: 1, row_pairs: g.rowPairs }, g.groups);
+    batch.dispatch(this.backwardKernel, bg, { count, stream: 0, step: 0, row_pairs: g.rowPairs }, [...g.groups, R]);
   }
 }

@@ -1,7 +1,8 @@
-/** shaders/gather.wgsl: xb[r] = data[idx[offset + r]], yb[r] = labels[idx[offset + r]]. */
+/** shaders/gather.wgsl: xb[r, i] = data[idx[offset + r·B + i]], yb[r, i] = labels[…], R replicas (grid z). */
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
+import { replicaCount, type ReplicaSpan } from './replicas.ts';
 
 export class Gather {
   private constructor(readonly kernel: Kernel) {}
@@ -14,7 +15,8 @@ export class Gather {
     return this.kernel.bindGroup(b, label);
   }
 
-  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: { rows: number; dim: number; offset: number; n: number }): void {
-    batch.dispatch(this.kernel, bindGroup, { rows: s.rows, dim: s.dim, offset: s.offset, n: s.n }, [s.rows]);
+  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: { rows: number; dim: number; offset: number; n: number } & ReplicaSpan): void {
+    const R = replicaCount(s, this.kernel.label);
+    batch.dispatch(this.kernel, bindGroup, { rows: s.rows, dim: s.dim, offset: s.offset, n: s.n }, [s.rows, 1, R]);
   }
 }

@@ -1,16 +1,18 @@
 /**
  * shaders/per_sample_grad.wgsl: per-sample gradients g_n = a_aug,n ⊗ δ_n of one dense layer,
- * materialised (G, M×P) or projected on J directions (S = G·Vᵀ, M×J) without forming G.
+ * materialised (G, M×P) or projected on J directions (S = G·Vᵀ, M×J) without forming G, for R
+ * replicas per dispatch (grid z).
  */
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, groups, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
 import { chooseDenseTiles, denseGrid, tileKey, type DenseTiles } from './dense_tiles.ts';
+import { replicaCount, requiredStride, type ReplicaSpan } from './replicas.ts';
 
 /** The template keys the shader file needs for every entry (materialize does not use them). */
 const NO_TILE = { TM: 4, TN: 4 };
 
-export interface PerSampleShape {
+export interface PerSampleShape extends ReplicaSpan {
   /** Samples in this dispatch (rows row0 .. row0 + m − 1 of a and δ). */
   m: number;
   /** Layer inputs K and outputs N. */
@@ -18,6 +20,25 @@ export interface PerSampleShape {
   n: number;
   /** First sample row (default 0). */
   row0?: number;
+  /** Floats between replicas' a, δ, V (project; 0: shared) and G or S (needed for R > 1). */
+  aStride?: number;
+  deltaStride?: number;
+  vStride?: number;
+  outStride?: number;
+}
+
+function uniforms(s: PerSampleShape, j: number, who: string) {
+  const R = replicaCount(s, who);
+  return {
+    R,
+    u: {
+      m: s.m, k: s.k, n: s.n, j, row0: s.row0 ?? 0,
+      a_stride: requiredStride(s.aStride, R, who, 'aStride'),
+      delta_stride: requiredStride(s.deltaStride, R, who, 'deltaStride'),
+      v_stride: s.vStride ?? 0,
+      out_stride: requiredStride(s.outStride, R, who, 'outStride'),
+    },
+  };
 }
 
 /** Parameters of the layer block: (K + bias)·N. */
@@ -46,7 +67,8 @@ export class PerSampleMaterialize {
   encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: PerSampleShape): void {
     const P = layerBlockSize(s.k, s.n, this.bias);
     const wg = this.kernel.workgroupSize[0];
-    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n, j: 0, row0: s.row0 ?? 0 }, [groups(P, wg), s.m]);
+    const { R, u } = uniforms(s, 0, this.kernel.label);
+    batch.dispatch(this.kernel, bindGroup, u, [groups(P, wg), s.m, R]);
   }
 }
 
@@ -73,6 +95,7 @@ export class PerSampleProject {
   }
 
   encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: PerSampleShape & { j: number }): void {
-    batch.dispatch(this.kernel, bindGroup, { m: s.m, k: s.k, n: s.n, j: s.j, row0: s.row0 ?? 0 }, denseGrid(this.tiles, s.m, s.j));
+    const { R, u } = uniforms(s, s.j, this.kernel.label);
+    batch.dispatch(this.kernel, bindGroup, u, [...denseGrid(this.tiles, s.m, s.j), R]);
   }
 }

@@ -1,7 +1,12 @@
-/** shaders/sgd.wgsl: w ← w − lr·(g + wd·w), or with momentum v ← μv + (g + wd·w), w ← w − lr·v. */
+/**
+ * shaders/sgd.wgsl: w ← w − lr·(g + wd·w), or with momentum v ← μv + (g + wd·w), w ← w − lr·v, for
+ * R replicas at once (grid z), each with its lr, wd and μ from a settings buffer
+ * (src/kernels/replica-settings.ts).
+ */
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel, type BufferResource } from '../gpu/kernel.ts';
 import type { GpuBatch } from '../gpu/batch.ts';
+import { replicaCount, requiredStride, type ReplicaSpan } from './replicas.ts';
 
 export class Sgd {
   private constructor(readonly kernel: Kernel, readonly momentum: boolean) {}
@@ -17,9 +22,9 @@ export class Sgd {
 
   /**
    * Without momentum `v` is bound but never touched; it may be any storage buffer except w or g
-   * (WebGPU forbids aliasing a writable binding).
+   * (WebGPU forbids aliasing a writable binding). `hyper`: R settings records.
    */
-  bind(b: { w: BufferResource; g: BufferResource; v: BufferResource }, label?: string): GPUBindGroup {
+  bind(b: { w: BufferResource; g: BufferResource; v: BufferResource; hyper: BufferResource }, label?: string): GPUBindGroup {
     const buf = (r: BufferResource): GPUBuffer => ('buffer' in r ? r.buffer : r);
     if (buf(b.v) === buf(b.w) || buf(b.v) === buf(b.g)) {
       throw new Error(`${this.kernel.label}: v must be a buffer of its own, not w or g (writable bindings may not alias)`);
@@ -27,7 +32,9 @@ export class Sgd {
     return this.kernel.bindGroup(b, label);
   }
 
-  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: { count: number; lr: number; weightDecay: number; momentum: number }): void {
+  /** `count` parameters per replica, replica r's vector at r·stride (stride needed for R > 1). */
+  encode(batch: GpuBatch, bindGroup: GPUBindGroup, s: { count: number; stride?: number } & ReplicaSpan): void {
+    const R = replicaCount(s, this.kernel.label);
     const wg = this.kernel.workgroupSize[0];
     // ~8 parameters per thread: enough workgroups for every core or SM, few enough that per-
     // workgroup cost (large on SwiftShader: 256 workgroups for 42k parameters took 1 ms) stays small.
@@ -35,8 +42,8 @@ export class Sgd {
     batch.dispatch(
       this.kernel,
       bindGroup,
-      { count: s.count, lr: s.lr, weight_decay: s.weightDecay, momentum: s.momentum, grid_stride: workgroups * wg },
-      [workgroups],
+      { count: s.count, stride: requiredStride(s.stride, R, this.kernel.label, 'stride'), grid_stride: workgroups * wg },
+      [workgroups, 1, R],
     );
   }
 }

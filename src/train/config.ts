@@ -116,10 +116,10 @@ export function validateTrainConfig(partial: Partial<TrainConfig>, trainSize: nu
  * one): model and training settings, input width = features, output width ≥ classes, batch ≤
  * training samples. Returns the training settings with defaults filled in.
  */
-export function checkRunFitsData(model: MlpConfig, train: Partial<TrainConfig>, data: { n: number; d: number; classes: number }): TrainConfig {
+export function checkRunFitsData(model: MlpConfig, train: Partial<TrainConfig>, data: { n: number; d: number; classes: number }, where = 'train'): TrainConfig {
   // The model first: the checks below index model.widths.
   validateMlpConfig(model);
-  const config = validateTrainConfig(train, data.n);
+  const config = validateTrainConfig(train, data.n, where);
   if (data.d !== model.widths[0]) throw new Error(`model.widths[0] is ${model.widths[0]} but the dataset has ${data.d} features per sample`);
   const classes = model.widths[model.widths.length - 1];
   if (data.classes > classes) throw new Error(`model output width ${classes} is smaller than the dataset's ${data.classes} classes`);

@@ -2,6 +2,8 @@
  * Full-dataset evaluation (mean loss, accuracy) on the GPU in chunks: each chunk is a forward pass
  * over an aligned slice of the dataset buffer plus the loss-only softmax-CE, which writes the
  * chunk's [loss sum, correct count] to its own metrics slot. One read-back for the whole set.
+ * Every replica of the model is evaluated by the same dispatches (all read the one dataset; slot
+ * c of replica r at 2·(c·R + r)).
  */
 import type { GpuBatch } from '../gpu/batch.ts';
 import { createStorage, readF32 } from '../gpu/buffers.ts';
@@ -35,7 +37,7 @@ export class Evaluator {
     const rows = Math.min(chunk, data.n);
     this.acts = mlp.allocActivations(rows, false, `${data.label}.eval`);
     const nChunks = Math.ceil(data.n / chunk);
-    this.metrics = createStorage(mlp.ctx, `${data.label}.eval.metrics`, 2 * nChunks * 4);
+    this.metrics = createStorage(mlp.ctx, `${data.label}.eval.metrics`, 2 * nChunks * mlp.replicas * 4);
     const last = mlp.layout.layers.length - 1;
     // The loss-only softmax-CE never writes dz, but the binding exists: give it a stub buffer.
     const unusedDz = createStorage(mlp.ctx, `${data.label}.eval.dzUnused`, 16);
@@ -56,13 +58,13 @@ export class Evaluator {
   encode(batch: GpuBatch): void {
     this.chunks.forEach((c, i) => {
       this.mlp.encodeForward(batch, c.forward, c.rows);
-      this.mlp.ceEval.encode(batch, c.ce, { rows: c.rows, classes: this.mlp.classes, gradScale: 0, slot: i });
+      this.mlp.ceEval.encode(batch, c.ce, { rows: c.rows, classes: this.mlp.classes, gradScale: 0, slot: i, replicas: this.mlp.replicas, yStride: 0, blockRows: this.acts.rows });
     });
   }
 
-  /** Floats of per-chunk metrics ([loss sum, correct] per chunk). */
+  /** Floats of per-chunk metrics ([loss sum, correct] per chunk and replica). */
   get metricsFloats(): number {
-    return 2 * this.chunks.length;
+    return 2 * this.chunks.length * this.mlp.replicas;
   }
 
   /** Copies the metrics of the last encode into `dst` at byte `offset`, in the same batch. */
@@ -70,19 +72,29 @@ export class Evaluator {
     batch.copy(this.metrics, 0, dst, offset, this.metricsFloats * 4);
   }
 
-  /** Mean loss and accuracy from the per-chunk metrics. */
-  reduce(m: Float32Array): EvalResult {
+  /** Mean loss and accuracy of replica `replica` from the per-chunk metrics. */
+  reduce(m: Float32Array, replica = 0): EvalResult {
+    const R = this.mlp.replicas;
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < this.chunks.length; i++) {
-      loss += m[2 * i];
-      correct += m[2 * i + 1];
+      loss += m[2 * (i * R + replica)];
+      correct += m[2 * (i * R + replica) + 1];
     }
     return { loss: loss / this.data.n, accuracy: correct / this.data.n, n: this.data.n };
   }
 
-  /** Reads the metrics written by the last encode (after its batch was submitted). */
+  /** Every replica's result, replica order. */
+  reduceAll(m: Float32Array): EvalResult[] {
+    return Array.from({ length: this.mlp.replicas }, (_, r) => this.reduce(m, r));
+  }
+
+  /** Reads the metrics written by the last encode (after its batch was submitted): replica 0's result. */
   async read(expectedMs = 0): Promise<EvalResult> {
-    return this.reduce(await readF32(this.mlp.ctx, this.metrics, 0, this.metricsFloats, expectedMs));
+    return (await this.readAll(expectedMs))[0];
+  }
+
+  async readAll(expectedMs = 0): Promise<EvalResult[]> {
+    return this.reduceAll(await readF32(this.mlp.ctx, this.metrics, 0, this.metricsFloats, expectedMs));
   }
 }

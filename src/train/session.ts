@@ -11,7 +11,7 @@ import { withDeviceRecovery } from '../gpu/device-recovery.ts';
 import type { CheckpointArray, CheckpointContents } from '../util/checkpoint-file.ts';
 import { MetricsCsvStream } from './metrics-stream.ts';
 import { SaveClock, type SavePolicy } from './save-policy.ts';
-import { packTrainerState, unpackTrainerState } from './trainer-state.ts';
+import { packTrainer, trainerStep, unpackTrainer } from './trainer-state.ts';
 import type { ChunkProgress, RunResult, TrainHooks, Trainer } from './trainer.ts';
 
 /** What a command adds to a trainer: its hooks and its share of the checkpoint. */
@@ -55,9 +55,9 @@ export type SessionOutcome =
 export async function runTrainSession(first: GpuContext, o: TrainSessionOptions): Promise<SessionOutcome> {
   let last = o.resume;
   const checkpoint = async (trainer: Trainer, part: SessionPart | undefined): Promise<CheckpointContents> => {
-    const state = await trainer.captureState();
-    const into = { meta: { ...o.meta, progress: state.step, savePolicy: o.policy } as Record<string, unknown>, arrays: {} as Record<string, CheckpointArray> };
-    packTrainerState(state, 'trainer', into);
+    const states = await trainer.captureStates();
+    const into = { meta: { ...o.meta, progress: states[0].step, savePolicy: o.policy } as Record<string, unknown>, arrays: {} as Record<string, CheckpointArray> };
+    packTrainer(states, 'trainer', into);
     await part?.pack?.(into);
     const c: CheckpointContents = { kind: o.kind, meta: into.meta, arrays: into.arrays };
     o.sink.saveCheckpoint(c);
@@ -67,9 +67,9 @@ export async function runTrainSession(first: GpuContext, o: TrainSessionOptions)
   const outcome = await withDeviceRecovery(
     first,
     async (ctx, attempt) => {
-      if (attempt > 0) o.log(`continuing from the checkpoint at step ${last ? unpackTrainerState(last, 'trainer', 'checkpoint').step : 0}`);
+      if (attempt > 0) o.log(`continuing from the checkpoint at step ${last ? trainerStep(last, 'trainer', 'checkpoint') : 0}`);
       const { trainer, part } = await o.build(ctx, last);
-      if (last) trainer.restoreState(unpackTrainerState(last, 'trainer', 'the checkpoint'));
+      if (last) trainer.restoreStates(unpackTrainer(last, 'trainer', 'the checkpoint'));
       // metrics.csv: the rows up to the restored step, then each chunk's as it is read.
       const file = o.sink.openMetrics();
       const metrics = file ? new MetricsCsvStream((t) => file.append(t), trainer.stepsPerEpoch) : null;

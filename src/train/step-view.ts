@@ -29,11 +29,13 @@
  * chunk's index buffer at element `indexFirst` — not 256-byte aligned in general: bind the whole
  * buffer and pass indexFirst as a uniform.
  *
- * Replicas (R networks in lockstep, a later addition): a view describes ONE network; replica r
- * gets its own view whose buffers are that replica's (or the same buffers with r's offsets).
+ * Replicas (R networks in lockstep): a view describes replica 0, whose blocks come first in every
+ * buffer (params, grads, activations: (R, B, ·); the step's indices: replica 0's B first) — so a
+ * consumer that reads the first B rows, the first layout.total parameters, reads replica 0.
+ * lr, weight decay and momentum are replica 0's, read from the plan's settings.
  */
 import type { ParamLayout } from '../nn/params.ts';
-import type { SgdHyper, TrainStepPlan } from '../nn/mlp-gpu.ts';
+import type { TrainStepPlan } from '../nn/train-step.ts';
 
 export interface LayerStepView {
   index: number;
@@ -86,10 +88,9 @@ export interface StepView {
 export class StepViews {
   private readonly layers: LayerStepView[];
 
-  constructor(
-    private readonly plan: TrainStepPlan,
-    private readonly hyper: SgdHyper,
-  ) {
+  /** `plan`: an open plan ({ gather: 'kernel', update: 'kernel' }): its minibatch and gradient buffers exist. */
+  constructor(private readonly plan: TrainStepPlan) {
+    if (!plan.xb || !plan.yb || plan.fusedUpdate) throw new Error('StepViews: the plan must gather its minibatch and write mlp.grads (build it with { gather: \'kernel\', update: \'kernel\' })');
     const mlp = plan.mlp;
     const B = plan.batchSize;
     this.layers = mlp.layout.layers.map((L, l) => ({
@@ -97,7 +98,7 @@ export class StepViews {
       fanIn: L.fanIn,
       fanOut: L.fanOut,
       bias: mlp.config.bias,
-      input: l === 0 ? plan.xb : plan.dropout ? plan.dropped[l - 1] : plan.acts.outs[l - 1],
+      input: l === 0 ? plan.xb! : plan.hasDropout ? plan.dropped[l - 1] : plan.acts.outs[l - 1],
       output: plan.acts.outs[l],
       outputGrad: plan.acts.dz[l],
       outputGradScale: 1 / B,
@@ -112,15 +113,18 @@ export class StepViews {
   at(step: number, slot: number, moment: StepView['moment']): StepView {
     const { plan } = this;
     const mlp = plan.mlp;
+    const h = plan.replicaSettings?.[0];
     return {
       step,
       moment,
       batchSize: plan.batchSize,
-      ...this.hyper,
+      lr: h?.lr ?? 0,
+      weightDecay: h?.weightDecay ?? 0,
+      momentum: h?.momentum ?? 0,
       indices: plan.indices,
-      indexFirst: slot * plan.batchSize,
-      batchX: plan.xb,
-      labels: plan.yb,
+      indexFirst: slot * plan.replicas * plan.batchSize,
+      batchX: plan.xb!,
+      labels: plan.yb!,
       losses: plan.acts.losses,
       params: mlp.params,
       grads: mlp.grads,

@@ -11,7 +11,9 @@
  *  - checkpoints of ALL weights every `checkpointEvery` steps up to totalSteps (the run's length,
  *    or its cap), at step 0, and — through finish() — at the step training actually ended.
  *
- * The recorder only ever reads the model's parameter buffer.
+ * The recorder only ever reads the model's parameter buffer. In an ensemble (an MlpGpu with R
+ * replicas) a recorder follows one replica (`replica`): its rows and checkpoints are that
+ * replica's parameters; checkpoints load into an analysis model's buffer (encodeLoadCheckpoint's target).
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import { GpuBatch } from '../../gpu/batch.ts';
@@ -29,6 +31,8 @@ export interface RecorderOptions {
   checkpointEvery: number;
   /** The run's length, or its cap when a stop rule may end it earlier. */
   totalSteps: number;
+  /** The replica recorded, in an ensemble (default 0). */
+  replica?: number;
 }
 
 /** What a checkpoint keeps of a recording (WindowRecorder.state / restore). */
@@ -55,7 +59,11 @@ export class WindowRecorder {
   /** The last step recorded into the trajectory (0: none yet). */
   lastStep = 0;
 
+  /** Byte offset of the recorded replica's parameters in mlp.params. */
+  private readonly from: number;
+
   private constructor(readonly ctx: GpuContext, readonly mlp: MlpGpu, readonly o: RecorderOptions, traj: GPUBuffer) {
+    this.from = (o.replica ?? 0) * mlp.stride * 4;
     this.L = mlp.layout.layers[o.layer];
     this.P = this.L.size;
     this.traj = traj;
@@ -72,6 +80,8 @@ export class WindowRecorder {
     const layers = mlp.layout.layers;
     if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < layers.length)) throw new Error(`recorder: layer must be in [0, ${layers.length - 1}], got ${o.layer}`);
     if (!(Number.isInteger(o.T) && o.T >= 3)) throw new Error(`recorder: the window needs at least 3 steps, got ${o.T}`);
+    const r = o.replica ?? 0;
+    if (!(Number.isInteger(r) && r >= 0 && r < mlp.replicas)) throw new Error(`recorder: replica must be in [0, ${mlp.replicas - 1}], got ${r}`);
     if (o.T > o.totalSteps) throw new Error(`recorder: a window of ${o.T} steps is longer than the ${o.totalSteps} training steps`);
     if (o.windowStart !== null && o.windowStart + o.T > o.totalSteps) {
       throw new Error(`recorder: window ${o.windowStart + 1}…${o.windowStart + o.T} extends past the ${o.totalSteps} training steps`);
@@ -92,7 +102,7 @@ export class WindowRecorder {
   recordInitial(): void {
     if (!this.checkpoints) return;
     const batch = new GpuBatch(this.ctx, 'lab.checkpoint0');
-    batch.copy(this.mlp.params, 0, this.checkpoints, 0, this.mlp.layout.total * 4);
+    batch.copy(this.mlp.params, this.from, this.checkpoints, 0, this.mlp.layout.total * 4);
     batch.submit();
   }
 
@@ -101,7 +111,7 @@ export class WindowRecorder {
     const { o, P } = this;
     const row = o.windowStart === null ? (step - 1) % o.T : step - o.windowStart - 1;
     if (row >= 0 && row < o.T) {
-      batch.copy(this.mlp.params, this.L.offset * 4, this.traj, row * P * 4, P * 4);
+      batch.copy(this.mlp.params, this.from + this.L.offset * 4, this.traj, row * P * 4, P * 4);
       this.recorded = Math.min(o.T, o.windowStart === null ? step : row + 1);
       this.lastStep = step;
     }
@@ -109,7 +119,7 @@ export class WindowRecorder {
       const slot = this.checkpointSteps.indexOf(step);
       if (slot > 0) {
         const total = this.mlp.layout.total;
-        batch.copy(this.mlp.params, 0, this.checkpoints, slot * total * 4, total * 4);
+        batch.copy(this.mlp.params, this.from, this.checkpoints, slot * total * 4, total * 4);
       }
     }
   }
@@ -165,7 +175,7 @@ export class WindowRecorder {
     const slot = this.checkpointSteps.length;
     if ((slot + 1) * total * 4 > this.checkpoints.size) throw new Error(`recorder: no checkpoint slot left for step ${finalStep}`);
     const batch = new GpuBatch(this.ctx, 'lab.checkpointFinal');
-    batch.copy(this.mlp.params, 0, this.checkpoints, slot * total * 4, total * 4);
+    batch.copy(this.mlp.params, this.from, this.checkpoints, slot * total * 4, total * 4);
     batch.submit();
     this.checkpointSteps.push(finalStep);
   }
@@ -206,9 +216,10 @@ export class WindowRecorder {
     return readF32(this.ctx, this.checkpoints, slot * total * 4, total);
   }
 
-  /** Copies checkpoint `slot` into `target` (an analysis model's parameter buffer; default: the recorded model's). */
+  /** Copies checkpoint `slot` into `target` (an analysis model's parameter buffer; default: the recorded model's, a single network's). */
   encodeLoadCheckpoint(batch: GpuBatch, slot: number, target: GPUBuffer = this.mlp.params): void {
     if (!this.checkpoints) throw new Error('recorder: no checkpoints were recorded');
+    if (target === this.mlp.params && this.from !== 0) throw new Error("recorder: a replica's checkpoint loads into an analysis model, not the ensemble");
     const total = this.mlp.layout.total;
     batch.copy(this.checkpoints, slot * total * 4, target, 0, total * 4);
   }

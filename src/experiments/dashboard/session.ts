@@ -177,7 +177,7 @@ export class TrainingSession {
   }
 
   private lastRun(): RunResult {
-    return this.runs.at(-1) ?? { status: 'stopped', message: `stopped at step ${this.trainer.step}`, steps: this.trainer.step, seconds: 0, stepsPerSecond: 0 };
+    return this.runs.at(-1) ?? { status: 'stopped', message: `stopped at step ${this.trainer.step}`, steps: this.trainer.step, seconds: 0, stepsPerSecond: 0, replicas: this.trainer.outcomes.map((o) => ({ ...o })) };
   }
 
   private combinedRun(): RunResult {

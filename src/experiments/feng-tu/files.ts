@@ -63,7 +63,7 @@ export function fengTuSummary(r: FengTuResult, extra: Record<string, unknown> = 
     train: r.train,
     run: { status: r.run.status, message: r.run.message, steps: r.run.steps, seconds: r.run.seconds, stepsPerSecond: r.run.stepsPerSecond },
     stopRule: c.stopLoss !== null || c.stopAccuracy !== null ? { stopLoss: c.stopLoss, stopAccuracy: c.stopAccuracy, stopAccuracyEpochs: c.stopAccuracyEpochs, epochCap: c.epochs, met: r.run.status === 'target-reached' } : null,
-    finalEval: r.trainer.history.evals.at(-1) ?? null,
+    finalEval: r.history.evals.at(-1) ?? null,
     stages: { train: { status: 'done', seconds: r.timings.train ?? r.run.seconds }, ...r.stages },
     layer: { index: r.layer, fanIn: r.fanIn, fanOut: r.fanOut, P: r.P },
     window: { ...r.window, stepsPerEpoch: r.stepsPerEpoch, totalSteps: r.totalSteps },
@@ -142,7 +142,7 @@ export function trainFiles(r: FengTuResult): RunFiles {
     const b = layerBias(r.wStarParams, L);
     if (b) files.set(`bias_layer${L.index}.npy`, encodeNpy(b, [L.fanOut]));
   }
-  files.set('metrics.csv', metricsCsv(r.trainer.history, r.stepsPerEpoch));
+  files.set('metrics.csv', metricsCsv(r.history, r.stepsPerEpoch));
   return files;
 }
 

@@ -47,7 +47,7 @@ export function reportHtml(r: FengTuResult, assets: ReportAssets, summary: Recor
   const timings = Object.entries(r.timings)
     .map(([name, sec]) => `<tr><td>${esc(name)}</td><td>${sec.toFixed(2)} s</td></tr>`)
     .join('');
-  const lastEval = r.trainer.history.evals.at(-1);
+  const lastEval = r.history.evals.at(-1);
   const an = r.anisotropy;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sgdscope — Feng–Tu reproduction</title>

@@ -4,7 +4,7 @@
  */
 import type { MlpConfig } from '../../nn/config.ts';
 import type { TrainConfig } from '../../train/config.ts';
-import type { ChunkProgress, RunResult, Trainer } from '../../train/trainer.ts';
+import type { ChunkProgress, History, RunResult, Trainer } from '../../train/trainer.ts';
 import { summarizePca, type PcaSummary } from '../../analysis/numerics/pca-summary.ts';
 import type { PowerLawFit } from '../../analysis/numerics/power-law-fit.ts';
 import type { TemperatureAnisotropy, Temperatures } from '../../analysis/numerics/temperature.ts';
@@ -49,6 +49,8 @@ export interface FengTuResult {
   P: number;
   trainSize: number;
   trainer: Trainer;
+  /** The analysed network's training history (its replica's, in an ensemble: not the trainer's own). */
+  history: History;
   /** Final weights (all layers) and w* (final with the analysed layer's window mean). */
   finalParams: Float32Array;
   wStarParams: Float32Array;

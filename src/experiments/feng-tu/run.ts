@@ -20,7 +20,7 @@ import type { GpuContext } from '../../gpu/device.ts';
 import { MlpGpu } from '../../nn/mlp-gpu.ts';
 import type { MlpConfig } from '../../nn/config.ts';
 import type { TrainConfig } from '../../train/config.ts';
-import { Trainer, type RunResult } from '../../train/trainer.ts';
+import { Trainer, type History, type RunResult } from '../../train/trainer.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { windowMoments } from '../../analysis/numerics/window-scatter.ts';
 import { WindowRecorder } from '../../analysis/noise/recorder.ts';
@@ -55,18 +55,22 @@ export { hasPca, failedStages, type FengTuProgress, type FengTuResult, type Feng
  */
 export interface FengTuSession extends Omit<FengTuPlan, 'P' | 'stepsPerEpoch' | 'checkpointEvery'> {
   ctx: GpuContext;
+  /** The network analysed (a single network: in an ensemble, one the replica's final weights are put into). */
   trainer: Trainer;
+  /** The analysed network's settings and history when they are not the trainer's own (an ensemble's replica). */
+  config?: TrainConfig;
+  history?: History;
   recorder: WindowRecorder;
 }
 
-/** Plans the run from the trainer's model and settings (planFengTu) and creates the window recorder. */
-export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: Partial<FengTuOptions> = {}): Promise<FengTuSession> {
-  const plan = planFengTu(trainer.model, trainer.config, trainer.trainData.n, options);
+/** Plans the run from the trainer's model and settings (planFengTu) and creates the window recorder (of `replica`, in an ensemble). */
+export async function prepareFengTu(ctx: GpuContext, trainer: Trainer, options: Partial<FengTuOptions> = {}, replica = 0): Promise<FengTuSession> {
+  const plan = planFengTu(trainer.model, trainer.configs[replica], trainer.trainData.n, options);
   const { o, T, windowStart, total, open, route, checkpointEvery } = plan;
   if (plan.stepsPerEpoch !== trainer.stepsPerEpoch || total !== trainer.totalSteps) {
     throw new Error(`Feng–Tu plan: ${plan.stepsPerEpoch} steps per epoch, ${total} steps, but the trainer has ${trainer.stepsPerEpoch}, ${trainer.totalSteps} (internal error)`);
   }
-  const recorder = await WindowRecorder.create(ctx, trainer.mlp, { layer: o.layer, windowStart: open ? null : windowStart, T, checkpointEvery, totalSteps: total });
+  const recorder = await WindowRecorder.create(ctx, trainer.mlp, { layer: o.layer, windowStart: open ? null : windowStart, T, checkpointEvery, totalSteps: total, replica });
   return { ctx, o, trainer, recorder, route, T, windowStart, total, open };
 }
 
@@ -118,7 +122,7 @@ async function analysisBase(session: FengTuSession, run: RunResult): Promise<{ b
   for (let i = 0; i < k; i += o.dirStride as number) dirs.push(i);
   const mlfWanted = o.mlfDirs ?? [dirs[Math.min(1, dirs.length - 1)] + 1, dirs[Math.floor(dirs.length / 2)] + 1];
   const mlfDirs = [...new Set(mlfWanted.filter((i) => i >= 1 && i <= k).map((i) => i - 1))];
-  const c = trainer.config;
+  const c = session.config ?? trainer.config;
   const base: AnalysisBase = {
     ctx,
     o,
@@ -173,8 +177,9 @@ export async function analyseFengTu(
   const r: FengTuResult = {
     options: o,
     model: trainer.model,
-    train: trainer.config,
+    train: session.config ?? trainer.config,
     run,
+    history: session.history ?? trainer.history,
     stepsPerEpoch: spe,
     totalSteps: run.steps,
     window: { firstStep: w.firstStep, lastStep: w.lastStep, T, epochs: T / spe },

@@ -1,9 +1,10 @@
 /**
  * Feng–Tu across seeds (`sgdscope reproduce feng-tu --seeds 1,2,3`): the same experiment (run.ts)
  * once per seed — each seed's full run folder under runs/NNNN/ — and, at the top, how its numbers
- * spread over seeds: seeds.csv (one row per seed), summary.json (mean and standard deviation of ψ,
- * D90, D99, the temperature anisotropy) and report.html. One seed is one unit of work, in process
- * or on a queue worker (src/queue/kinds/feng-tu.ts); both write these files from the records.
+ * spread over seeds: seeds.csv (one row per seed), summary.json (mean, standard deviation and standard error of ψ,
+ * D90, D99, the temperature anisotropy) and report.html. One seed — or, with `replicas`, a group of
+ * seeds trained as one ensemble (ensemble.ts) — is one unit of work, in process or on a queue worker
+ * (src/queue/kinds/feng-tu.ts); both write these files from the records.
  */
 import type { GpuContext, AdapterRecord } from '../../gpu/device.ts';
 import type { Dataset } from '../../data/index.ts';
@@ -13,7 +14,7 @@ import type { RunFiles } from '../../train/run-files.ts';
 import type { ReportAssets } from '../../analysis/report/assets.ts';
 import { esc, fmt, reportPage } from '../../analysis/report/html.ts';
 import { toCsv } from '../../util/csv.ts';
-import { runFengTu, type FengTuOptions, type FengTuProgress } from './run.ts';
+import { runFengTu, type FengTuOptions, type FengTuProgress, type FengTuResult } from './run.ts';
 import { fengTuFiles } from './files.ts';
 
 export interface FengTuSeedsSpec {
@@ -22,6 +23,8 @@ export interface FengTuSeedsSpec {
   data: unknown;
   options: Partial<FengTuOptions>;
   seeds: number[];
+  /** Seeds trained together as one ensemble (src/experiments/feng-tu/ensemble.ts); absent or 1: one at a time. */
+  replicas?: number;
 }
 
 /** One seed's key numbers (its full results are in its own run folder). */
@@ -60,15 +63,7 @@ export async function runFengTuSeed(
   const t0 = performance.now();
   const r = await runFengTu(ctx, spec.model, { ...spec.train, seed }, data, spec.options, progress);
   try {
-    const last = r.trainer.history.evals.at(-1);
-    const record: FengTuSeedRecord = {
-      seed, message: r.run.message, testAccuracy: last?.test?.accuracy ?? null, finalTrainLoss: last?.train.loss ?? null, P: r.P, T: r.window.T,
-      d90: r.summary?.all.d90 ?? null, d99: r.summary?.all.d99 ?? null, d90Pc1Removed: r.summary?.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary?.pc1Removed?.d99 ?? null,
-      psi: r.fit?.psi ?? null, psiSE: r.fit?.psiSE ?? null, r: r.fit?.r ?? null, fitN: r.fit?.n ?? null,
-      temperatureMaxOverMin: r.anisotropy?.maxOverMin ?? null, temperatureSpearmanFlatness: r.anisotropy?.spearmanWithFlatness ?? null,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    return { record, files: fengTuFiles(r, assets, meta) };
+    return { record: seedRecord(seed, r, (performance.now() - t0) / 1000), files: fengTuFiles(r, assets, meta) };
   } finally {
     for (const d of [r.trainer.trainData, r.trainer.testData]) {
       d?.x.destroy();
@@ -77,16 +72,40 @@ export async function runFengTuSeed(
   }
 }
 
+/** A seed's key numbers from its analysis. */
+export function seedRecord(seed: number, r: FengTuResult, seconds: number): FengTuSeedRecord {
+  const last = r.history.evals.at(-1);
+  return {
+    seed, message: r.run.message, testAccuracy: last?.test?.accuracy ?? null, finalTrainLoss: last?.train.loss ?? null, P: r.P, T: r.window.T,
+    d90: r.summary?.all.d90 ?? null, d99: r.summary?.all.d99 ?? null, d90Pc1Removed: r.summary?.pc1Removed?.d90 ?? null, d99Pc1Removed: r.summary?.pc1Removed?.d99 ?? null,
+    psi: r.fit?.psi ?? null, psiSE: r.fit?.psiSE ?? null, r: r.fit?.r ?? null, fitN: r.fit?.n ?? null,
+    temperatureMaxOverMin: r.anisotropy?.maxOverMin ?? null, temperatureSpearmanFlatness: r.anisotropy?.spearmanWithFlatness ?? null,
+    seconds,
+  };
+}
+
 const COLUMNS: (keyof FengTuSeedRecord)[] = ['seed', 'testAccuracy', 'finalTrainLoss', 'P', 'T', 'd90', 'd99', 'd90Pc1Removed', 'd99Pc1Removed', 'psi', 'psiSE', 'r', 'fitN', 'temperatureMaxOverMin', 'temperatureSpearmanFlatness', 'seconds'];
 
 const HEADER = ['seed', 'test_accuracy', 'final_train_loss', 'P', 'T', 'd90', 'd99', 'd90_pc1_removed', 'd99_pc1_removed', 'psi', 'psi_se', 'r', 'fit_n', 'temperature_max_over_min', 'temperature_spearman_flatness', 'seconds'];
 
-function spread(v: (number | null)[]): { mean: number; sd: number; n: number } | null {
+/** Mean, sample standard deviation and standard error of the mean over the seeds that have the number. */
+function spread(v: (number | null)[]): { mean: number; sd: number; se: number; n: number } | null {
   const x = v.filter((y): y is number => y !== null && Number.isFinite(y));
   if (!x.length) return null;
   const mean = x.reduce((a, b) => a + b, 0) / x.length;
   const sd = x.length > 1 ? Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / (x.length - 1)) : 0;
-  return { mean, sd, n: x.length };
+  return { mean, sd, se: sd / Math.sqrt(x.length), n: x.length };
+}
+
+/** The seeds grouped into the ensembles that train together (spec.replicas at a time). */
+export function seedGroups(spec: FengTuSeedsSpec): { indices: number[]; seeds: number[] }[] {
+  const R = spec.replicas ?? 1;
+  const out: { indices: number[]; seeds: number[] }[] = [];
+  for (let i = 0; i < spec.seeds.length; i += R) {
+    const indices = spec.seeds.slice(i, i + R).map((_, j) => i + j);
+    out.push({ indices, seeds: indices.map((j) => spec.seeds[j]) });
+  }
+  return out;
 }
 
 export function fengTuSeedsFiles(spec: FengTuSeedsSpec, records: FengTuSeedRecord[], failed: { index: number; reason: string }[], assets: ReportAssets, adapter: AdapterRecord, seconds: number): RunFiles {
@@ -101,11 +120,11 @@ export function fengTuSeedsFiles(spec: FengTuSeedsSpec, records: FengTuSeedRecor
   const rows = records.map((r, i) => `<tr><td>${r.seed}</td><td>runs/${String(spec.seeds.indexOf(r.seed)).padStart(4, '0')}</td><td class="num">${r.testAccuracy === null ? '—' : (100 * r.testAccuracy).toFixed(2) + '%'}</td><td class="num">${r.d90 ?? '—'}</td><td class="num">${r.d99 ?? '—'}</td><td class="num">${r.d90Pc1Removed ?? '—'}</td><td class="num">${r.d99Pc1Removed ?? '—'}</td><td class="num">${fmt(r.psi)} ± ${fmt(r.psiSE)}</td><td class="num">${fmt(r.r)}</td><td class="num">${fmt(r.temperatureMaxOverMin)}</td><td>${esc(records[i].message)}</td></tr>`).join('');
   const s = (k: string): string => {
     const v = stats[k];
-    return v ? `${fmt(v.mean)} ± ${fmt(v.sd)} (n = ${v.n})` : '—';
+    return v ? `${fmt(v.mean)} ± ${fmt(v.se)} (sd ${fmt(v.sd)}, n = ${v.n})` : '—';
   };
   files.set('report.html', reportPage({
     title: 'Feng & Tu across seeds',
-    intro: `${esc(spec.model.widths.join('-'))}, lr ${spec.train.lr ?? 0.1}, B ${spec.train.batchSize ?? 50}; ${records.length} seeds (${records.map((r) => r.seed).join(', ')}), each seed's full report in its run folder. ψ = ${s('psi')} (mean ± sd over seeds); D90 ${s('d90')}, D99 ${s('d99')} (PC1 left out: ${s('d90Pc1Removed')}, ${s('d99Pc1Removed')}). Adapter ${esc(adapter.name)}; ${seconds.toFixed(0)} s.`,
+    intro: `${esc(spec.model.widths.join('-'))}, lr ${spec.train.lr ?? 0.1}, B ${spec.train.batchSize ?? 50}; ${records.length} seeds (${records.map((r) => r.seed).join(', ')})${(spec.replicas ?? 1) > 1 ? `, trained ${spec.replicas} at a time in lockstep (an ensemble)` : ''}, each seed's full report in its run folder. ψ = ${s('psi')} (mean ± standard error over seeds); D90 ${s('d90')}, D99 ${s('d99')} (PC1 left out: ${s('d90Pc1Removed')}, ${s('d99Pc1Removed')}). Adapter ${esc(adapter.name)}; ${seconds.toFixed(0)} s.`,
     assets,
     summary,
     sections: [

@@ -39,6 +39,8 @@ export interface SweepSpec {
   concurrency: number;
   /** Which points to train and whether to stop runs early (search.ts; absent: the full grid). */
   search?: SearchSpec;
+  /** Points sharing the batch size trained this many at a time as one ensemble (pack.ts); absent or 1: each alone. */
+  pack?: number;
 }
 
 export interface AshaSpec {
@@ -110,6 +112,8 @@ export function validateSweepSpec(s: SweepSpec, trainSize: number | null = null)
     for (const l of sh.layers) if (!(Number.isInteger(l) && l >= 0 && l < n)) throw new Error(`sweep.sharpness.layers: ${l} is not a layer index in [0, ${n - 1}]`);
   }
   if (!(Number.isInteger(s.concurrency) && s.concurrency >= 1 && s.concurrency <= 16)) throw new Error(`sweep.concurrency must be an integer in [1, 16], got ${showValue(s.concurrency)}`);
+  if (s.pack !== undefined && !(Number.isInteger(s.pack) && s.pack >= 1 && s.pack <= 64)) throw new Error(`sweep.pack must be an integer in [1, 64], got ${showValue(s.pack)}`);
+  if ((s.pack ?? 1) > 1 && s.search?.asha) throw new Error('sweep.pack: ASHA runs stop at their own rungs and are not packed; leave pack at 1');
   if (s.search) validateSearchSpec(s.search, s.train.epochs !== undefined ? s.train.epochs : s.train.steps != null ? null : DEFAULT_TRAIN.epochs, s.train as Record<string, unknown>);
   return s;
 }

@@ -10,18 +10,21 @@
  * measures it (timings in result.json).
  *
  * Each point is one unit of work (unit.ts), the same a queue worker runs (src/queue/): it gives
- * the run's record and, for a loaded dataset, its run folder (handed to onRunEnd).
+ * the run's record and, for a loaded dataset, its run folder (handed to onRunEnd). With
+ * spec.pack = R, points that share the batch size train R at a time as one ensemble (pack.ts):
+ * the same records and folders, fewer and fuller dispatches.
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import { stratifiedSample, subset, type Dataset } from '../../data/index.ts';
 import { uploadDataset, type GpuDataset } from '../../train/gpu-dataset.ts';
-import type { RunFiles } from '../../train/run-files.ts';
 import { localTraining, StopRequested } from '../train-control.ts';
 import type { SweepPoint, SweepSpec } from './grid.ts';
 import { SharpnessProbe } from './sharpness.ts';
 import { searchPoints } from './search.ts';
 import { MemoryRungBoard } from './asha.ts';
-import { runSweepPoint, type SweepData } from './unit.ts';
+import type { RunFiles } from '../../train/run-files.ts';
+import type { SweepData } from './unit.ts';
+import { packPoints, runSweepPack } from './pack.ts';
 import type { SweepResult, SweepRun } from './result.ts';
 
 export { CHANCE_FACTOR, COLLAPSE_FRACTION, classifyRun, type SweepOutcome, type SweepResult, type SweepRun } from './result.ts';
@@ -59,31 +62,36 @@ export async function runSweep(ctx: GpuContext, spec: SweepSpec, data: SweepData
   const runs: SweepRun[] = new Array(points.length);
   for (const r of hooks.done ?? []) runs[r.point.index] = r;
   const todo = points.filter((p) => runs[p.index] === undefined);
+  // ASHA's runs stop at their own rungs: one at a time.
+  const packs = packPoints(todo, spec.search?.asha ? 1 : (spec.pack ?? 1));
   let next = 0;
   let done = points.length - todo.length;
   let running = 0;
   let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < todo.length && !stopped) {
-      const p = todo[next++];
-      running++;
-      hooks.onRunStart?.(p, running);
-      let files: RunFiles | null;
+    while (next < packs.length && !stopped) {
+      const pack = packs[next++];
+      running += pack.length;
+      for (const p of pack) hooks.onRunStart?.(p, running);
+      let results: Awaited<ReturnType<typeof runSweepPack>>;
       try {
-        ({ run: runs[p.index], files } = await runSweepPoint(spec, p, { ...env, control: localTraining(hooks.shouldStop) }));
+        results = await runSweepPack(spec, pack, { ...env, control: localTraining(hooks.shouldStop) });
       } catch (e) {
         if (!(e instanceof StopRequested)) throw e;
         stopped = true;
         return;
       } finally {
-        running--;
+        running -= pack.length;
       }
-      done++;
-      hooks.onRunEnd?.(runs[p.index], done, points.length, files);
+      for (const [j, p] of pack.entries()) {
+        runs[p.index] = results[j].run;
+        done++;
+        hooks.onRunEnd?.(runs[p.index], done, points.length, results[j].files);
+      }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(spec.concurrency, points.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(spec.concurrency, packs.length) }, worker));
   } finally {
     probe?.destroy();
     hess?.x.destroy();
