@@ -20,19 +20,11 @@ import { metricsCsv } from '../src/train/run-files.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointArray, type CheckpointContents } from '../src/util/checkpoint-file.ts';
 import { prepareFengTu } from '../src/experiments/feng-tu/run.ts';
 import { readF32 } from '../src/gpu/buffers.ts';
+import { expectBitIdentical } from './helpers/close.ts';
 
 const ctx = useGpu();
 const MODEL: MlpConfig = { widths: [20, 24, 16, 4], activation: 'relu', bias: true, init: { kind: 'pytorch' } };
 const data = (): Promise<LoadedData> => loadDataset({ kind: 'synthetic', generator: 'mixture', classes: 4, d: 20, n: 1000, seed: 3 });
-
-function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  const x = new Uint32Array(Float32Array.from(a).buffer);
-  const y = new Uint32Array(Float32Array.from(b).buffer);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
-  expect(diff, `${what}: values that differ bit for bit`).toBe(0);
-}
 
 /** Through the checkpoint file's bytes and back. */
 function viaFile(c: CheckpointContents): CheckpointContents {
@@ -65,9 +57,9 @@ describe('trainer state', () => {
       await second.run();
       const got = await second.captureState();
       expect(got.step).toBe(230);
-      same(got.params, ref.params, 'weights');
-      if (ref.velocity) same(got.velocity!, ref.velocity, 'velocity');
-      same(got.history.loss, ref.history.loss, 'minibatch losses');
+      expectBitIdentical(got.params, ref.params, 'weights');
+      if (ref.velocity) expectBitIdentical(got.velocity!, ref.velocity, 'velocity');
+      expectBitIdentical(got.history.loss, ref.history.loss, 'minibatch losses');
       expect(got.history.evals).toEqual(ref.history.evals);
       expect(metricsCsv(second.history, second.stepsPerEpoch)).toBe(metricsCsv(whole.history, whole.stepsPerEpoch));
     });
@@ -124,8 +116,8 @@ describe('Feng–Tu window recorder state', () => {
       expect(second.s.recorder.complete).toBe(true);
       const [a, b] = [await read(whole), await read(second)];
       expect(b.window).toEqual(a.window);
-      same(b.traj, a.traj, 'trajectory');
-      same(b.ckpt, a.ckpt, 'weight checkpoints');
+      expectBitIdentical(b.traj, a.traj, 'trajectory');
+      expectBitIdentical(b.ckpt, a.ckpt, 'weight checkpoints');
     });
   }
 });
@@ -190,7 +182,7 @@ describe('device loss', () => {
     expect(from).toBeGreaterThanOrEqual(60);
     expect(from).toBeLessThan(150 + 20);
     expect(out.result.steps).toBe(300);
-    same(await out.trainer.mlp.readParams(), refParams, 'final weights');
+    expectBitIdentical(await out.trainer.mlp.readParams(), refParams, 'final weights');
     expect(s.metrics.join('')).toBe(ref.metrics.join(''));
     out.ctx.destroy();
   });

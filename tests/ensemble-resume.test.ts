@@ -15,6 +15,7 @@ import type { TrainConfig } from '../src/train/config.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { packTrainer, unpackTrainer, type TrainerState } from '../src/train/trainer-state.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointArray } from '../src/util/checkpoint-file.ts';
+import { expectBitIdentical } from './helpers/close.ts';
 
 const ctx = useGpu();
 const MODEL: MlpConfig = { widths: [16, 11, 7, 4], activation: 'relu', bias: true, init: { kind: 'pytorch' } };
@@ -27,15 +28,6 @@ const CONFIGS: Partial<TrainConfig>[] = [
   { ...SHARED, seed: 5, lr: 0.08, dropout: 0.25, weightDecay: 0.01 },
   { ...SHARED, seed: 6, lr: 1.5, momentum: 0.9 }, // diverges later (step 24), after the stop
 ];
-
-function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  const x = new Uint32Array(Float32Array.from(a).buffer);
-  const y = new Uint32Array(Float32Array.from(b).buffer);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
-  expect(diff, `${what}: values that differ bit for bit`).toBe(0);
-}
 
 describe('ensemble checkpoints', () => {
   it('R = 4: stop, checkpoint file, restore: every replica bit-identical to the unbroken run', async () => {
@@ -62,9 +54,9 @@ describe('ensemble checkpoints', () => {
     expect(end.replicas.map((o) => o.status)).toEqual(res.replicas.map((o) => o.status));
     const got = await second.captureStates();
     got.forEach((g: TrainerState, r) => {
-      same(g.params, ref[r].params, `replica ${r} weights`);
-      if (ref[r].velocity) same(g.velocity!, ref[r].velocity!, `replica ${r} velocity`);
-      same(g.history.loss, ref[r].history.loss, `replica ${r} minibatch losses`);
+      expectBitIdentical(g.params, ref[r].params, `replica ${r} weights`);
+      if (ref[r].velocity) expectBitIdentical(g.velocity!, ref[r].velocity!, `replica ${r} velocity`);
+      expectBitIdentical(g.history.loss, ref[r].history.loss, `replica ${r} minibatch losses`);
       expect(g.history.evals).toEqual(ref[r].history.evals);
       expect(g.outcome).toEqual(ref[r].outcome);
     });
@@ -75,8 +67,8 @@ describe('ensemble checkpoints', () => {
       expect(a.status).toBe('diverged');
       const good = (await alone.lastGoodParams())!;
       expect(good.step).toBe(res.replicas[r].step - 2);
-      same(ref[r].params, good.params, `replica ${r}: last good weights against the run alone`);
-      same((await second.lastGoodParams(r))!.params, good.params, `replica ${r}: last good weights after the resume`);
+      expectBitIdentical(ref[r].params, good.params, `replica ${r}: last good weights against the run alone`);
+      expectBitIdentical((await second.lastGoodParams(r))!.params, good.params, `replica ${r}: last good weights after the resume`);
     }
   });
 

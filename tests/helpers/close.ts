@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+
 /**
  * Elementwise comparison with |got − ref| ≤ atol + |ref|·rtol. On failure the message lists the
  * first mismatches (index, got, ref, diff) and the largest difference, so a broken kernel says
@@ -39,4 +41,14 @@ export function compareClose(got: ArrayLike<number>, ref: ArrayLike<number>, o: 
 export function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, o: CloseOptions): void {
   const r = compareClose(got, ref, o);
   if (!r.ok) throw new Error(r.message);
+}
+
+/** Float32 bit-identity (NaN payloads and ±0 included): counts the values whose bits differ. */
+export function expectBitIdentical(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  expect(a.length, what).toBe(b.length);
+  const x = new Uint32Array(Float32Array.from(a).buffer);
+  const y = new Uint32Array(Float32Array.from(b).buffer);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) diff++;
+  expect(diff, `${what}: values that differ bit for bit`).toBe(0);
 }
