@@ -38,7 +38,7 @@ describe('dashboard ensemble settings', () => {
   });
 });
 
-const ev = (step: number, testAccuracy: number, loss: number): EvalRecord => ({ step, epoch: 1, train: { loss, accuracy: testAccuracy + 0.01 }, test: { loss: loss + 0.1, accuracy: testAccuracy } });
+const ev = (step: number, testAccuracy: number, loss: number): EvalRecord => ({ step, epoch: 1, train: { loss, accuracy: testAccuracy + 0.01, n: 8000 }, test: { loss: loss + 0.1, accuracy: testAccuracy, n: 2000 } });
 
 describe('ensemble chunk band', () => {
   it('means and min–max across replicas; a diverged replica leaves the band from its bad step on', () => {

@@ -28,6 +28,7 @@ export class Panel {
   readonly root: HTMLElement;
   readonly note: HTMLElement;
   readonly titleEl: HTMLElement;
+  private readonly captionEl: HTMLElement;
   onClickIndex: ((idx: number, u: uPlot) => void) | null = null;
 
   constructor(
@@ -53,6 +54,7 @@ export class Panel {
     const cap = document.createElement('div');
     cap.className = 'caption';
     cap.textContent = spec.caption;
+    this.captionEl = cap;
     this.note = document.createElement('div');
     this.note.className = 'note';
     this.note.textContent = 'no data yet';
@@ -82,6 +84,7 @@ export class Panel {
   /** New series (rebuilt at the next frame, in its place in the page). */
   rebuild(spec: PanelSpec, data: Data): void {
     (this as { spec: PanelSpec }).spec = spec;
+    this.captionEl.textContent = spec.caption;
     this.rebuildPending = true;
     this.set(data);
   }
