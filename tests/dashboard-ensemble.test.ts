@@ -2,9 +2,17 @@
  * The dashboard's ensemble option, DOM-free: the `replicas` setting through the URL and the form's
  * validation (its range, and the refusal of what analyses one network: the instruments and the
  * Feng–Tu window), and the band the worker sends per chunk (mean and min–max across the replicas
- * still training; a stopped replica leaves the band after its stop).
+ * still training; a stopped replica leaves the band after its stop), and the engine's training
+ * session run in Node with 2 replicas: its messages (seeds, no window, bands that hold the
+ * replicas' own histories), the ensemble run folder, and the refusals (Hessian card, resume after
+ * a lost device).
  */
 import { describe, expect, it } from 'vitest';
+import { TrainingSession, type SessionEnv } from '../src/experiments/dashboard/session.ts';
+import type { FromWorker } from '../src/experiments/dashboard/protocol.ts';
+import { acquireGpu } from '../src/gpu/device.ts';
+import { loadDataset } from '../src/data/index.ts';
+import { loadReportAssets } from '../src/analysis/report/assets.ts';
 import { DEFAULT_SETTINGS, runSpecOf, settingsFromQuery, settingsToQuery, validateSettings, type DashSettings } from '../src/experiments/dashboard/run-settings.ts';
 import { ensembleChunk } from '../src/experiments/dashboard/ensemble-band.ts';
 import { instruments } from '../src/instruments/all.ts';
@@ -60,4 +68,57 @@ describe('ensemble chunk band', () => {
     expect(out.band.eval?.replicas.map((e) => e?.testAccuracy ?? null)).toEqual([0.9, 0.8, null]);
     expect(out.band.replicas).toBe(3);
   });
+});
+
+describe('dashboard training session with an ensemble (Node)', () => {
+  const spec = runSpecOf({ ...DEFAULT_SETTINGS, ...allOff(), replicas: 2, seed: 5, epochs: 1, batch: 100, 'window-epochs': 1 });
+  const envOf = (messages: FromWorker[], onPost: (m: FromWorker) => void = () => {}): SessionEnv => ({
+    post: (m) => {
+      messages.push(m);
+      onPost(m);
+    },
+    acquire: () => acquireGpu(),
+    reportAssets: loadReportAssets,
+    log: (level, text) => console[level](text),
+  });
+
+  it('posts the mean and band of the replicas, exports the ensemble folder, refuses the Hessian card and a resume', async () => {
+    const data = await loadDataset({ kind: 'mnist10k' });
+    const messages: FromWorker[] = [];
+    const session = await TrainingSession.create(envOf(messages), spec, data, undefined);
+    await session.drive();
+    const ready = messages.find((m) => m.type === 'ready');
+    expect(ready?.type === 'ready' && [ready.seeds, ready.window, ready.instruments, ready.totalSteps]).toEqual([[5, 6], null, [], 80]);
+    const chunks = messages.filter((m): m is Extract<FromWorker, { type: 'chunk' }> => m.type === 'chunk');
+    expect(chunks.map((c) => c.step)).toEqual([40, 80]);
+    const h = session.trainer.histories;
+    for (const c of chunks) {
+      expect(c.band?.replicas).toBe(2);
+      for (let i = 0; i < c.losses.length; i++) {
+        const step = c.firstStep + i - 1;
+        const [a, b] = [h[0].loss[step], h[1].loss[step]];
+        expect(c.band!.lossMin[i]).toBe(Math.min(a, b));
+        expect(c.band!.lossMax[i]).toBe(Math.max(a, b));
+        expect(c.losses[i]).toBe(Math.fround((a + b) / 2));
+      }
+    }
+    const last = chunks[1].band!.eval!;
+    expect(last.replicas.map((e) => e!.testAccuracy)).toEqual(h.map((x) => x.evals.at(-1)!.test!.accuracy));
+    const done = messages.find((m) => m.type === 'done');
+    expect(done?.type === 'done' && done.message).toMatch(/completed 80 steps.*an ensemble of 2: no final analysis/);
+    await expect(session.network()).rejects.toThrow(/the Hessian card analyses one network, and this run is an ensemble of 2/);
+    await session.export();
+    const exported = messages.find((m) => m.type === 'export');
+    expect(exported?.type === 'export' && exported.files).toEqual(expect.arrayContaining(['config.json', 'result.json', 'metrics.csv', 'weights_layer0.npy', 'weights_layer2.npy']));
+    session.kill();
+
+    // A device lost mid-run: no snapshot to resume from, and the message says why.
+    const lostMessages: FromWorker[] = [];
+    let lostRun: TrainingSession | null = null;
+    lostRun = await TrainingSession.create(envOf(lostMessages, (m) => m.type === 'chunk' && lostRun?.p.ctx.device.destroy()), spec, data, undefined);
+    await lostRun.drive();
+    const lost = lostMessages.find((m) => m.type === 'lost');
+    expect(lost?.type === 'lost' && [lost.resumeStep, /An ensemble keeps no weight snapshots/.test(lost.message)]).toEqual([null, true]);
+    lostRun.kill();
+  }, 180_000);
 });
