@@ -41,6 +41,9 @@ describe('dashboard ensemble settings', () => {
       expect(e.replicas).toContain(d.id);
       expect(e[d.id]).toBe(`${d.id} analyses one network: switch it off for an ensemble (replicas 3), or set replicas to 1`);
     }
+    // The settings of switched-off instruments do not apply to an ensemble (a 10-epoch window in a 1-epoch run); they do to a single run.
+    expect(validateSettings({ ...s, epochs: 1 })).toEqual({});
+    expect(validateSettings({ ...s, epochs: 1, replicas: 1 })['window-epochs']).toBe('lab.windowEpochs must be an integer in [1, 1], got 10');
     // R = 1 with the same instruments is the ordinary run.
     expect(validateSettings({ ...DEFAULT_SETTINGS, replicas: 1 })).toEqual({});
   });
@@ -71,7 +74,7 @@ describe('ensemble chunk band', () => {
 });
 
 describe('dashboard training session with an ensemble (Node)', () => {
-  const spec = runSpecOf({ ...DEFAULT_SETTINGS, ...allOff(), replicas: 2, seed: 5, epochs: 1, batch: 100, 'window-epochs': 1 });
+  const spec = runSpecOf({ ...DEFAULT_SETTINGS, ...allOff(), replicas: 2, seed: 5, epochs: 1, batch: 100 });
   const envOf = (messages: FromWorker[], onPost: (m: FromWorker) => void = () => {}): SessionEnv => ({
     post: (m) => {
       messages.push(m);

@@ -8,6 +8,7 @@
  * something wrong: the instruments (each measures one network's steps) and with them the Feng–Tu
  * window (its final analysis is the window instruments'); the session also takes no weight
  * snapshots for an ensemble, so a lost device cannot be resumed and the Hessian card has no network.
+ * The settings of the instruments switched off do not apply to an ensemble (run-settings.ts skips them).
  */
 import { MAX_REPLICAS } from '../../train/ensemble.ts';
 import { instruments } from '../../instruments/all.ts';

@@ -253,7 +253,11 @@ export function validateSettings(s: DashSettings, fullSize: number | null = KNOW
   // Instruments: each declares its ranges; they may depend on the run (model, batch, dataset size).
   const stepsPerEpoch = trainSize !== null && Number.isInteger(s.batch) && s.batch >= 1 ? Math.floor(trainSize / s.batch) : null;
   const c: SettingsContext = { widths: s.widths, bias: s.bias, batchSize: s.batch, epochs: s.epochs, trainSize, stepsPerEpoch };
-  for (const def of instruments()) for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
+  for (const def of instruments()) {
+    // An ensemble runs no instrument (ensemble-settings.ts): the settings of those switched off do not apply.
+    if (s.replicas > 1 && s[def.id] !== true) continue;
+    for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
+  }
   // The ensemble: its range, and what cannot take more than one network yet.
   for (const [k, m] of Object.entries(ensembleErrors(s))) put(k, m);
   return e;
