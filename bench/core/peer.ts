@@ -9,7 +9,10 @@
  *  - paired: repeats of sgdscope and of the peer alternate (A B A B …), so a burst of load from
  *    other processes hits both; the ratio is of the two medians.
  */
+import type { GpuContext } from '../../src/gpu/device.ts';
+import { GpuBatch } from '../../src/gpu/batch.ts';
 import { gentleWait, sleep } from '../../src/gpu/sync.ts';
+import type { EncodeCall } from './timing.ts';
 import { median, overslept } from './timing.ts';
 
 /** Queues `calls` calls of some work and returns when they are queued (not finished). */
@@ -113,4 +116,17 @@ export async function solo(t: QueuedTimer, o: { targetMs: number; repeats: numbe
     e = 0.75 * Math.min(...xs) * c.calls;
   }
   return { ms: median(xs), samples: xs, calls: c.calls };
+}
+
+/** sgdscope side of a paired measurement: R calls in one GpuBatch, one submit. */
+export function sgdscopeTimer(ctx: GpuContext, encode: EncodeCall): QueuedTimer {
+  let batch: GpuBatch | null = null;
+  return queuedTimer(
+    (calls) => {
+      batch = new GpuBatch(ctx, 'bench.paired');
+      for (let i = 0; i < calls; i++) encode(batch, i);
+    },
+    () => batch!.submit(),
+    () => ctx.device.queue.onSubmittedWorkDone(),
+  );
 }

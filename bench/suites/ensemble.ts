@@ -31,7 +31,7 @@ import { SEED_B, SEED_LR, seedSetup, weightsError, type SeedSetup } from '../cor
 import { fmt, type Row } from '../core/report.ts';
 import { STEP_FLOPS } from './step.ts';
 import { paired } from '../core/peer.ts';
-import { sgdscopeTimer } from './tfjs.ts';
+import { sgdscopeTimer } from '../core/peer.ts';
 
 /** The R ladder when timing; validate-only runs check a short one. */
 export const ENSEMBLE_LADDER = [1, 2, 4, 8, 16, 32];

@@ -20,7 +20,8 @@ import { paired, queuedTimer } from '../core/peer.ts';
 import { ALL_SHAPES, ForwardData, forwardCost, forwardEncoder, forwardVariant, shapeLabel } from './dense.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { STEP_FLOPS, seedGpu } from './step.ts';
-import { ensureNavigatorGpu, sgdscopeTimer } from './tfjs.ts';
+import { ensureNavigatorGpu } from './tfjs.ts';
+import { sgdscopeTimer } from '../core/peer.ts';
 import { PRODUCTION_RUNG } from '../ladder.ts';
 
 type Jax = typeof JAX;

@@ -35,6 +35,7 @@ import { PerSampleProject } from '../../src/kernels/per_sample_grad.ts';
 import type { BenchEnv } from '../core/env.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { fmt, type Row, type StepSummary } from '../core/report.ts';
+import { paired, sgdscopeTimer } from '../core/peer.ts';
 
 export const STEP_FLOPS = (() => {
   const B = SEED_B;
@@ -55,9 +56,10 @@ export interface SeedGpu {
   encodeStep: EncodeCall;
 }
 
-export async function seedGpu(ctx: GpuContext, maxSteps: number): Promise<SeedGpu> {
+/** `baseline`: the kernels as of git 6a09fc6 (MlpGpuOptions.baseline), the same numbers bit for bit. */
+export async function seedGpu(ctx: GpuContext, maxSteps: number, opts: { baseline?: boolean } = {}): Promise<SeedGpu> {
   const setup = await seedSetup();
-  const mlp = await MlpGpu.create(ctx, SEED_MLP, { momentum: false });
+  const mlp = await MlpGpu.create(ctx, SEED_MLP, { momentum: false, baseline: opts.baseline });
   const tr = setup.data.train;
   const data = uploadDataset(ctx, 'bench.train', tr.x, tr.y, tr.d, 10);
   const indices = createStorage(ctx, 'bench.indices', setup.batches(maxSteps));
@@ -192,6 +194,8 @@ export async function runStep(env: BenchEnv): Promise<void> {
     );
   }
 
+  await againstBaseline(env, g, maxSteps, rowBase);
+
   // The real Trainer: 800 steps in chunks of 200, pipelined two deep, with its evaluation of the
   // full train/test sets at the end (once), with and without the per-step snapshot hook.
   // In Node, once more with Dawn's busy polling while waiting (setGentleWaiting(false)): what the
@@ -252,4 +256,39 @@ async function validateOnlyExtras(env: BenchEnv, g: SeedGpu): Promise<void> {
     gflops: null, gbs: null, peakPct: null, bound: '-',
     check: diff === 0 ? 'ok (bit-identical)' : `FAIL: the timed dispatch list differs from TrainStepPlan (max |Δw| ${diff})`,
   });
+}
+
+/**
+ * The step as trained today against the step with the kernels as of git 6a09fc6 (MlpGpu
+ * { baseline: true }: that commit's tile table, scalar loads, a gather dispatch before the input
+ * layer and an SGD dispatch after the backward pass — 11 dispatches instead of 9), paired in one
+ * run (A B A B …, wall time with many steps per submit), after checking both give the same
+ * weights bit for bit. The ensembles issue's goal for the single seed run: ≥ 2×.
+ */
+async function againstBaseline(env: BenchEnv, g: SeedGpu, maxSteps: number, rowBase: (variant: string) => Row): Promise<void> {
+  const { ctx } = env;
+  const base = await seedGpu(ctx, maxSteps, { baseline: true });
+  const CHECK = 3;
+  g.reset();
+  for (const side of [g, base]) {
+    const b = new GpuBatch(ctx, 'check.baseline');
+    for (let i = 0; i < CHECK; i++) side.encodeStep(b, i);
+    b.submit();
+  }
+  const [a, b] = [await g.mlp.readParams(), await base.mlp.readParams()];
+  const differing = a.reduce((n, v, i) => n + (Object.is(v, b[i]) ? 0 : 1), 0);
+  const check = differing === 0 ? `ok (= the baseline kernels bit for bit after ${CHECK} steps)` : `FAIL: ${differing} of ${a.length} weights differ from the baseline kernels after ${CHECK} steps`;
+  g.reset();
+  base.reset();
+  const p = await paired(sgdscopeTimer(ctx, g.encodeStep), sgdscopeTimer(ctx, base.encodeStep), {
+    targetMs: env.opts.targetMs, repeats: env.opts.repeats, maxCallsA: Math.min(maxSteps, 250), maxCallsB: Math.min(maxSteps, 250),
+  });
+  g.reset();
+  const rows: Row[] = [
+    { ...rowBase(`today (${g.plan.dispatchList.length} dispatches), paired`), ms: p.aMs, wallMs: p.aMs, timer: 'wall', gflops: STEP_FLOPS / (p.aMs * 1e6), perSecond: 1000 / p.aMs, check, vsPeer: { peer: 'baseline kernels', ratio: p.ratio, basis: 'wall' } },
+    { ...rowBase(`baseline kernels, git 6a09fc6 (${base.plan.dispatchList.length} dispatches), paired`), ms: p.bMs, wallMs: p.bMs, timer: 'wall', gflops: STEP_FLOPS / (p.bMs * 1e6), perSecond: 1000 / p.bMs, check },
+  ];
+  for (const r of rows) env.emit({ ...r, note: `${fmt(r.perSecond!)} steps/s (paired wall time)` });
+  env.note(`seed step against the baseline kernels (git 6a09fc6), paired wall time: ${fmt(1000 / p.aMs)} vs ${fmt(1000 / p.bMs)} steps/s = ${fmt(p.ratio)}× (goal ≥ 2×)`);
+  env.log(`  today vs baseline kernels: ${fmt(1000 / p.aMs)} vs ${fmt(1000 / p.bMs)} steps/s, ${fmt(p.ratio)}×; ${check}`);
 }

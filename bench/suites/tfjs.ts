@@ -19,11 +19,10 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { GpuBatch } from '../../src/gpu/batch.ts';
 import { gpuErrorsSince, type BenchEnv } from '../core/env.ts';
 import { compare } from '../core/check.ts';
 import { fmt, type Row } from '../core/report.ts';
-import { paired, queuedTimer, solo, type QueuedTimer } from '../core/peer.ts';
+import { paired, queuedTimer, sgdscopeTimer, solo, type QueuedTimer } from '../core/peer.ts';
 import { ALL_SHAPES, ForwardData, forwardCost, forwardEncoder, forwardVariant, shapeLabel, type DenseBenchShape } from './dense.ts';
 import { SEED_B, SEED_LR, seedSetup, weightsError } from '../core/seed.ts';
 import { STEP_FLOPS, seedGpu, type SeedGpu } from './step.ts';
@@ -32,18 +31,6 @@ import { PRODUCTION_RUNG } from '../ladder.ts';
 
 type Tf = typeof TF;
 
-/** sgdscope side of a paired measurement: R calls in one GpuBatch, one submit. */
-export function sgdscopeTimer(ctx: GpuContext, encode: EncodeCall): QueuedTimer {
-  let batch: GpuBatch | null = null;
-  return queuedTimer(
-    (calls) => {
-      batch = new GpuBatch(ctx, 'bench.paired');
-      for (let i = 0; i < calls; i++) encode(batch, i);
-    },
-    () => batch!.submit(),
-    () => ctx.device.queue.onSubmittedWorkDone(),
-  );
-}
 
 /** Makes navigator.gpu exist in Node (tfjs and jax-js look for it). Returns a reason when it cannot. */
 export function ensureNavigatorGpu(ctx: GpuContext): string | null {

@@ -9,6 +9,7 @@
 import { checkDataset, type Dataset } from './dataset.ts';
 import { readIdx, type IdxFile } from './idx.ts';
 import { isNode, nodeFs } from './platform.ts';
+import { allInOrder } from '../util/settle.ts';
 
 /** A file path (Node only), a browser File/Blob, or the raw bytes (plain or gzip). */
 export type IdxSource = string | Blob | ArrayBuffer | Uint8Array;
@@ -44,8 +45,8 @@ export async function readSource(src: IdxSource, fallbackName: string): Promise<
 }
 
 export async function loadIdxDataset(options: IdxDatasetOptions): Promise<Dataset> {
-  const [img, lab] = await Promise.all([readSource(options.images, 'images'), readSource(options.labels, 'labels')]);
-  const [images, labels] = await Promise.all([readIdx(img.bytes, img.name), readIdx(lab.bytes, lab.name)]);
+  const [img, lab] = await allInOrder([readSource(options.images, 'images'), readSource(options.labels, 'labels')]);
+  const [images, labels] = await allInOrder([readIdx(img.bytes, img.name), readIdx(lab.bytes, lab.name)]);
   return idxToDataset(images, img.name, labels, lab.name, options);
 }
 

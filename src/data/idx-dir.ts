@@ -11,6 +11,7 @@
 import type { Dataset } from './dataset.ts';
 import { loadIdxDataset, type IdxSource } from './idx-dataset.ts';
 import { nodeFs, nodePath } from './platform.ts';
+import { allInOrder } from '../util/settle.ts';
 
 export const IDX_FILE_NAMES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -52,7 +53,7 @@ export function findIdxFiles(dir: string): { found: Partial<Record<Role, string>
 export async function loadIdxDir(dirOrFiles: string | File[], options: IdxPairOptions): Promise<TrainTest> {
   const src = typeof dirOrFiles === 'string' ? fromDir(dirOrFiles) : fromFiles(dirOrFiles);
   const common = { classes: options.classes, classNames: options.classNames };
-  const [train, test] = await Promise.all([
+  const [train, test] = await allInOrder([
     loadIdxDataset({ images: src.trainImages, labels: src.trainLabels, name: `${options.name}/train`, ...common }),
     loadIdxDataset({ images: src.testImages, labels: src.testLabels, name: `${options.name}/test`, ...common }),
   ]);

@@ -5,9 +5,9 @@
  * with your kernel (A B A B …, wall time with many calls queued; bench/core/peer.ts).
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { loadTf, sgdscopeTimer, tfFlush, useBackend, type TfBackends } from '../../bench/suites/tfjs.ts';
+import { loadTf, tfFlush, useBackend, type TfBackends } from '../../bench/suites/tfjs.ts';
 import { gpuErrorsSince, type BenchEnv } from '../../bench/core/env.ts';
-import { paired, queuedTimer } from '../../bench/core/peer.ts';
+import { paired, queuedTimer, sgdscopeTimer } from '../../bench/core/peer.ts';
 import { fmt, type Row } from '../../bench/core/report.ts';
 import type { EncodeCall } from '../../bench/core/timing.ts';
 import type { Params, Problem } from './catalog.ts';
