@@ -9,6 +9,10 @@
  * It posts: 'ready', one 'chunk' per chunk of steps (never awaited by anything), each
  * instrument's updates ('instrument'), 'refresh' after each refresh of the window instruments,
  * 'state' and 'status' lines, 'done', 'lost', 'resumed', 'export', 'error'.
+ *
+ * An ensemble (RunSpec.replicas > 1) trains its seeds in one Trainer; its chunks carry the mean and
+ * the band across the replicas (ensemble-band.ts), and it has no window, final analysis, snapshots
+ * (so no resume and no Hessian network) or instruments; its export is the ensemble run folder.
  */
 import { adapterRecord, type GpuContext } from '../../gpu/device.ts';
 import type { LoadedData } from '../../data/index.ts';
@@ -215,7 +219,7 @@ export class TrainingSession {
         : this.finalError
         ? ` — final analysis failed: ${this.finalError}`
         : ` — no final analysis: the window (steps ${ft.windowStart + 1}–${ft.total}) was not completed; the panels show the last live refresh`;
-    const message = `${run.message} (${run.stepsPerSecond.toFixed(0)} steps/s)${why}`;
+    const message = `${run.message} (${run.stepsPerSecond.toFixed(0)} steps/s${t.replicas > 1 ? ` × ${t.replicas} replicas` : ''})${why}`;
     this.env.post({ type: 'done', status: run.status, message, stepsPerSecond: run.stepsPerSecond, final: !!this.final });
     this.setState('done', message);
   }
