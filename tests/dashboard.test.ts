@@ -8,9 +8,8 @@
  * resumes from the last weight snapshot on a new device and must end where an uninterrupted
  * run ends.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { useBuiltSite, watchConsole } from './helpers/browser.ts';
 import { acquireGpu } from '../src/gpu/device.ts';
 import { loadDataset } from '../src/data/index.ts';
 import { Trainer } from '../src/train/trainer.ts';
@@ -20,16 +19,8 @@ import { instruments } from '../src/instruments/all.ts';
 import { settingKeys } from '../src/experiments/dashboard/run-settings.ts';
 import type { Page } from 'playwright-core';
 
-let site: ServedPage;
 
-beforeAll(async () => {
-  site = await serveBuiltSite();
-  mkdirSync('test-results', { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await site?.close();
-});
+const site = useBuiltSite();
 
 /** The instruments on by default on the dashboard, and those a user turns on (the third test). */
 const ON = instruments().filter((d) => d.dashboardDefault !== false);
@@ -47,15 +38,6 @@ const CHEAP: Record<string, string> = {
   'b-noise-batches': '3',
 };
 
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return problems;
-}
-
 async function waitState(page: Page, states: string[], timeout: number): Promise<string> {
   await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? ''), states, { timeout, polling: 250 });
   return (await page.evaluate(() => document.body.dataset.state)) as string;
@@ -63,9 +45,9 @@ async function waitState(page: Page, states: string[], timeout: number): Promise
 
 describe('the dashboard in headless Chromium', () => {
   it('fills every panel during a short run and shows the Node engine’s numbers', async () => {
-    const page = await site.browser.newPage({ viewport: { width: 1500, height: 1300 } });
+    const page = await site().browser.newPage({ viewport: { width: 1500, height: 1300 } });
     const problems = watchConsole(page);
-    await page.goto(site.url);
+    await page.goto(site().url);
     expect(await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()))).toBe(true);
 
     // An invalid value is refused inline, with the engine's message and the allowed range.
@@ -149,9 +131,9 @@ describe('the dashboard in headless Chromium', () => {
   }, 300_000);
 
   it('stops when the GPU device is lost and resumes from the last snapshot to the same end', async () => {
-    const page = await site.browser.newPage();
+    const page = await site().browser.newPage();
     const problems = watchConsole(page);
-    await page.goto(`${site.url}?epochs=5&seed=5&window-epochs=1&k=4&live-dirs=2&refresh=100000&autostart=1`);
+    await page.goto(`${site().url}?epochs=5&seed=5&window-epochs=1&k=4&live-dirs=2&refresh=100000&autostart=1`);
     await waitState(page, ['running'], 90_000);
     // Pause before the analysed window (steps 641–800), then lose the device (as a driver reset
     // would). Snapshots are taken every epoch (160 steps).
@@ -203,14 +185,14 @@ describe('the dashboard in headless Chromium', () => {
 
 describe('the instruments that are off by default', () => {
   it('are turned on from the URL and fill their panels with no console error', async () => {
-    const page = await site.browser.newPage({ viewport: { width: 1500, height: 1300 } });
+    const page = await site().browser.newPage({ viewport: { width: 1500, height: 1300 } });
     const problems = watchConsole(page);
     const keys = new Set(settingKeys());
     const q = new URLSearchParams({ epochs: '1', seed: '2', 'window-epochs': '1', k: '4', 'live-dirs': '2', refresh: '100000' });
     for (const d of OFF) q.set(d.id, 'true');
     for (const [k, v] of Object.entries(CHEAP)) if (keys.has(k)) q.set(k, v);
     q.set('autostart', '1');
-    await page.goto(`${site.url}?${q}`);
+    await page.goto(`${site().url}?${q}`);
     await waitState(page, ['running'], 30_000);
     expect(await waitState(page, ['done', 'error'], 240_000)).toBe('done');
     const probe = await page.evaluate(() => (window as unknown as { sgdscope: { panels: Record<string, number> } }).sgdscope);
@@ -230,9 +212,9 @@ describe('the dashboard without WebGPU', () => {
       ['navigator.gpu is missing', () => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined })],
       ['offered no GPU adapter', () => Object.defineProperty(GPU.prototype, 'requestAdapter', { value: async () => null })],
     ] as const) {
-      const page = await site.browser.newPage();
+      const page = await site().browser.newPage();
       await page.addInitScript(init);
-      await page.goto(site.url);
+      await page.goto(site().url);
       await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 60_000 });
       expect(await page.isVisible('#nowebgpu')).toBe(true);
       expect(await page.isVisible('#controls')).toBe(false);

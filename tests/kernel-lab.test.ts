@@ -7,25 +7,16 @@
  * device replaced by a new one; and the experiment carried by a link to a fresh page. Every wait
  * is for a state of the page, with generous timeouts; no timing is asserted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { serveBuiltSite, type ServedPage } from './helpers/browser.ts';
+import { useBuiltSite } from './helpers/browser.ts';
 import type { LabResult, LabSpec } from '../src/kernel-lab/protocol.ts';
 import type { BenchResult } from '../bench/core/report.ts';
 
-let site: ServedPage;
 let page: Page;
 const problems: string[] = [];
 
-beforeAll(async () => {
-  site = await serveBuiltSite();
-  mkdirSync('test-results', { recursive: true });
-}, 120_000);
-
-afterAll(async () => {
-  await site?.close();
-});
+const site = useBuiltSite();
 
 const ENDED = ['done', 'invalid', 'failed', 'lost', 'error'];
 
@@ -42,7 +33,7 @@ const lab = (p: Page) => ({
 });
 
 async function open(url: string): Promise<Page> {
-  const p = await site.browser.newPage({ viewport: { width: 1500, height: 1150 } });
+  const p = await site().browser.newPage({ viewport: { width: 1500, height: 1150 } });
   p.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
   });
@@ -69,7 +60,7 @@ async function download(p: Page, button: string): Promise<string> {
 
 describe('the kernel lab in headless Chromium', () => {
   it('loads a ladder rung, validates it and times it beside sgdscope and tfjs-webgpu', async () => {
-    page = await open(`${site.url}lab.html`);
+    page = await open(`${site().url}lab.html`);
     // Odd sizes, then rung 0 from the bench's ladder list.
     for (const [k, v] of [['M', '37'], ['K', '61'], ['N', '29']]) await page.fill(`#param-${k}`, v);
     await page.selectOption('#start', 'rung0');

@@ -28,6 +28,7 @@ export class Panel {
   readonly root: HTMLElement;
   readonly note: HTMLElement;
   readonly titleEl: HTMLElement;
+  private readonly captionEl: HTMLElement;
   onClickIndex: ((idx: number, u: uPlot) => void) | null = null;
 
   constructor(
@@ -53,6 +54,7 @@ export class Panel {
     const cap = document.createElement('div');
     cap.className = 'caption';
     cap.textContent = spec.caption;
+    this.captionEl = cap;
     this.note = document.createElement('div');
     this.note.className = 'note';
     this.note.textContent = 'no data yet';
@@ -82,6 +84,7 @@ export class Panel {
   /** New series (rebuilt at the next frame, in its place in the page). */
   rebuild(spec: PanelSpec, data: Data): void {
     (this as { spec: PanelSpec }).spec = spec;
+    this.captionEl.textContent = spec.caption;
     this.rebuildPending = true;
     this.set(data);
   }
@@ -226,29 +229,59 @@ export function markers(get: () => { x: number; label: string; color: string }[]
 
 // ---------- the panels ----------
 
-/** The training panels: loss and accuracy against the step (every minibatch, full sets at evaluations). */
-export function trainingPanelSpecs(): PanelSpec[] {
+/** The training panels' curves: minibatch, full train set (points at evaluations), test set. */
+const TRAINING_CURVES: { label: string; color: string; width: number; dots: boolean }[] = [
+  { label: 'minibatch', color: '#8fb0d9', width: 1, dots: false },
+  { label: 'train (full)', color: COLORS[0], width: 2, dots: true },
+  { label: 'test', color: COLORS[1], width: 2, dots: true },
+];
+
+/**
+ * The training panels' series after the step: one line per curve; an ensemble (replicas > 1)
+ * draws each curve's mean with a min–max band (two thin edge series, left out of the legend).
+ */
+function trainingSeries(replicas: number): { series: uPlot.Series[]; bands: uPlot.Band[] } {
+  const series: uPlot.Series[] = [];
+  const bands: uPlot.Band[] = [];
+  for (const c of TRAINING_CURVES) {
+    series.push({ label: replicas > 1 ? `${c.label} (mean of ${replicas})` : c.label, ...line(c.color, c.width), ...(c.dots ? { points: { show: true, size: 5 } } : {}) });
+    if (replicas === 1) continue;
+    for (const edge of ['min', 'max']) series.push({ label: `${c.label} ${edge}`, ...line(c.color, 0.5), alpha: 0.7, class: 'band-edge' });
+    // Series indices count the step (series 0): the max edge is series.length, the min edge the one before.
+    bands.push({ series: [series.length, series.length - 1], fill: `${c.color}40` });
+  }
+  return { series, bands };
+}
+
+/** The training panels: loss and accuracy against the step (every minibatch, full sets at evaluations); an ensemble's with their bands. */
+export function trainingPanelSpecs(replicas = 1): PanelSpec[] {
+  const { series, bands } = trainingSeries(replicas);
+  const empty: Data = [[], ...series.map(() => [])];
+  const band = replicas > 1 ? { bands } : {};
+  const across = replicas > 1 ? `; mean of ${replicas} replicas (seeds seed … seed + ${replicas - 1}), the band is their min–max` : '';
   return [
     {
       id: 'loss',
       title: 'Loss',
-      caption: 'cross-entropy (nats, log axis) against SGD step: every minibatch, and the full train / test sets at each evaluation',
-      empty: [[], [], [], []],
+      caption: `cross-entropy (nats, log axis) against SGD step: every minibatch, and the full train / test sets at each evaluation${across}`,
+      empty,
       opts: () => ({
         scales: { x: { time: false }, y: logScale() },
         axes: [xAxis('SGD step'), axis('loss (nats)')],
-        series: [{ label: 'step', value: (_u, v) => (v === null ? '–' : String(v)) }, { label: 'minibatch', ...line('#8fb0d9', 1) }, { label: 'train (full)', ...line(COLORS[0], 2), points: { show: true, size: 5 } }, { label: 'test', ...line(COLORS[1], 2), points: { show: true, size: 5 } }],
+        series: [{ label: 'step', value: (_u, v) => (v === null ? '–' : String(v)) }, ...series],
+        ...band,
       }),
     },
     {
       id: 'accuracy',
       title: 'Accuracy',
-      caption: 'fraction correct against SGD step: minibatch, full train set, test set',
-      empty: [[], [], [], []],
+      caption: `fraction correct against SGD step: minibatch, full train set, test set${across}`,
+      empty,
       opts: () => ({
         scales: { x: { time: false }, y: { range: (_u, lo, hi) => [Math.max(0, Math.min(lo, 0.8)), Math.min(1, Math.max(hi, 1))] } },
         axes: [xAxis('SGD step'), axis('accuracy')],
-        series: [{ label: 'step' }, { label: 'minibatch', ...line('#8fb0d9', 1) }, { label: 'train (full)', ...line(COLORS[0], 2), points: { show: true, size: 5 } }, { label: 'test', ...line(COLORS[1], 2), points: { show: true, size: 5 } }],
+        series: [{ label: 'step' }, ...series],
+        ...band,
       }),
     },
   ];

@@ -12,7 +12,7 @@ import { KNOWN_TRAIN_SIZE, runSpecOf, settingsFromQuery } from '../experiments/d
 import type { FromWorker, RunState, ToWorker } from '../experiments/dashboard/protocol.ts';
 import { PropagationPanels } from './propagation.ts';
 import { ExperimentPanels } from './experiment-panels.ts';
-import { SettingsForm, buildInstrumentFields } from './settings-form.ts';
+import { SettingsForm, buildEnsembleFields, buildInstrumentFields } from './settings-form.ts';
 import { TrainingPanels } from './training-panels.ts';
 import { InstrumentPanels } from './instrument-panels.ts';
 import { createProbe, headlineTexts } from './probe.ts';
@@ -45,6 +45,7 @@ function noWebGpu(why: string): void {
 function setup(): void {
   const { settings: fromUrl, problems } = settingsFromQuery(location.search);
   const autostart = new URLSearchParams(location.search).get('autostart') === '1';
+  buildEnsembleFields($('ensemble-settings'));
   buildInstrumentFields($('instrument-settings'));
   const form = new SettingsForm(fromUrl);
   const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
@@ -76,6 +77,10 @@ function setup(): void {
     widthOf(),
   );
   probe.experiments = experiments.probe;
+  probe.chart = (id) => {
+    const p = training.panels.find((x) => x.spec.id === id);
+    return p ? { data: p.plot.data.map((col) => Array.from(col as ArrayLike<number | null>)), series: p.plot.series.map((x) => String(x.label ?? '')), bands: (p.spec.opts(0).bands ?? []).map((b) => [...b.series]) } : null;
+  };
   const charts = (): { id: string; panel: { frame(): boolean; hasData: boolean; root: HTMLElement; resize(w: number): void } }[] => [
     ...training.panels.map((p) => ({ id: p.spec.id, panel: p })),
     ...instruments.panels().map((x) => ({ id: x.id, panel: x.view.panel })),
@@ -135,8 +140,12 @@ function setup(): void {
         instruments.start(m.run, m.instruments, spec.instruments.values);
         $('adapter').textContent = m.adapter;
         $('total-steps').textContent = String(m.totalSteps);
-        $('window').textContent = `${m.window.first}–${m.window.last}`;
-        status.textContent = `training on ${m.adapter}: ${m.data}; ${m.stepsPerEpoch} steps per epoch; the final analysis records steps ${m.window.first}–${m.window.last}`;
+        training.setReplicas(m.seeds.length);
+        probe.ensemble = m.seeds.length > 1 ? { seeds: m.seeds, testAccuracies: null } : null;
+        $('window').textContent = m.window ? `${m.window.first}–${m.window.last}` : 'none (ensemble)';
+        status.textContent = `training on ${m.adapter}: ${m.data}; ${m.stepsPerEpoch} steps per epoch; ${
+          m.window ? `the final analysis records steps ${m.window.first}–${m.window.last}` : `an ensemble of ${m.seeds.length} (seeds ${m.seeds.join(', ')}): mean and min–max band, no final analysis`
+        }`;
         break;
       }
       case 'chunk': {
@@ -150,6 +159,7 @@ function setup(): void {
         c.lastStep = m.step;
         probe.stepsPerSecond = m.stepsPerSecond;
         if (m.eval) probe.testAccuracy = m.eval.testAccuracy;
+        if (m.band?.eval && probe.ensemble) probe.ensemble.testAccuracies = m.band.eval.replicas.map((e) => e?.testAccuracy ?? null);
         break;
       }
       case 'instrument':
@@ -205,6 +215,7 @@ function setup(): void {
     for (const id of ['test-acc', 'window', 'epoch', 'rate']) $(id).textContent = '–';
     probe.lastLab = null;
     probe.testAccuracy = null;
+    probe.ensemble = null;
     probe.chunks = { count: 0, firstAt: 0, firstStep: 0, lastAt: 0, lastStep: 0 };
     probe.liveFrames = 0;
     probe.liveMs = [];

@@ -31,6 +31,10 @@ export interface PageProbe {
   propagation: PropagationProbe | null;
   /** The curvature-and-generalisation experiments (Hessian, sweep, AWD, toy landscape) and the run-folder viewer. */
   experiments: ExperimentPanels['probe'] | null;
+  /** An ensemble run: its seeds and each replica's last test accuracy (null before the first evaluation). */
+  ensemble: { seeds: number[]; testAccuracies: (number | null)[] | null } | null;
+  /** What a training panel's chart holds (uPlot's data, series labels, bands as [upper, lower] series indices). */
+  chart: (id: string) => { data: (number | null)[][]; series: string[]; bands: number[][] } | null;
 }
 
 export function createProbe(): PageProbe {
@@ -50,6 +54,8 @@ export function createProbe(): PageProbe {
     instruments: {},
     propagation: null,
     experiments: null,
+    ensemble: null,
+    chart: () => null,
   };
   (window as unknown as { sgdscope: PageProbe }).sgdscope = probe;
   return probe;

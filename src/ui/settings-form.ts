@@ -1,7 +1,8 @@
 /**
- * The settings form ⇄ the URL. The base fields (data, model, training) are in index.html; one
- * fieldset per instrument is generated from the registry (an on/off box named by its id, then a
- * field per setting with its label, help and error line). Every change is parsed and validated
+ * The settings form ⇄ the URL. The base fields (data, model, training) are in index.html; the
+ * ensemble's (ensemble-settings.ts) are generated from their declaration into the training
+ * fieldset, and one fieldset per instrument from the registry (an on/off box named by its id,
+ * then a field per setting with its label, help and error line). Every change is parsed and validated
  * with the engine's messages (run-settings.ts), each under its field, and the URL is updated to
  * hold what differs from the defaults.
  */
@@ -17,6 +18,8 @@ import {
   type DashSettings,
   type FieldErrors,
 } from '../experiments/dashboard/run-settings.ts';
+import { ENSEMBLE_SETTINGS } from '../experiments/dashboard/ensemble-settings.ts';
+import type { SettingSpec } from '../instruments/settings.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -60,20 +63,29 @@ export function buildInstrumentFields(container: HTMLElement): void {
       container.append(fs);
       continue;
     }
-    const s = f.spec;
-    let input: HTMLInputElement | HTMLSelectElement;
-    if (s.type === 'choice') {
-      input = document.createElement('select');
-      for (const c of s.choices ?? []) input.append(new Option(c, c));
-    } else {
-      input = document.createElement('input');
-      input.type = s.type === 'bool' ? 'checkbox' : s.aliases ? 'text' : 'number';
-      if (s.type === 'int') input.step = '1';
-      if (s.type === 'number') input.step = 'any';
-    }
-    input.id = key;
-    fs!.append(field(key, s.label ?? f.key!, input, s.help));
+    fs!.append(specField(key, f.key!, f.spec));
   }
+}
+
+/** The form field of a declared setting: its input, label, error line and help. */
+function specField(key: string, name: string, s: SettingSpec): HTMLElement {
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (s.type === 'choice') {
+    input = document.createElement('select');
+    for (const c of s.choices ?? []) input.append(new Option(c, c));
+  } else {
+    input = document.createElement('input');
+    input.type = s.type === 'bool' ? 'checkbox' : s.aliases ? 'text' : 'number';
+    if (s.type === 'int') input.step = '1';
+    if (s.type === 'number') input.step = 'any';
+  }
+  input.id = key;
+  return field(key, s.label ?? name, input, s.help);
+}
+
+/** The ensemble's fields (replicas), into `container`. */
+export function buildEnsembleFields(container: HTMLElement): void {
+  for (const [key, spec] of Object.entries(ENSEMBLE_SETTINGS)) container.append(specField(key, key, spec));
 }
 
 export class SettingsForm {

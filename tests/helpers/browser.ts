@@ -2,11 +2,12 @@
  * Headless Debian Chromium (playwright-core, never a downloaded browser) against the built page
  * served on localhost. WebGPU runs on Chromium's bundled SwiftShader when there is no GPU.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM = process.env.SGDSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -45,4 +46,27 @@ export async function serveBuiltSite(): Promise<ServedPage> {
       await server.close();
     },
   };
+}
+
+/** For a test file: the built site served and Chromium started before its tests (test-results/ made), closed after them. */
+export function useBuiltSite(): () => ServedPage {
+  let site: ServedPage | undefined;
+  beforeAll(async () => {
+    site = await serveBuiltSite();
+    mkdirSync('test-results', { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await site?.close();
+  });
+  return () => site!;
+}
+
+/** The page's console errors and warnings and its uncaught errors, as lines (a test expects none). */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
 }

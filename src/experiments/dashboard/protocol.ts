@@ -71,6 +71,24 @@ export interface EvalPoint {
   testAccuracy: number;
 }
 
+/** An evaluation's mean, min and max across the replicas of an ensemble, and each replica's (null: stopped before it). */
+export interface EvalBand {
+  mean: EvalPoint;
+  min: EvalPoint;
+  max: EvalPoint;
+  replicas: (EvalPoint | null)[];
+}
+
+/** An ensemble's chunk: the min–max band across the replicas of each step's minibatch numbers (the chunk's losses and accuracies are then the means). */
+export interface ChunkBand {
+  replicas: number;
+  lossMin: Float32Array;
+  lossMax: Float32Array;
+  accuracyMin: Float32Array;
+  accuracyMax: Float32Array;
+  eval: EvalBand | null;
+}
+
 /** An instrument's update with its columns as Float64Arrays (their buffers are transferred). */
 export type InstrumentMessage = Omit<InstrumentUpdate, 'tables'> & { tables?: Record<string, Record<string, Float64Array>> };
 
@@ -89,7 +107,10 @@ export type FromWorker =
       testN: number;
       totalSteps: number;
       stepsPerEpoch: number;
-      window: { first: number; last: number; T: number };
+      /** The Feng–Tu window of the final analysis; null for an ensemble (none). */
+      window: { first: number; last: number; T: number } | null;
+      /** Each replica's seed (one: a single run). */
+      seeds: number[];
       /** What the instruments' charts need to know, and which instruments run. */
       run: RunInfo;
       instruments: string[];
@@ -97,9 +118,12 @@ export type FromWorker =
   | {
       type: 'chunk';
       firstStep: number;
+      /** Minibatch loss and accuracy of each step (an ensemble: the mean across its replicas). */
       losses: Float32Array;
       accuracies: Float32Array;
       eval: EvalPoint | null;
+      /** An ensemble's band (ensemble-band.ts); absent for a single run. */
+      band?: ChunkBand;
       stepsPerSecond: number;
       step: number;
       epoch: number;

@@ -14,6 +14,7 @@ import { instruments, withNeeds } from '../../instruments/all.ts';
 import { formatSetting, parseSetting, settingFlag, type SettingSpec, type SettingsContext, type SettingValue } from '../../instruments/settings.ts';
 import { valueErrors, type InstrumentValues } from '../../instruments/values.ts';
 import type { Instrument } from '../../instruments/types.ts';
+import { ENSEMBLE_DEFAULTS, ENSEMBLE_SETTINGS, ensembleErrors, type EnsembleSettings } from './ensemble-settings.ts';
 
 export type DatasetKind = 'mnist10k' | 'fashion' | 'idx';
 
@@ -36,8 +37,8 @@ export interface BaseSettings {
   chunk: number;
 }
 
-/** The base settings, each instrument's on/off (key: its id) and its settings (key: the flag). */
-export type DashSettings = BaseSettings & Record<string, SettingValue | number[] | null | undefined>;
+/** The base settings, the ensemble's (ensemble-settings.ts), each instrument's on/off (key: its id) and its settings (key: the flag). */
+export type DashSettings = BaseSettings & EnsembleSettings & Record<string, SettingValue | number[] | null | undefined>;
 
 export const BASE_SETTINGS: BaseSettings = {
   dataset: 'mnist10k',
@@ -75,7 +76,7 @@ export function instrumentFields(): Map<string, InstrumentField> {
 }
 
 export function defaultSettings(): DashSettings {
-  const s: DashSettings = { ...BASE_SETTINGS, widths: [...BASE_SETTINGS.widths] };
+  const s: DashSettings = { ...BASE_SETTINGS, widths: [...BASE_SETTINGS.widths], ...ENSEMBLE_DEFAULTS };
   for (const [key, f] of instrumentFields()) s[key] = f.spec ? f.spec.default : f.def.dashboardDefault !== false;
   return s;
 }
@@ -84,7 +85,7 @@ export function defaultSettings(): DashSettings {
 export const DEFAULT_SETTINGS: DashSettings = defaultSettings();
 
 export function settingKeys(): string[] {
-  return [...Object.keys(BASE_SETTINGS), ...instrumentFields().keys()];
+  return [...Object.keys(BASE_SETTINGS), ...Object.keys(ENSEMBLE_SETTINGS), ...instrumentFields().keys()];
 }
 
 /** An instrument's values in `s`. */
@@ -101,6 +102,7 @@ export type FieldErrors = Record<string, string>;
 
 /** Parses one field from its string form (URL or form input); throws a message on bad syntax. */
 export function parseField(key: SettingKey, raw: string): DashSettings[SettingKey] {
+  if (Object.hasOwn(ENSEMBLE_SETTINGS, key)) return parseSetting(key, ENSEMBLE_SETTINGS[key as keyof EnsembleSettings], raw);
   const f = instrumentFields().get(key);
   if (f) return f.spec ? parseSetting(key, f.spec, raw) : parseSetting(key, { type: 'bool', default: true, help: '' }, raw);
   const s = raw.trim();
@@ -251,7 +253,13 @@ export function validateSettings(s: DashSettings, fullSize: number | null = KNOW
   // Instruments: each declares its ranges; they may depend on the run (model, batch, dataset size).
   const stepsPerEpoch = trainSize !== null && Number.isInteger(s.batch) && s.batch >= 1 ? Math.floor(trainSize / s.batch) : null;
   const c: SettingsContext = { widths: s.widths, bias: s.bias, batchSize: s.batch, epochs: s.epochs, trainSize, stepsPerEpoch };
-  for (const def of instruments()) for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
+  for (const def of instruments()) {
+    // An ensemble runs no instrument (ensemble-settings.ts): the settings of those switched off do not apply.
+    if (s.replicas > 1 && s[def.id] !== true) continue;
+    for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
+  }
+  // The ensemble: its range, and what cannot take more than one network yet.
+  for (const [k, m] of Object.entries(ensembleErrors(s))) put(k, m);
   return e;
 }
 
@@ -260,6 +268,8 @@ export interface RunSpec {
   model: MlpConfig;
   train: Partial<TrainConfig>;
   data: DatasetSpec;
+  /** Networks trained in lockstep, seeds train.seed, train.seed + 1, … (1: a single run). */
+  replicas: number;
   /** The instruments switched on (with what they need, registry order) and every instrument's values. */
   instruments: { active: string[]; values: Record<string, InstrumentValues> };
 }
@@ -270,6 +280,7 @@ export function runSpecOf(s: DashSettings, fileNames: string[] = []): RunSpec {
     model: modelOf(s),
     train: trainOf(s),
     data: datasetOf(s, fileNames),
+    replicas: s.replicas,
     instruments: { active: withNeeds(on).map((d) => d.id), values: Object.fromEntries(instruments().map((d) => [d.id, instrumentValues(s, d)])) },
   };
 }

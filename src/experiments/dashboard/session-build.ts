@@ -4,11 +4,16 @@
  * on, the weight snapshots (one per epoch, for the Hessian card and for resuming after a lost
  * device) and the instruments' side device (a device of their own, created when one first asks,
  * so their refreshes never queue behind training chunks nor training behind them).
+ *
+ * An ensemble (spec.replicas R > 1: seeds seed, seed + 1, … in one Trainer) has the trainer only:
+ * no recorder, no snapshots, no instruments (ensemble-settings.ts refuses them), since each of
+ * these analyses one network.
  */
 import { acquireGpu, type GpuContext } from '../../gpu/device.ts';
 import { writeBuffer } from '../../gpu/buffers.ts';
 import type { GpuBatch } from '../../gpu/batch.ts';
 import type { LoadedData } from '../../data/index.ts';
+import { seedEnsemble } from '../../train/ensemble.ts';
 import { Trainer, type ChunkProgress, type History, type TrainHooks } from '../../train/trainer.ts';
 import { prepareFengTu, type FengTuSession } from '../feng-tu/run.ts';
 import { instrumentById } from '../../instruments/all.ts';
@@ -34,7 +39,8 @@ export interface SessionDeps {
 export interface RunParts {
   ctx: GpuContext;
   trainer: Trainer;
-  fengtu: FengTuSession;
+  /** The Feng–Tu window's recorder and analysis; null for an ensemble. */
+  fengtu: FengTuSession | null;
   host: InstrumentHost;
   /** The instruments' side device, null until asked for or once lost. */
   side: { ctx: GpuContext | null; pending: Promise<GpuContext> | null };
@@ -66,10 +72,13 @@ export async function buildRun(
   warn: (text: string) => void,
 ): Promise<RunParts> {
   deps.post({ type: 'status', text: 'compiling kernels…' });
-  const trainer = await Trainer.create(ctx, spec.model, spec.train, { train: data.train, test: data.test });
-  const fengtu = await prepareFengTu(ctx, trainer, labSettingsOf(spec.instruments.values));
+  const R = spec.replicas;
+  if (R > 1 && (from || spec.instruments.active.length)) throw new Error(`an ensemble (replicas ${R}) runs without instruments and cannot resume from a snapshot`);
+  const trainer = await Trainer.create(ctx, spec.model, R > 1 ? seedEnsemble(spec.train, R) : spec.train, { train: data.train, test: data.test });
+  const fengtu = R > 1 ? null : await prepareFengTu(ctx, trainer, labSettingsOf(spec.instruments.values));
   let snapshots: Snapshot[];
-  if (from) {
+  if (!fengtu) snapshots = [];
+  else if (from) {
     trainer.restore(from.snapshot.params, from.snapshot.step, from.history);
     snapshots = from.snapshots.filter((s) => s.step <= from.snapshot.step);
     // The recorder's checkpoints (T(t) vs L(t) of the final analysis) up to the snapshot.
@@ -127,6 +136,7 @@ export function runHooks(p: RunParts, onChunk: (c: ChunkProgress) => void, shoul
   const spe = p.trainer.stepsPerEpoch;
   const own: TrainHooks = {
     onStepEncoded: (batch: GpuBatch, step: number) => {
+      if (!p.fengtu) return;
       p.fengtu.recorder.onStepEncoded(batch, step);
       if (step % spe !== 0) return;
       const bytes = p.trainer.mlp.layout.total * 4;

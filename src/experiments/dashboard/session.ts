@@ -9,6 +9,10 @@
  * It posts: 'ready', one 'chunk' per chunk of steps (never awaited by anything), each
  * instrument's updates ('instrument'), 'refresh' after each refresh of the window instruments,
  * 'state' and 'status' lines, 'done', 'lost', 'resumed', 'export', 'error'.
+ *
+ * An ensemble (RunSpec.replicas > 1) trains its seeds in one Trainer; its chunks carry the mean and
+ * the band across the replicas (ensemble-band.ts), and it has no window, final analysis, snapshots
+ * (so no resume and no Hessian network) or instruments; its export is the ensemble run folder.
  */
 import { adapterRecord, type GpuContext } from '../../gpu/device.ts';
 import type { LoadedData } from '../../data/index.ts';
@@ -23,6 +27,8 @@ import type { NetworkState } from '../dashboard-runner.ts';
 import type { RunState } from './protocol.ts';
 import type { RunSpec } from './run-settings.ts';
 import { exportMessage } from './export.ts';
+import { ensembleChunk, evalPoint } from './ensemble-band.ts';
+import { ensembleExportFiles } from './ensemble-export.ts';
 import { finalWindowOf, labSettingsOf } from './final-window.ts';
 import { buildRun, runHooks, type RunParts, type SessionDeps, type Snapshot } from './session-build.ts';
 
@@ -99,9 +105,10 @@ export class TrainingSession {
       data: `${data.train.name}: ${data.train.n} train / ${data.test.n} test`,
       trainN: data.train.n,
       testN: data.test.n,
-      totalSteps: parts.fengtu.total,
+      totalSteps: parts.trainer.totalSteps ?? 0,
       stepsPerEpoch: parts.trainer.stepsPerEpoch,
-      window: { first: parts.fengtu.windowStart + 1, last: parts.fengtu.total, T: parts.fengtu.T },
+      window: parts.fengtu ? { first: parts.fengtu.windowStart + 1, last: parts.fengtu.total, T: parts.fengtu.T } : null,
+      seeds: parts.trainer.configs.map((c) => c.seed),
       run: parts.host.run,
       instruments: parts.host.live.map((l) => l.def.id),
     });
@@ -160,20 +167,10 @@ export class TrainingSession {
 
   private postChunk(p: Parameters<Parameters<typeof runHooks>[1]>[0]): void {
     if (this.dead) return;
-    const e = p.eval;
-    this.env.post(
-      {
-        type: 'chunk',
-        firstStep: p.firstStep,
-        losses: p.losses,
-        accuracies: p.accuracies,
-        eval: e ? { step: e.step, trainLoss: e.train.loss, trainAccuracy: e.train.accuracy, testLoss: e.test?.loss ?? NaN, testAccuracy: e.test?.accuracy ?? NaN } : null,
-        stepsPerSecond: p.stepsPerSecond,
-        step: p.step,
-        epoch: p.epoch,
-      },
-      [p.losses.buffer, p.accuracies.buffer],
-    );
+    // An ensemble: the means across its replicas, and the band (ensemble-band.ts).
+    const nums = this.trainer.replicas > 1 ? ensembleChunk(p, this.trainer.outcomes) : { losses: p.losses, accuracies: p.accuracies, eval: p.eval ? evalPoint(p.eval) : null };
+    const transfer = [nums.losses, nums.accuracies, ...('band' in nums ? [nums.band.lossMin, nums.band.lossMax, nums.band.accuracyMin, nums.band.accuracyMax] : [])].map((a) => a.buffer);
+    this.env.post({ type: 'chunk', firstStep: p.firstStep, ...nums, stepsPerSecond: p.stepsPerSecond, step: p.step, epoch: p.epoch }, transfer);
   }
 
   private lastRun(): RunResult {
@@ -194,8 +191,8 @@ export class TrainingSession {
     let run = this.combinedRun();
     const t = this.trainer;
     const ft = this.p.fengtu;
-    if (res.status === 'stopped' && t.step === ft.total) run = { ...run, status: 'completed', message: `completed ${t.step} steps (${t.epochOf(t.step).toFixed(2)} epochs)` };
-    if (run.status === 'completed' && ft.recorder.complete) {
+    if (res.status === 'stopped' && t.step === t.totalSteps) run = { ...run, status: 'completed', message: `completed ${t.step} steps (${t.epochOf(t.step).toFixed(2)} epochs)` };
+    if (run.status === 'completed' && ft?.recorder.complete) {
       this.setState('analysing', 'final analysis of the window (every step)…');
       const text = (stage: string, detail: string, n?: string): void => this.env.post({ type: 'status', text: `final analysis — ${stage}: ${detail}${n ?? ''}` });
       try {
@@ -217,10 +214,12 @@ export class TrainingSession {
     }
     const why = this.final
       ? ''
-      : this.finalError
+      : !ft
+        ? ` — an ensemble of ${t.replicas}: no final analysis (it analyses one network)`
+        : this.finalError
         ? ` — final analysis failed: ${this.finalError}`
         : ` — no final analysis: the window (steps ${ft.windowStart + 1}–${ft.total}) was not completed; the panels show the last live refresh`;
-    const message = `${run.message} (${run.stepsPerSecond.toFixed(0)} steps/s)${why}`;
+    const message = `${run.message} (${run.stepsPerSecond.toFixed(0)} steps/s${t.replicas > 1 ? ` × ${t.replicas} replicas` : ''})${why}`;
     this.env.post({ type: 'done', status: run.status, message, stepsPerSecond: run.stepsPerSecond, final: !!this.final });
     this.setState('done', message);
   }
@@ -233,7 +232,7 @@ export class TrainingSession {
       this.setState('lost', e.message);
       this.env.post({
         type: 'lost',
-        message: `${e.message}: training stopped at step ${this.trainer.step}.${snap ? ` The last snapshot of the weights is from step ${snap.step}.` : ''}`,
+        message: `${e.message}: training stopped at step ${this.trainer.step}.${snap ? ` The last snapshot of the weights is from step ${snap.step}.` : ''}${this.p.fengtu ? '' : ' An ensemble keeps no weight snapshots: start it again.'}`,
         resumeStep: snap?.step ?? null,
       });
       return;
@@ -247,7 +246,7 @@ export class TrainingSession {
     const snaps = this.p.snapshots;
     if (!snaps.length) return null;
     const last = snaps[snaps.length - 1];
-    const start = this.p.fengtu.windowStart;
+    const start = this.p.fengtu?.windowStart ?? Infinity;
     if (last.step <= start) return last;
     return [...snaps].reverse().find((x) => x.step <= start) ?? snaps[0];
   }
@@ -283,6 +282,7 @@ export class TrainingSession {
 
   /** The network for the Hessian card: its current weights when paused or done, else its last snapshot. */
   async network(): Promise<NetworkState> {
+    if (this.trainer.replicas > 1) throw new Error(`the Hessian card analyses one network, and this run is an ensemble of ${this.trainer.replicas}: set replicas to 1 and train again`);
     const still = this.state === 'paused' || this.state === 'done';
     const base = { model: this.spec.model, train: this.data.train, data: this.data.spec };
     if (still && this.alive) return { ...base, params: await this.trainer.mlp.readParams(), step: this.trainer.step };
@@ -302,7 +302,9 @@ export class TrainingSession {
     const t = this.trainer;
     const run = this.p.host.run;
     let files;
-    if (this.final) {
+    if (t.replicas > 1) {
+      files = await ensembleExportFiles(t, this.data, adapter, this.runs.length ? this.combinedRun() : this.lastRun());
+    } else if (this.final) {
       files = fengTuFiles(this.final, assets, { data: this.data.spec, adapter, dashboard: { settings: labSettingsOf(this.spec.instruments.values) } });
     } else {
       files = runFiles({
