@@ -8,7 +8,9 @@
  *
  * Every cell uses the same seed, so the cells differ only by σ_w and depth (the same Gaussian
  * draws, scaled). A run whose loss becomes NaN/Inf or exceeds the trainer's divergence threshold
- * is recorded as diverged (accuracy null): untrainable at that learning rate.
+ * is recorded as diverged (accuracy null): untrainable at that learning rate. The cells of a depth
+ * share the architecture and train as one ensemble (runTrainabilityPack), each bit for bit the
+ * cell alone.
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import type { Dataset } from '../../data/index.ts';
