@@ -126,6 +126,11 @@ export interface TrainabilityHooks {
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
   /** Cells finished earlier, in grid order (a resumed run): they are kept, not trained again. */
   done?: TrainabilityCell[];
+  /**
+   * At most this many cells of a depth train as one ensemble (default: the whole row, as far as
+   * trainabilityPackSize allows; 1: one Trainer per cell). The cells are the same either way.
+   */
+  pack?: number;
 }
 
 /** The grid's cells in row-major order (depth outer, σ_w² inner): cells[iDepth · sw2.length + iSw2]. */
@@ -200,13 +205,14 @@ export async function runTrainability(
   ctx: GpuContext, spec: TrainabilitySpec, data: { train: Dataset; test: Dataset | null }, hooks: TrainabilityHooks = {},
 ): Promise<TrainabilityResult> {
   validateTrainabilitySpec(spec);
+  if (hooks.pack !== undefined && !(Number.isInteger(hooks.pack) && hooks.pack >= 1)) throw new Error(`trainability: pack must be an integer >= 1, got ${hooks.pack}`);
   const t0 = performance.now();
   const all = trainabilityCells(spec);
   const cells: TrainabilityCell[] = [];
   for (const [i, depth] of spec.depths.entries()) {
     const row = all.slice(i * spec.sw2.length, (i + 1) * spec.sw2.length);
     const todo = row.filter(({ index, sw2 }) => !keepEarlier(hooks.done?.[index], index, depth, sw2, cells));
-    const size = trainabilityPackSize(ctx, spec, depth, data.train.d, Math.max(2, data.train.classes));
+    const size = Math.min(hooks.pack ?? Infinity, trainabilityPackSize(ctx, spec, depth, data.train.d, Math.max(2, data.train.classes)));
     for (let k = 0; k < todo.length; k += size) {
       const pack = todo.slice(k, k + size);
       for (const c of pack) hooks.onCellStart?.(depth, c.sw2, c.index, all.length);
