@@ -83,9 +83,6 @@ describe('sgdscope reproduce signal-propagation', () => {
     const r = sgdscope(['reproduce', 'signal-propagation', '--width', '0']);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/--width must be in \[1, 16384\], got 0/);
-    const q = sgdscope(['reproduce', 'signal-propagation', '--queue', 'redis://127.0.0.1:1', '--train-pack', '2']);
-    expect(q.code, q.stderr).toBe(2);
-    expect(q.stderr).toMatch(/--train-pack is for the in-process grid; through --queue each cell is its own job/);
     // the rest in-process: the same parser and resolver the command uses
     const cases: [string[], RegExp][] = [
       [['--phase-sw2', '1,2'], /--phase-sw2 takes min,max,count/],
@@ -102,7 +99,6 @@ describe('sgdscope reproduce signal-propagation', () => {
       [['--jac-points', 'tanh:unitary:1:0'], /weights must be gaussian or orthogonal, got 'unitary'/],
       [['--curve-sw2', '1,-2'], /--curve-sw2 entries must be numbers in \(0, 10000\] or 'crit' .*got '-2'/],
       [['--jac-width', '5000'], /--jac-width must be in \[1, 4096\], got 5000/],
-      [['--train-pack', '0'], /--train-pack must be in \[1, 1024\], got 0/],
       // numbers inside string flags are decimal only, like every flag number
       [['--curve-sw2', '0x10'], /--curve-sw2 entries must be numbers .* got '0x10'/],
       [['--prop-sw2', '1,１'], /--prop-sw2 entries must be numbers .* got '１'/],

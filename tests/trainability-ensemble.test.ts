@@ -3,7 +3,7 @@
  * cells as one ensemble whose replicas start from different initial weights (Trainer.create's
  * `initial`): every cell — accuracies, losses, status, message — is bit for bit that cell trained
  * alone, including cells that diverge, a resumed grid (some cells of a row done) and rows split
- * into smaller ensembles (--train-pack).
+ * into smaller ensembles (TrainabilityHooks.pack).
  */
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './helpers/gpu.ts';
@@ -38,7 +38,7 @@ describe('trainability grid as ensembles', () => {
     // Resumed with the first row and one cell of the second done: the rest of that row is one ensemble.
     const resumed = await runTrainability(c, SPEC, DATA, { done: alone.slice(0, 4) });
     expect(exact(resumed.cells)).toEqual(exact(alone));
-    // Rows split into ensembles of at most 2 (--train-pack 2): 2 + 1 cells per row.
+    // Rows split into ensembles of at most 2 (as when the device cannot hold a row): 2 + 1 cells per row.
     expect(exact((await runTrainability(c, SPEC, DATA, { pack: 2 })).cells)).toEqual(exact(alone));
     await expect(runTrainability(c, SPEC, DATA, { pack: 0 })).rejects.toThrow(/pack must be an integer >= 1, got 0/);
   }, 120_000);

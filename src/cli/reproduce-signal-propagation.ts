@@ -11,7 +11,6 @@
  * --paper: Schoenholz et al.'s scale (width 300, depths 10–300, 13 σ_w² in [1, 4], 2000 steps;
  * wide, deep propagation runs), for a real GPU — hours on SwiftShader.
  */
-import { MAX_REPLICAS } from '../train/ensemble.ts';
 import { adapterRecord, acquireGpu } from '../gpu/device.ts';
 import { loadDataset } from '../data/index.ts';
 import {
@@ -59,7 +58,6 @@ export const SIGNAL_PROPAGATION_FLAGS: Record<string, FlagSpec> = {
   lr: { kind: 'number', help: 'trainability: learning rate (default 0.01)', range: [0, 100, true] },
   batch: { kind: 'int', help: 'trainability: minibatch size (default 64)', range: [1, 8000] },
   threshold: { kind: 'number', help: 'trainability: train accuracy from which a cell counts as trainable (default 0.5; chance is 0.1)', range: [0, 1] },
-  'train-pack': { kind: 'int', help: 'trainability: at most this many cells of a depth train as one ensemble (default: the whole row; 1: one Trainer per cell). The cells are the same either way; on a CPU adapter 1 can be faster', range: [1, MAX_REPLICAS] },
   'skip-training': { kind: 'bool', help: 'no trainability stage' },
   seed: { kind: 'int', help: 'seed of the random networks and of the trainings (default 1)', range: [0, 4294967295] },
   ...QUEUE_FLAGS,
@@ -190,12 +188,11 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
     // The trainability grid's cells go to the workers; the collect job runs the rest on one of them.
     if (!options.trainability) throw new UsageError(`${CMD}: --queue sends the trainability grid to the workers; there is none with --skip-training`);
     if (flags.out !== undefined) throw new UsageError(`${CMD}: with --queue the run folder is written by the workers into their store, not --out`);
-    if (flags['train-pack'] !== undefined) throw new UsageError(`${CMD}: --train-pack is for the in-process grid; through --queue each cell is its own job`);
     return runOnQueue('signal-propagation', options, flags, CMD, log);
   }
   const signals = new StopSignals(log);
   const { options, cr, assets, heatmapScript } = await inputPhase(async () => {
-    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help', 'train-pack']);
+    if (flags.resume !== undefined) resumeOnly(flags, CMD, ['resume', 'quiet', 'help']);
     const fresh = flags.resume === undefined ? resolveSignalPropagationOptions(flags) : null;
     const assets = await loadReportAssets();
     const heatmapScript = readHeatmapScript();
@@ -219,7 +216,6 @@ export async function signalPropagationCommand(argv: string[]): Promise<number> 
   try {
     const result = await runSignalPropagation(ctx, options, loaded ? { train: loaded.train, test: loaded.test } : null, {
       doneCells: cells.done,
-      trainPack: flags['train-pack'] as number | undefined,
       onStage: (stage, detail) => log(`${stage}: ${detail}`),
       onStageEnd: (stage, s) => log(`${stage}: ${formatDuration(s)}${s < 60 ? ` (${s.toFixed(1)} s)` : ''}`),
       onCellStart: () => {

@@ -132,8 +132,6 @@ export interface SignalPropagationHooks {
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
   /** Trainability cells finished earlier (a resumed run). */
   doneCells?: TrainabilityCell[];
-  /** At most this many cells of a depth train as one ensemble (TrainabilityHooks.pack). */
-  trainPack?: number;
 }
 
 /** Where the trainability heat map and the 6ξ_c prediction agree (see TrainabilityBand). */
@@ -241,7 +239,7 @@ export async function runSignalPropagation(
     else if (!ctx || !data) throw new Error('runSignalPropagation: the trainability stage needs a GPU context and the data');
     const cells = t.depths.length * t.sw2.length;
     trainability = trained ?? await stage('trainability', `${cells} MNIST trainings: depth ∈ {${t.depths.join(', ')}} × σ_w² ∈ {${t.sw2.join(', ')}}, σ_b² = ${t.sb2}, width ${t.width}, ${t.steps} SGD steps (lr ${t.lr}, B ${t.batchSize})`, () =>
-      runTrainability(ctx!, t, data!, { onCellStart: hooks.onCellStart, onCellEnd: hooks.onCellEnd, done: hooks.doneCells, pack: hooks.trainPack }),
+      runTrainability(ctx!, t, data!, { onCellStart: hooks.onCellStart, onCellEnd: hooks.onCellEnd, done: hooks.doneCells }),
     );
     const xiAt = (w: number): number => meanFieldPoint(act, w, t.sb2).xiC;
     const lo = t.sw2[0] / 1.5;
