@@ -6,6 +6,7 @@
  * rungs), and gets back the run's result with the time summed over every segment and restart.
  */
 import type { RunResult, Trainer, TrainHooks } from '../train/trainer.ts';
+import { summarizeRun } from '../train/ensemble.ts';
 
 export interface TrainRequest {
   /** Names the trainer within the unit (e.g. 'train', 'phase 2'): checkpoints are kept per key. */
@@ -72,4 +73,11 @@ export function localTraining(stop?: () => boolean): TrainControl {
       return clock.add(r.key, result);
     },
   };
+}
+
+/** Replica r's result as its run alone reports it (status, message and steps from its outcome; the ensemble's timings). */
+export function replicaResult(trainer: Trainer, all: RunResult, r: number): RunResult {
+  const o = trainer.outcomes[r];
+  const { status, message } = summarizeRun([o], all.status === 'stopped', o.step, trainer.epochOf(o.step));
+  return { status, message, steps: o.step, seconds: all.seconds, stepsPerSecond: all.stepsPerSecond };
 }

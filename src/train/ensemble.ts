@@ -47,6 +47,15 @@ export function seedEnsemble(base: Partial<TrainConfig>, replicas: number, seeds
   return list.map((seed) => ({ ...base, seed }));
 }
 
+/** Checks Trainer.create's optional per-replica initial parameters: one flat vector of `floats` per replica. */
+export function checkInitial(initial: readonly Float32Array[] | undefined, replicas: number, floats: number): void {
+  if (initial === undefined) return;
+  if (initial.length !== replicas) throw new Error(`initial parameters: expected one vector per replica (${replicas}), got ${initial.length}`);
+  initial.forEach((p, r) => {
+    if (!(p instanceof Float32Array) || p.length !== floats) throw new Error(`initial parameters[${r}]: expected a Float32Array of the model's ${floats} parameters, got ${p?.length ?? typeof p}`);
+  });
+}
+
 /** The kernel-side record of a replica (src/kernels/replica-settings.ts); lr 0 freezes it (shaders/sgd.wgsl). */
 export function replicaSettings(c: TrainConfig, frozen = false): ReplicaSettings {
   return { lr: frozen ? 0 : c.lr, weightDecay: c.weightDecay, momentum: c.momentum, dropout: c.dropout, seed: c.seed };

@@ -25,11 +25,12 @@ import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { Rng } from '../util/rng.ts';
 import type { MlpConfig } from '../nn/config.ts';
 import { initParams } from '../nn/init.ts';
+import { paramLayout } from '../nn/params.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { TrainStepPlan } from '../nn/train-step.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { checkRunFitsData, totalStepsOf, type TrainConfig } from './config.ts';
-import { replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
+import { checkInitial, replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator } from './evaluate.ts';
@@ -103,12 +104,18 @@ export class Trainer {
   /**
    * Uploads the data, compiles the kernels, initialises the weights from the seed(s). `train`: one
    * configuration (a single run), or one per replica (an ensemble, src/train/ensemble.ts).
+   * `initial` (optional, one per replica): replica r starts from initial[r] instead of
+   * initParams(model, seed) — replicas that differ in their initialisation (e.g. σ_w).
    */
-  static async create(ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig> | readonly Partial<TrainConfig>[], data: { train: Dataset; test: Dataset | null }): Promise<Trainer> {
+  static async create(
+    ctx: GpuContext, model: MlpConfig, train: Partial<TrainConfig> | readonly Partial<TrainConfig>[], data: { train: Dataset; test: Dataset | null },
+    initial?: readonly Float32Array[],
+  ): Promise<Trainer> {
     const list = Array.isArray(train) ? train : [train];
     // Each replica's settings against the model and the data, then what they must share.
     list.forEach((c, r) => checkRunFitsData(model, c, data.train, list.length === 1 ? 'train' : `train[${r}]`));
     const configs = validateEnsemble(list, data.train.n);
+    checkInitial(initial, configs.length, paramLayout(model).total);
     const config = configs[0];
     const classes = model.widths[model.widths.length - 1];
     const R = configs.length;
@@ -119,9 +126,9 @@ export class Trainer {
     const trainData = uploadDataset(ctx, 'data.train', data.train.x, data.train.y, data.train.d, classes);
     const testData = data.test ? uploadDataset(ctx, 'data.test', data.test.x, data.test.y, data.test.d, classes) : null;
     const T = mlp.layout.total;
-    const initial = new Float32Array(R * T);
-    configs.forEach((c, r) => initial.set(initParams(model, new Rng(c.seed)), r * T));
-    return new Trainer(ctx, model, configs, mlp, trainData, testData, initial);
+    const flat = new Float32Array(R * T);
+    configs.forEach((c, r) => flat.set(initial?.[r] ?? initParams(model, new Rng(c.seed)), r * T));
+    return new Trainer(ctx, model, configs, mlp, trainData, testData, flat);
   }
 
   /** Replica 0's history (a single run's). */

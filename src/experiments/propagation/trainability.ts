@@ -8,13 +8,20 @@
  *
  * Every cell uses the same seed, so the cells differ only by σ_w and depth (the same Gaussian
  * draws, scaled). A run whose loss becomes NaN/Inf or exceeds the trainer's divergence threshold
- * is recorded as diverged (accuracy null): untrainable at that learning rate.
+ * is recorded as diverged (accuracy null): untrainable at that learning rate. The cells of a depth
+ * share the architecture and train as one ensemble (runTrainabilityPack), each bit for bit the
+ * cell alone.
  */
 import type { GpuContext } from '../../gpu/device.ts';
 import type { Dataset } from '../../data/index.ts';
 import type { MlpConfig } from '../../nn/config.ts';
-import { Trainer, type RunStatus } from '../../train/trainer.ts';
-import { localTraining, type TrainControl } from '../train-control.ts';
+import { initParams } from '../../nn/init.ts';
+import { paramLayout } from '../../nn/params.ts';
+import { Rng } from '../../util/rng.ts';
+import { EVAL_CHUNK } from '../../train/evaluate.ts';
+import { MAX_REPLICAS } from '../../train/ensemble.ts';
+import { Trainer, type EvalRecord, type RunStatus } from '../../train/trainer.ts';
+import { localTraining, replicaResult, type TrainControl } from '../train-control.ts';
 
 export interface TrainabilitySpec {
   /** Hidden activation (the dense kernels have tanh and relu). */
@@ -119,6 +126,11 @@ export interface TrainabilityHooks {
   onCellEnd?(cell: TrainabilityCell, done: number, total: number): void;
   /** Cells finished earlier, in grid order (a resumed run): they are kept, not trained again. */
   done?: TrainabilityCell[];
+  /**
+   * At most this many cells of a depth train as one ensemble (default: the whole row, as far as
+   * trainabilityPackSize allows; 1: one Trainer per cell). The cells are the same either way.
+   */
+  pack?: number;
 }
 
 /** The grid's cells in row-major order (depth outer, σ_w² inner): cells[iDepth · sw2.length + iSw2]. */
@@ -126,26 +138,56 @@ export function trainabilityCells(spec: TrainabilitySpec): { index: number; dept
   return spec.depths.flatMap((depth, i) => spec.sw2.map((sw2, j) => ({ index: i * spec.sw2.length + j, depth, sw2 })));
 }
 
-/** One cell: the unit of work of the in-process grid and of a queue worker (src/queue/). */
+/**
+ * Cells per ensemble for a row of depth `depth`: every buffer stacked per replica (the parameters,
+ * gradients, and one layer's activations for an evaluation chunk or a minibatch) must fit the
+ * device's largest storage binding; at most a row.
+ */
+export function trainabilityPackSize(ctx: GpuContext, spec: TrainabilitySpec, depth: number, inputs: number, classes: number): number {
+  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  const perReplica = 4 * Math.max(paramLayout(trainabilityModel(spec, depth, spec.sw2[0], inputs, classes)).total, Math.max(EVAL_CHUNK, spec.batchSize) * Math.max(spec.width, classes));
+  return Math.max(1, Math.min(spec.sw2.length, MAX_REPLICAS, Math.floor(limit / perReplica)));
+}
+
+/** One cell: the unit of work of a queue worker (src/queue/); the cell as the in-process grid trains it. */
 export async function runTrainabilityCell(
   ctx: GpuContext, spec: TrainabilitySpec, depth: number, sw2: number, data: { train: Dataset; test: Dataset | null }, control: TrainControl = localTraining(),
 ): Promise<TrainabilityCell> {
+  return (await runTrainabilityPack(ctx, spec, depth, [sw2], data, control))[0];
+}
+
+/**
+ * Cells of one depth (any σ_w² of the spec) as one ensemble (src/train/trainer.ts): replica r
+ * starts from σ_w²[r]'s initial weights and is bit for bit that cell trained alone, so each cell
+ * is the one runTrainabilityCell returns (its seconds: the ensemble's wall time).
+ */
+export async function runTrainabilityPack(
+  ctx: GpuContext, spec: TrainabilitySpec, depth: number, sw2s: readonly number[], data: { train: Dataset; test: Dataset | null }, control: TrainControl = localTraining(),
+): Promise<TrainabilityCell[]> {
   const c0 = performance.now();
-  const model = trainabilityModel(spec, depth, sw2, data.train.d, Math.max(2, data.train.classes));
-  const trainer = await Trainer.create(ctx, model, {
+  const models = sw2s.map((sw2) => trainabilityModel(spec, depth, sw2, data.train.d, Math.max(2, data.train.classes)));
+  const config = {
     lr: spec.lr, batchSize: spec.batchSize, seed: spec.seed, steps: spec.steps, epochs: null,
     evalEvery: spec.steps, chunkSteps: Math.min(spec.steps, 200),
-  }, data);
+  };
+  const initial = models.map((m) => initParams(m, new Rng(spec.seed)));
+  const trainer = await Trainer.create(ctx, models[0], models.map(() => config), data, initial);
   try {
-    const result = await control.train(trainer, { key: 'train' });
-    const last = trainer.history.evals.at(-1);
-    const ev = result.status === 'diverged' ? null : last && last.step === result.steps ? last : await trainer.evaluate();
-    return {
-      depth, sw2, status: result.status, message: result.message,
-      trainAccuracy: ev?.train.accuracy ?? null, testAccuracy: ev?.test?.accuracy ?? null,
-      trainLoss: ev?.train.loss ?? null, testLoss: ev?.test?.loss ?? null,
-      seconds: (performance.now() - c0) / 1000,
-    };
+    const all = await control.train(trainer, { key: 'train' });
+    let now: EvalRecord[] | null = null;
+    const cells: TrainabilityCell[] = [];
+    for (const [r, sw2] of sw2s.entries()) {
+      const result = replicaResult(trainer, all, r);
+      const last = trainer.histories[r].evals.at(-1);
+      const ev = result.status === 'diverged' ? null : last && last.step === result.steps ? last : (now ??= await trainer.evaluateAll())[r];
+      cells.push({
+        depth, sw2, status: result.status, message: result.message,
+        trainAccuracy: ev?.train.accuracy ?? null, testAccuracy: ev?.test?.accuracy ?? null,
+        trainLoss: ev?.train.loss ?? null, testLoss: ev?.test?.loss ?? null,
+        seconds: (performance.now() - c0) / 1000,
+      });
+    }
+    return cells;
   } finally {
     for (const d of [trainer.trainData, trainer.testData]) {
       d?.x.destroy();
@@ -154,23 +196,39 @@ export async function runTrainabilityCell(
   }
 }
 
+/**
+ * The grid, row by row: the cells of a depth not finished earlier train as one ensemble (split
+ * when the device's buffers cannot hold a row; trainabilityPackSize). Hooks see every cell in
+ * grid order, as a cell-by-cell run reports them.
+ */
 export async function runTrainability(
   ctx: GpuContext, spec: TrainabilitySpec, data: { train: Dataset; test: Dataset | null }, hooks: TrainabilityHooks = {},
 ): Promise<TrainabilityResult> {
   validateTrainabilitySpec(spec);
+  if (hooks.pack !== undefined && !(Number.isInteger(hooks.pack) && hooks.pack >= 1)) throw new Error(`trainability: pack must be an integer >= 1, got ${hooks.pack}`);
   const t0 = performance.now();
   const all = trainabilityCells(spec);
   const cells: TrainabilityCell[] = [];
-  for (const { depth, sw2 } of all) {
-    const earlier = hooks.done?.[cells.length];
-    if (earlier) {
-      if (earlier.depth !== depth || earlier.sw2 !== sw2) throw new Error(`trainability: a finished cell (depth ${earlier.depth}, σ_w² ${earlier.sw2}) does not belong at grid position ${cells.length}`);
-      cells.push(earlier);
-      continue;
+  for (const [i, depth] of spec.depths.entries()) {
+    const row = all.slice(i * spec.sw2.length, (i + 1) * spec.sw2.length);
+    const todo = row.filter(({ index, sw2 }) => !keepEarlier(hooks.done?.[index], index, depth, sw2, cells));
+    const size = Math.min(hooks.pack ?? Infinity, trainabilityPackSize(ctx, spec, depth, data.train.d, Math.max(2, data.train.classes)));
+    for (let k = 0; k < todo.length; k += size) {
+      const pack = todo.slice(k, k + size);
+      for (const c of pack) hooks.onCellStart?.(depth, c.sw2, c.index, all.length);
+      for (const cell of await runTrainabilityPack(ctx, spec, depth, pack.map((c) => c.sw2), data)) {
+        cells.push(cell);
+        hooks.onCellEnd?.(cell, cells.length, all.length);
+      }
     }
-    hooks.onCellStart?.(depth, sw2, cells.length, all.length);
-    cells.push(await runTrainabilityCell(ctx, spec, depth, sw2, data));
-    hooks.onCellEnd?.(cells[cells.length - 1], cells.length, all.length);
   }
   return { spec, cells, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Keeps a cell finished earlier (a resumed run) when there is one: it must belong at its grid position. */
+function keepEarlier(earlier: TrainabilityCell | undefined, index: number, depth: number, sw2: number, cells: TrainabilityCell[]): boolean {
+  if (!earlier) return false;
+  if (earlier.depth !== depth || earlier.sw2 !== sw2) throw new Error(`trainability: a finished cell (depth ${earlier.depth}, σ_w² ${earlier.sw2}) does not belong at grid position ${index}`);
+  cells.push(earlier);
+  return true;
 }

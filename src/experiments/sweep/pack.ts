@@ -7,8 +7,8 @@
  * mixed (a network with dropout runs extra mask dispatches); ASHA's runs are not packed (each
  * stops at its own rung).
  */
-import { summarizeRun } from '../../train/ensemble.ts';
-import { Trainer, type RunResult } from '../../train/trainer.ts';
+import { Trainer } from '../../train/trainer.ts';
+import { replicaResult } from '../train-control.ts';
 import type { RunFiles } from '../../train/run-files.ts';
 import type { SweepPoint, SweepSpec } from './grid.ts';
 import type { SweepRun } from './result.ts';
@@ -48,11 +48,4 @@ export async function runSweepPack(spec: SweepSpec, points: readonly SweepPoint[
   } finally {
     freeTrainerData(trainer);
   }
-}
-
-/** Replica r's result as its run alone reports it (status, message and steps from its outcome; the ensemble's timings). */
-function replicaResult(trainer: Trainer, all: RunResult, r: number): RunResult {
-  const o = trainer.outcomes[r];
-  const { status, message } = summarizeRun([o], all.status === 'stopped', o.step, trainer.epochOf(o.step));
-  return { status, message, steps: o.step, seconds: all.seconds, stepsPerSecond: all.stepsPerSecond };
 }

@@ -1,10 +1,11 @@
 /**
  * `sgdscope reproduce signal-propagation --queue`: the trainability grid's cells (depth × σ_w², one
  * MNIST training each — at the paper's scale 156 trainings of up to 300 layers) go out one per
- * job, each the same runTrainabilityCell the in-process grid calls. The collect — on a worker,
- * since the propagation stage needs a GPU — runs the theory, the propagation, Jacobian and curve
- * stages and writes
- * the command's run folder with the collected grid.
+ * job, each runTrainabilityCell. In process a row trains as one ensemble whose replicas are bit
+ * for bit these cells; a job stays one cell, so each is checkpointed, resumed and retried alone,
+ * and N workers share a row. The collect — on a worker, since the propagation stage needs a GPU —
+ * runs the theory, the propagation, Jacobian and curve stages and writes the command's run folder
+ * with the collected grid.
  */
 import { validateTrainabilitySpec, runTrainabilityCell, trainabilityCells, type TrainabilityCell } from '../../experiments/propagation/trainability.ts';
 import { runSignalPropagation, type SignalPropagationOptions } from '../../experiments/propagation/run.ts';
