@@ -8,6 +8,10 @@
  */
 import type { ReplicaSettings } from '../kernels/replica-settings.ts';
 import { validateTrainConfig, type TrainConfig } from './config.ts';
+import type { MlpConfig } from '../nn/config.ts';
+import { initParams } from '../nn/init.ts';
+import { paramLayout } from '../nn/params.ts';
+import { Rng } from '../util/rng.ts';
 import type { ReplicaOutcome, ReplicaStatus, RunStatus } from './run-types.ts';
 
 export type { ReplicaOutcome, ReplicaStatus, RunStatus };
@@ -77,4 +81,16 @@ export function summarizeRun(o: readonly ReplicaOutcome[], stopped: boolean, ste
   if (div.length === o.length) return { status: 'diverged', message: `every replica diverged (first: ${o[0].message})` };
   if (of('running').length === 0) return { status: 'target-reached', message: `no replica left training: ${notes}` };
   return { status: 'completed', message: notes ? `${done}; ${notes}` : done };
+}
+
+/**
+ * The R replicas' starting weights stacked (R·P floats, replica r at r·P): initial[r] when given
+ * (checked first: Trainer.create calls this before any GPU work), else initParams(model, seed_r).
+ */
+export function stackInitial(model: MlpConfig, configs: readonly TrainConfig[], initial?: readonly Float32Array[]): Float32Array {
+  const P = paramLayout(model).total;
+  checkInitial(initial, configs.length, P);
+  const flat = new Float32Array(configs.length * P);
+  configs.forEach((c, r) => flat.set(initial?.[r] ?? initParams(model, new Rng(c.seed)), r * P));
+  return flat;
 }

@@ -24,13 +24,11 @@ import type { Profiler } from '../gpu/profiler.ts';
 import { createStorage, readF32, writeBuffer } from '../gpu/buffers.ts';
 import { Rng } from '../util/rng.ts';
 import type { MlpConfig } from '../nn/config.ts';
-import { initParams } from '../nn/init.ts';
-import { paramLayout } from '../nn/params.ts';
 import { MlpGpu } from '../nn/mlp-gpu.ts';
 import { TrainStepPlan } from '../nn/train-step.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { checkRunFitsData, totalStepsOf, type TrainConfig } from './config.ts';
-import { checkInitial, replicaSettings, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
+import { replicaSettings, stackInitial, summarizeRun, validateEnsemble, type ReplicaOutcome, type RunStatus } from './ensemble.ts';
 import { MinibatchSampler } from './sampler.ts';
 import { uploadDataset, type GpuDataset } from './gpu-dataset.ts';
 import { Evaluator } from './evaluate.ts';
@@ -115,7 +113,7 @@ export class Trainer {
     // Each replica's settings against the model and the data, then what they must share.
     list.forEach((c, r) => checkRunFitsData(model, c, data.train, list.length === 1 ? 'train' : `train[${r}]`));
     const configs = validateEnsemble(list, data.train.n);
-    checkInitial(initial, configs.length, paramLayout(model).total);
+    const flat = stackInitial(model, configs, initial);
     const config = configs[0];
     const classes = model.widths[model.widths.length - 1];
     const R = configs.length;
@@ -125,9 +123,6 @@ export class Trainer {
     if (data.test) await mlp.prepare(Evaluator.rowsFor(data.test.n), false);
     const trainData = uploadDataset(ctx, 'data.train', data.train.x, data.train.y, data.train.d, classes);
     const testData = data.test ? uploadDataset(ctx, 'data.test', data.test.x, data.test.y, data.test.d, classes) : null;
-    const T = mlp.layout.total;
-    const flat = new Float32Array(R * T);
-    configs.forEach((c, r) => flat.set(initial?.[r] ?? initParams(model, new Rng(c.seed)), r * T));
     return new Trainer(ctx, model, configs, mlp, trainData, testData, flat);
   }
 
