@@ -2,9 +2,8 @@
  * The Feng–Tu window of a dashboard ensemble (issue 13): the window its memory budget allows
  * (ensemble-window.ts), the form's rules (pca-window and flatness are taken, the other instruments
  * still refused, k above the cut window refused), the figures across seeds (ensemble-figures.ts:
- * mean ± SE bars equal to spread() of the per-seed numbers), and a Node session of 2 replicas whose
- * per-seed ψ, r, D90/D99 equal `reproduce feng-tu --replicas`'s own path (runFengTuEnsemble) on the
- * same window.
+ * mean ± SE bars equal to spread() of the per-seed numbers). The run itself (worker, page, bars,
+ * per-seed ψ against the CLI's ensemble path): tests/browser-ensemble-window.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { ENSEMBLE_WINDOW_BUDGET, ensembleLabOptions, ensembleWindowPlan } from '../src/experiments/dashboard/ensemble-window.ts';
