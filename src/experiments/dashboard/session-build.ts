@@ -16,7 +16,7 @@ import type { GpuBatch } from '../../gpu/batch.ts';
 import type { LoadedData } from '../../data/index.ts';
 import { seedEnsemble } from '../../train/ensemble.ts';
 import { Trainer, type ChunkProgress, type History, type TrainHooks } from '../../train/trainer.ts';
-import { prepareFengTu, type FengTuSession } from '../feng-tu/run.ts';
+import { prepareFengTu, type FengTuOptions, type FengTuSession } from '../feng-tu/run.ts';
 import { instrumentById } from '../../instruments/all.ts';
 import { InstrumentHost, mergeHooks } from '../../instruments/host.ts';
 import { resolveValues } from '../../instruments/values.ts';
@@ -45,7 +45,7 @@ export interface RunParts {
   /** The Feng–Tu window's recorder and analysis of a single run; null for an ensemble. */
   fengtu: FengTuSession | null;
   /** An ensemble's Feng–Tu windows (pca-window on): one session per replica and the window's plan; null: none. */
-  ensemble: { sessions: FengTuSession[]; plan: EnsembleWindowPlan } | null;
+  ensemble: { sessions: FengTuSession[]; plan: EnsembleWindowPlan; options: Partial<FengTuOptions> } | null;
   host: InstrumentHost;
   /** The instruments' side device, null until asked for or once lost. */
   side: { ctx: GpuContext | null; pending: Promise<GpuContext> | null };
@@ -144,7 +144,7 @@ async function ensembleWindows(ctx: GpuContext, trainer: Trainer, spec: RunSpec)
   for (let r = 0; r < trainer.replicas; r++) sessions.push(await prepareFengTu(ctx, trainer, options, r));
   if (sessions[0].open) throw new Error(`an ensemble's Feng–Tu window needs runs of a known length: a stop rule ends each replica at its own step (set replicas to 1)`);
   for (const s of sessions) s.recorder.recordInitial();
-  return { sessions, plan };
+  return { sessions, plan, options };
 }
 
 /**

@@ -31,8 +31,7 @@ import type { RunSpec } from './run-settings.ts';
 import { exportMessage } from './export.ts';
 import { ensembleChunk, evalPoint } from './ensemble-band.ts';
 import { ensembleExportFiles } from './ensemble-export.ts';
-import { analyseEnsembleWindows } from './ensemble-analysis.ts';
-import type { EnsembleWindowResult } from './ensemble-figures.ts';
+import { analyseEnsembleWindows, ensembleWindowFiles } from './ensemble-analysis.ts';
 import { finalWindowOf, labSettingsOf } from './final-window.ts';
 import { buildRun, runHooks, type RunParts, type SessionDeps, type Snapshot } from './session-build.ts';
 
@@ -71,7 +70,7 @@ export class TrainingSession {
   runs: RunResult[] = [];
   final: FengTuWithPca | null = null;
   /** An ensemble's Feng–Tu analysis across its replicas. */
-  ensembleFinal: EnsembleWindowResult | null = null;
+  ensembleFinal: Awaited<ReturnType<typeof analyseEnsembleWindows>> | null = null;
   finalError: string | null = null;
 
   private constructor(
@@ -227,18 +226,19 @@ export class TrainingSession {
       this.setState('analysing', `final analysis of the ${t.replicas} replicas' windows, one after another…`);
       try {
         this.ensembleFinal = await Promise.race([analyseEnsembleWindows(this.p, run, this.data, (text) => this.env.post({ type: 'status', text })), this.lost]);
-        this.env.post({ type: 'ensemble-window', ...this.ensembleFinal });
+        this.env.post({ type: 'ensemble-window', ...this.ensembleFinal.result });
       } catch (e) {
         if (e instanceof DeviceLost) return this.failed(e);
         this.finalError = (e as Error).message;
         this.env.log('error', `final analysis failed: ${(e as Error).stack ?? e}`);
       }
     }
-    const psi = this.ensembleFinal?.spread.psi;
+    const ef = this.ensembleFinal?.result;
+    const psi = ef?.spread.psi;
     const why = this.final
       ? ''
-      : this.ensembleFinal
-        ? ` — Feng–Tu across ${this.ensembleFinal.records.length} seeds: ψ = ${psi ? `${psi.mean.toFixed(3)} ± ${psi.se.toFixed(3)} (mean ± SE)` : '— (no fit)'}${this.ensembleFinal.failed.length ? `; ${this.ensembleFinal.failed.length} replica(s) failed` : ''}`
+      : ef
+        ? ` — Feng–Tu across ${ef.records.length} seeds: ψ = ${psi ? `${psi.mean.toFixed(3)} ± ${psi.se.toFixed(3)} (mean ± SE)` : '— (no fit)'}${ef.failed.length ? `; ${ef.failed.length} replica(s) failed` : ''}`
       : this.finalError
         ? ` — final analysis failed: ${this.finalError}`
       : !ft && !ens
@@ -333,6 +333,7 @@ export class TrainingSession {
     let files;
     if (t.replicas > 1) {
       files = await ensembleExportFiles(t, this.data, adapter, this.runs.length ? this.combinedRun() : this.lastRun());
+      if (this.ensembleFinal) for (const [k, v] of ensembleWindowFiles(this.p, this.spec, this.ensembleFinal, assets, adapter)) files.set(`feng-tu/${k}`, v);
     } else if (this.final) {
       files = fengTuFiles(this.final, assets, { data: this.data.spec, adapter, dashboard: { settings: labSettingsOf(this.spec.instruments.values) } });
     } else {
