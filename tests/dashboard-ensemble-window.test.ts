@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { ENSEMBLE_WINDOW_BUDGET, ensembleLabOptions, ensembleWindowPlan } from '../src/experiments/dashboard/ensemble-window.ts';
 import { ensembleWindowResult, type ReplicaWindow } from '../src/experiments/dashboard/ensemble-figures.ts';
+import { ensembleWindowFiles } from '../src/experiments/dashboard/ensemble-analysis.ts';
+import { loadReportAssets } from '../src/analysis/report/assets.ts';
 import { DEFAULT_SETTINGS, runSpecOf, validateSettings, type DashSettings } from '../src/experiments/dashboard/run-settings.ts';
 import { spread, type FengTuSeedRecord } from '../src/experiments/feng-tu/seeds.ts';
 import { instruments } from '../src/instruments/all.ts';
@@ -39,7 +41,7 @@ describe('an ensemble\'s Feng–Tu window', () => {
     expect(many.k).toBe('lab.k must be at most T − 1 = 25 for the ensemble\'s window of 26 steps (the 256 MiB budget of 1000 replicas), got 40');
   });
 
-  it('figures: mean ± SE bars across seeds equal spread() of the per-seed numbers', () => {
+  it('figures: mean ± SE bars across seeds equal spread() of the per-seed numbers; the exported files', async () => {
     const rec = (seed: number, psi: number, d99: number): FengTuSeedRecord => ({
       seed, message: '', testAccuracy: 0.9, finalTrainLoss: 0.1, P: 4, T: 10, d90: 2, d99, d90Pc1Removed: 2, d99Pc1Removed: 3, psi, psiSE: 0.1, r: -0.9, fitN: 3, temperatureMaxOverMin: null, temperatureSpearmanFlatness: null, seconds: 1,
     });
@@ -60,5 +62,16 @@ describe('an ensemble\'s Feng–Tu window', () => {
     expect([vf.errorBars![0].xLo![1], vf.errorBars![0].xHi![1]]).toEqual([sF.mean - sF.se, sF.mean + sF.se]);
     expect(psi.x).toEqual([3, 4]);
     expect(psi.errorBars![0].yLo).toEqual([3.9, 4.9]);
+
+    // The export's feng-tu/ files: the CLI's seeds.csv and summary.json, each seed's σ² and F.
+    const rs = runSpecOf({ ...DEFAULT_SETTINGS, ...windowOnly(), replicas: 2, seed: 3 });
+    const parts = { ensemble: { options: { windowSteps: 10, k: 4 } } } as never;
+    const files = ensembleWindowFiles(parts, rs, { result: out, reps }, await loadReportAssets(), { name: 'test' } as never);
+    expect((files.get('seeds.csv') as string).trim().split('\n').map((l) => l.split(',')[0])).toEqual(['seed', '3', '4']);
+    expect(JSON.parse(files.get('summary.json') as string).spread.psi).toEqual(out.spread.psi);
+    const spectra = (files.get('spectra.csv') as string).trim().split('\n');
+    expect(spectra.slice(0, 3)).toEqual(['seed,pc,sigma2,F', '3,1,8,1', '3,2,4,2']);
+    expect(spectra).toHaveLength(9);
+    expect(JSON.parse(files.get('figures.json') as string).charts).toHaveLength(3);
   });
 });

@@ -37,6 +37,8 @@ export async function analyseEnsembleWindows(p: RunParts, run: RunResult, data: 
     },
     {},
     (r, result) => {
+      // Its window is analysed: give its GPU memory back at once.
+      e.sessions[r].recorder.traj.destroy();
       if (!hasPca(result)) failed.push({ seed: seeds[r], reason: `the PCA stage failed: ${result.stages.pca?.error ?? 'no result'}` });
       else reps.push(replicaWindowOf(seeds[r], result, (performance.now() - started) / 1000));
       started = performance.now();
