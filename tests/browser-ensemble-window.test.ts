@@ -3,9 +3,10 @@
  * with pca-window and flatness on, 160 MNIST-10k steps, a one-epoch window (80 steps) and k = 8.
  * The form accepts it; after training each replica's window is analysed in the engine worker and
  * the page draws the spectrum and variance–flatness charts with ± SE bars (every bar asked for is
- * inside the plot) and ψ per seed. Each seed's ψ, r and D99 equal those of `reproduce feng-tu
- * --replicas`'s own path (runFengTuEnsemble) on the same window in Node, and the page's mean ± SE
- * equals spread() of those. No timing: the test waits for states.
+ * inside the plot) and ψ per seed. Each seed's D99 equals, and ψ and r agree to 1e-9 relative with,
+ * those of `reproduce feng-tu --replicas`'s own path (runFengTuEnsemble) on the same window in
+ * Node; the page's mean ± SE is spread() of its per-seed ψ and agrees with that of Node's. No
+ * timing: the test waits for states.
  */
 import { describe, expect, it } from 'vitest';
 import { useBuiltSite, watchConsole } from './helpers/browser.ts';
@@ -61,15 +62,24 @@ describe('the dashboard ensemble\'s Feng–Tu figures in headless Chromium', () 
     const data = await loadDataset({ kind: 'mnist10k' });
     const ref = await runFengTuEnsemble(ctx, { model: spec.model, train: spec.train, data: spec.data, options: ensembleLabOptions(lab, plan), seeds: SEEDS }, SEEDS, { train: data.train, test: data.test }, await loadReportAssets(), { data: spec.data, adapter: { name: 'node' } as never });
     ctx.destroy();
-    const psi = ref.map((r) => r.record.psi);
-    console.log(`ψ per seed: browser ${got.w.psi.join(', ')}; node ${psi.join(', ')}`);
-    expect(psi.every((v) => v !== null && Number.isFinite(v))).toBe(true);
-    expect(got.w.psi).toEqual(psi);
+    const psi = ref.map((r) => r.record.psi as number);
+    // The weights are the same bits (WebGPU in both); the page's PCA and fit run in Chromium's V8,
+    // whose Math.log/exp may differ from Node's in the last bit: equal to 1e-9 relative, not bitwise.
+    const rel = got.w.psi.map((v, i) => Math.abs((v as number) - psi[i]) / Math.abs(psi[i]));
+    console.log(`ψ per seed: browser ${got.w.psi.join(', ')}; node ${psi.join(', ')}; max relative difference ${Math.max(...rel).toExponential(1)}`);
+    expect(psi.every((v) => Number.isFinite(v))).toBe(true);
+    for (const d of rel) expect(d).toBeLessThan(1e-9);
+    expect(got.w.d99).toEqual(ref.map((r) => r.record.d99));
+    got.w.r.forEach((v, i) => expect(Math.abs((v as number) - (ref[i].record.r as number))).toBeLessThan(1e-9));
+    // The page's mean ± SE is spread() of its per-seed ψ, and agrees with the Node values' spread.
+    const onPage = spread(got.w.psi)!;
     const want = spread(psi)!;
-    expect(got.w.spread.psi).toEqual(want);
+    expect(got.w.spread.psi).toEqual(onPage);
+    expect(Math.abs(onPage.mean - want.mean)).toBeLessThan(1e-9 * Math.abs(want.mean));
+    expect(Math.abs(onPage.se - want.se)).toBeLessThan(1e-9 * want.se);
     expect(got.w.spread.d99).toEqual(spread(ref.map((r) => r.record.d99)));
-    expect(got.w.spread.r).toEqual(spread(ref.map((r) => r.record.r)));
-    expect(got.table).toContain(`${want.mean.toFixed(3)} ± ${want.se.toFixed(3)}`);
+    expect(Math.abs(got.w.spread.r!.mean - spread(ref.map((r) => r.record.r))!.mean)).toBeLessThan(1e-9);
+    expect(got.table).toContain(`${onPage.mean.toFixed(3)} ± ${onPage.se.toFixed(3)}`);
     expect(problems).toEqual([]);
   }, 600_000);
 });

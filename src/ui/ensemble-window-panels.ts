@@ -14,6 +14,8 @@ type EnsembleWindowMessage = Extract<FromWorker, { type: 'ensemble-window' }>;
 export interface EnsembleWindowProbe {
   seeds: number[];
   psi: (number | null)[];
+  r: (number | null)[];
+  d99: (number | null)[];
   spread: EnsembleWindowMessage['spread'];
   note: string;
   /** Error bars inside the plot at the last draw, by chart id. */
@@ -104,6 +106,8 @@ export class EnsembleWindowPanels {
     return {
       seeds: m.records.map((r) => r.seed),
       psi: m.records.map((r) => r.psi),
+      r: m.records.map((r) => r.r),
+      d99: m.records.map((r) => r.d99),
       spread: m.spread,
       note: m.note,
       bars: Object.fromEntries(this.charts.map((c) => [c.panel.spec.id, c.barsDrawn])),
