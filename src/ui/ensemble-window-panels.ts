@@ -25,7 +25,8 @@ export interface EnsembleWindowProbe {
 }
 
 const num = (v: number | null, digits = 3): string => (v === null || !Number.isFinite(v) ? '—' : v.toFixed(digits));
-const ms = (s: Spread | null, digits = 3): string => (s ? `${s.mean.toFixed(digits)} ± ${s.se.toFixed(digits)}` : '—');
+/** Mean ± SE, with the seeds behind it when some seed has no value (e.g. D99 beyond k). */
+const ms = (s: Spread | null, seeds: number, digits = 3): string => (s ? `${s.mean.toFixed(digits)} ± ${s.se.toFixed(digits)}${s.n < seeds ? ` (n = ${s.n})` : ''}` : '—');
 
 export class EnsembleWindowPanels {
   private charts: ChartPanel[] = [];
@@ -81,11 +82,13 @@ export class EnsembleWindowPanels {
     for (const r of m.records) row([String(r.seed), `${num(r.psi)} ± ${num(r.psiSE)}`, num(r.r), num(r.d90, 0), num(r.d99, 0), num(r.d99Pc1Removed, 0), r.testAccuracy === null ? '—' : `${(100 * r.testAccuracy).toFixed(2)}%`]);
     const s = m.spread;
     const acc = s.testAccuracy ? `${(100 * s.testAccuracy.mean).toFixed(2)} ± ${(100 * s.testAccuracy.se).toFixed(2)}%` : '—';
-    row(['mean ± SE', ms(s.psi), ms(s.r), ms(s.d90, 1), ms(s.d99, 1), ms(s.d99Pc1Removed, 1), acc]);
+    const n = m.records.length;
+    row(['mean ± SE', ms(s.psi, n), ms(s.r, n), ms(s.d90, n, 1), ms(s.d99, n, 1), ms(s.d99Pc1Removed, n, 1), acc]);
     t.rows[t.rows.length - 1].className = 'mean';
     const note = document.createElement('div');
     note.className = 'note';
-    note.textContent = m.failed.length ? `failed: ${m.failed.map((f) => `seed ${f.seed}: ${f.reason}`).join('; ')}` : 'mean ± standard error of the mean across seeds (sample sd / √n)';
+    const why = 'mean ± standard error of the mean across seeds (sample sd / √n); D99 —: 99% of the variance is not reached within the k PCs computed';
+    note.textContent = m.failed.length ? `failed: ${m.failed.map((f) => `seed ${f.seed}: ${f.reason}`).join('; ')}. ${why}` : why;
     root.append(h, cap, t, note);
     return root;
   }
