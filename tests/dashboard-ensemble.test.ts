@@ -1,7 +1,7 @@
 /**
  * The dashboard's ensemble option, DOM-free: the `replicas` setting through the URL and the form's
- * validation (its range, and the refusal of what analyses one network: the instruments and the
- * Feng–Tu window), and the band the worker sends per chunk (mean and min–max across the replicas
+ * validation (its range, and the refusal of what analyses one network while it trains: the live
+ * instruments), and the band the worker sends per chunk (mean and min–max across the replicas
  * still training; a stopped replica leaves the band after its stop), and the engine's training
  * session run in Node with 2 replicas: its messages (seeds, no window, bands that hold the
  * replicas' own histories), the ensemble run folder, and the refusals (Hessian card, resume after
@@ -32,11 +32,13 @@ describe('dashboard ensemble settings', () => {
     expect(validateSettings({ ...s, replicas: 0 }).replicas).toBe('train.replicas must be an integer in [1, 1024], got 0');
     expect(validateSettings({ ...s, replicas: 2.5 }).replicas).toMatch(/train\.replicas must be an integer/);
     expect(settingsFromQuery('?replicas=x').problems.join()).toMatch(/replicas: 'x' is not a number/);
-    // The defaults switch instruments on: each is named, on `replicas` and on its own box.
-    const on = instruments().filter((d) => DEFAULT_SETTINGS[d.id] === true);
+    // The defaults switch instruments on: each live one is named, on `replicas` and on its own box
+    // (the Feng–Tu window's, pca-window and flatness, are analysed per replica: tests/dashboard-ensemble-window).
+    const on = instruments().filter((d) => DEFAULT_SETTINGS[d.id] === true && d.id !== 'pca-window' && d.id !== 'flatness');
     expect(on.length).toBeGreaterThan(0);
     const e = validateSettings({ ...DEFAULT_SETTINGS, replicas: 3 });
-    expect(e.replicas).toMatch(/an ensemble \(R = 3\) trains without instruments and without the Feng–Tu window/);
+    expect(e.replicas).toMatch(/an ensemble \(R = 3\) trains without live instruments/);
+    expect([e['pca-window'], e.flatness]).toEqual([undefined, undefined]);
     for (const d of on) {
       expect(e.replicas).toContain(d.id);
       expect(e[d.id]).toBe(`${d.id} analyses one network: switch it off for an ensemble (replicas 3), or set replicas to 1`);

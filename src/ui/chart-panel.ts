@@ -2,11 +2,13 @@
  * A dashboard panel that draws whatever ChartData it is given: the same chart for its whole life,
  * but its series may change (a kernel appears, T(t) gets a new PC), in which case the uPlot chart
  * is rebuilt in place; otherwise only its columns are replaced. Vertical markers come from the
- * chart (`marks`: D90, D99) and from the page (the direction chosen by a click).
+ * chart (`marks`: D90, D99) and from the page (the direction chosen by a click); error bars from
+ * the chart's `errorBars` (error-bars.ts).
  */
 import type { ChartData } from '../analysis/report/chart-data.ts';
 import { Panel, markers } from './charts.ts';
 import { chartDataColumns, chartDataSpec } from './chart-data-panel.ts';
+import { errorBarsPlugin } from './error-bars.ts';
 
 const MARK_COLORS = ['#27864a', '#8e44ad'];
 
@@ -14,6 +16,8 @@ export class ChartPanel {
   readonly panel: Panel;
   private chart: ChartData;
   private signature: string;
+  /** Error bars inside the plot at the last draw (the chart's `errorBars`; error-bars.ts). */
+  barsDrawn = 0;
 
   constructor(
     chart: ChartData,
@@ -39,7 +43,8 @@ export class ChartPanel {
       ...(this.chart.marks ?? []).map((m, i) => ({ ...m, color: MARK_COLORS[i % MARK_COLORS.length] })),
       ...this.extraMarks().map((m) => ({ ...m, color: '#d68910' })),
     ]);
-    return chartDataSpec(this.chart, this.chart.id, this.caption, { plugins: [marks] });
+    const bars = errorBarsPlugin(() => this.chart, (n) => (this.barsDrawn = n));
+    return chartDataSpec(this.chart, this.chart.id, this.caption, { plugins: [marks, bars] });
   }
 
   /** New data; `fallback` is the note shown when the chart has none. */

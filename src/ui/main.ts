@@ -15,6 +15,7 @@ import { ExperimentPanels } from './experiment-panels.ts';
 import { SettingsForm, buildEnsembleFields, buildInstrumentFields } from './settings-form.ts';
 import { TrainingPanels } from './training-panels.ts';
 import { InstrumentPanels } from './instrument-panels.ts';
+import { EnsembleWindowPanels } from './ensemble-window-panels.ts';
 import { createProbe, headlineTexts } from './probe.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -59,6 +60,7 @@ function setup(): void {
   };
   const training = new TrainingPanels(container, widthOf());
   const instruments = new InstrumentPanels(container, $('headline'), widthOf(), (name, value) => send({ type: 'instrument-request', name, value }));
+  const ensembleWindow = new EnsembleWindowPanels(container, widthOf());
   const propagation = new PropagationPanels(container, send, widthOf());
   probe.propagation = propagation.probe;
   // Curvature and generalisation: experiments on the worker's side device, after propagation.
@@ -84,6 +86,7 @@ function setup(): void {
   const charts = (): { id: string; panel: { frame(): boolean; hasData: boolean; root: HTMLElement; resize(w: number): void } }[] => [
     ...training.panels.map((p) => ({ id: p.spec.id, panel: p })),
     ...instruments.panels().map((x) => ({ id: x.id, panel: x.view.panel })),
+    ...ensembleWindow.panels().map((x) => ({ id: x.id, panel: x.view.panel })),
   ];
   // Every chart follows the window's width, once the resizing has settled.
   let resizeTimer = 0;
@@ -143,8 +146,10 @@ function setup(): void {
         training.setReplicas(m.seeds.length);
         probe.ensemble = m.seeds.length > 1 ? { seeds: m.seeds, testAccuracies: null } : null;
         $('window').textContent = m.window ? `${m.window.first}–${m.window.last}` : 'none (ensemble)';
-        status.textContent = `training on ${m.adapter}: ${m.data}; ${m.stepsPerEpoch} steps per epoch; ${
-          m.window ? `the final analysis records steps ${m.window.first}–${m.window.last}` : `an ensemble of ${m.seeds.length} (seeds ${m.seeds.join(', ')}): mean and min–max band, no final analysis`
+        $('window').title = m.window?.note ?? '';
+        const ens = m.seeds.length > 1 ? `an ensemble of ${m.seeds.length} (seeds ${m.seeds.join(', ')}): mean and min–max band, ` : '';
+        status.textContent = `training on ${m.adapter}: ${m.data}; ${m.stepsPerEpoch} steps per epoch; ${ens}${
+          m.window ? (m.window.note ?? `the final analysis records steps ${m.window.first}–${m.window.last}`) : 'no final analysis'
         }`;
         break;
       }
@@ -168,6 +173,10 @@ function setup(): void {
           status.dataset.final = '1';
         }
         probe.instruments = instruments.probe;
+        break;
+      case 'ensemble-window':
+        ensembleWindow.show(m);
+        probe.ensembleWindow = () => ensembleWindow.probe;
         break;
       case 'refresh': {
         probe.liveFrames++;
@@ -216,6 +225,8 @@ function setup(): void {
     probe.lastLab = null;
     probe.testAccuracy = null;
     probe.ensemble = null;
+    ensembleWindow.clear();
+    probe.ensembleWindow = () => null;
     probe.chunks = { count: 0, firstAt: 0, firstStep: 0, lastAt: 0, lastStep: 0 };
     probe.liveFrames = 0;
     probe.liveMs = [];

@@ -6,6 +6,7 @@ import type { RunState } from '../experiments/dashboard/protocol.ts';
 import type { PropagationProbe } from './propagation.ts';
 import type { ExperimentPanels } from './experiment-panels.ts';
 import type { InstrumentProbe } from './instrument-panels.ts';
+import type { EnsembleWindowProbe } from './ensemble-window-panels.ts';
 
 export interface PageProbe {
   fps: number;
@@ -33,6 +34,8 @@ export interface PageProbe {
   experiments: ExperimentPanels['probe'] | null;
   /** An ensemble run: its seeds and each replica's last test accuracy (null before the first evaluation). */
   ensemble: { seeds: number[]; testAccuracies: (number | null)[] | null } | null;
+  /** An ensemble's Feng–Tu figures across seeds: per-seed ψ, the spreads, error bars drawn per chart. */
+  ensembleWindow: () => EnsembleWindowProbe | null;
   /** What a training panel's chart holds (uPlot's data, series labels, bands as [upper, lower] series indices). */
   chart: (id: string) => { data: (number | null)[][]; series: string[]; bands: number[][] } | null;
 }
@@ -55,6 +58,7 @@ export function createProbe(): PageProbe {
     propagation: null,
     experiments: null,
     ensemble: null,
+    ensembleWindow: () => null,
     chart: () => null,
   };
   (window as unknown as { sgdscope: PageProbe }).sgdscope = probe;

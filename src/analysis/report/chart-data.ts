@@ -30,6 +30,17 @@ export interface ChartData {
   yRight?: { label: string; range?: [number, number] };
   /** Vertical markers at these x values (e.g. D90, D99). */
   marks?: { x: number; label: string }[];
+  /** Error bars of series `series` (its index in `series`), row by row as `x`: from yLo to yHi,
+   * and (optional) from xLo to xHi; null: no bar at that row. E.g. mean ± SE across seeds. */
+  errorBars?: ErrorBars[];
+}
+
+export interface ErrorBars {
+  series: number;
+  yLo: (number | null)[];
+  yHi: (number | null)[];
+  xLo?: (number | null)[];
+  xHi?: (number | null)[];
 }
 
 /**

@@ -10,6 +10,7 @@ import type { HeatmapData } from '../propagation/charts.ts';
 import type { ExperimentKind, ExperimentRequest } from '../dashboard-settings.ts';
 import type { ExperimentOutcome } from '../dashboard-runner.ts';
 import type { InstrumentUpdate, RunInfo } from '../../instruments/types.ts';
+import type { EnsembleWindowResult } from './ensemble-figures.ts';
 
 /** Signal propagation at initialisation (issue 7): one point of the phase diagram, measured on the GPU. */
 export interface PropagationRequest {
@@ -107,8 +108,9 @@ export type FromWorker =
       testN: number;
       totalSteps: number;
       stepsPerEpoch: number;
-      /** The Feng–Tu window of the final analysis; null for an ensemble (none). */
-      window: { first: number; last: number; T: number } | null;
+      /** The Feng–Tu window of the final analysis (an ensemble's: each replica's, with `note` saying
+       * what it is within the memory budget, ensemble-window.ts); null: none (an ensemble without it). */
+      window: { first: number; last: number; T: number; note?: string } | null;
       /** Each replica's seed (one: a single run). */
       seeds: number[];
       /** What the instruments' charts need to know, and which instruments run. */
@@ -129,6 +131,8 @@ export type FromWorker =
       epoch: number;
     }
   | { type: 'instrument'; id: string; update: InstrumentMessage }
+  /** An ensemble's Feng–Tu analysis, every replica's, with the figures across seeds (ensemble-figures.ts). */
+  | ({ type: 'ensemble-window' } & EnsembleWindowResult)
   /** A refresh of the window instruments ended: the step it was due at and each one's wall time, ms. */
   | { type: 'refresh'; step: number; ms: Record<string, number> }
   | { type: 'done'; status: string; message: string; stepsPerSecond: number; final: boolean }

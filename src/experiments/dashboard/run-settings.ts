@@ -259,7 +259,7 @@ export function validateSettings(s: DashSettings, fullSize: number | null = KNOW
     for (const [flag, m] of Object.entries(valueErrors(def, instrumentValues(s, def), c))) put(flag, m);
   }
   // The ensemble: its range, and what cannot take more than one network yet.
-  for (const [k, m] of Object.entries(ensembleErrors(s))) put(k, m);
+  for (const [k, m] of Object.entries(ensembleErrors(s, c))) put(k, m);
   return e;
 }
 

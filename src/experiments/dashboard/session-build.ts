@@ -5,9 +5,10 @@
  * device) and the instruments' side device (a device of their own, created when one first asks,
  * so their refreshes never queue behind training chunks nor training behind them).
  *
- * An ensemble (spec.replicas R > 1: seeds seed, seed + 1, … in one Trainer) has the trainer only:
- * no recorder, no snapshots, no instruments (ensemble-settings.ts refuses them), since each of
- * these analyses one network.
+ * An ensemble (spec.replicas R > 1: seeds seed, seed + 1, … in one Trainer) has no snapshots and no
+ * live instruments (ensemble-settings.ts refuses them: each analyses one network while it trains);
+ * with pca-window on it has one window recorder per replica (`ensemble`), the window chosen within
+ * the ensemble's memory budget (ensemble-window.ts), analysed replica by replica after training.
  */
 import { acquireGpu, type GpuContext } from '../../gpu/device.ts';
 import { writeBuffer } from '../../gpu/buffers.ts';
@@ -15,7 +16,7 @@ import type { GpuBatch } from '../../gpu/batch.ts';
 import type { LoadedData } from '../../data/index.ts';
 import { seedEnsemble } from '../../train/ensemble.ts';
 import { Trainer, type ChunkProgress, type History, type TrainHooks } from '../../train/trainer.ts';
-import { prepareFengTu, type FengTuSession } from '../feng-tu/run.ts';
+import { prepareFengTu, type FengTuOptions, type FengTuSession } from '../feng-tu/run.ts';
 import { instrumentById } from '../../instruments/all.ts';
 import { InstrumentHost, mergeHooks } from '../../instruments/host.ts';
 import { resolveValues } from '../../instruments/values.ts';
@@ -24,6 +25,8 @@ import type { InstrumentUpdate } from '../../instruments/types.ts';
 import type { FromWorker, InstrumentMessage } from './protocol.ts';
 import type { RunSpec } from './run-settings.ts';
 import { labSettingsOf } from './final-window.ts';
+import { ENSEMBLE_WINDOW_INSTRUMENTS } from './ensemble-settings.ts';
+import { ensembleLabOptions, ensembleWindowPlan, type EnsembleWindowPlan } from './ensemble-window.ts';
 
 export interface Snapshot {
   step: number;
@@ -39,8 +42,10 @@ export interface SessionDeps {
 export interface RunParts {
   ctx: GpuContext;
   trainer: Trainer;
-  /** The Feng–Tu window's recorder and analysis; null for an ensemble. */
+  /** The Feng–Tu window's recorder and analysis of a single run; null for an ensemble. */
   fengtu: FengTuSession | null;
+  /** An ensemble's Feng–Tu windows (pca-window on): one session per replica and the window's plan; null: none. */
+  ensemble: { sessions: FengTuSession[]; plan: EnsembleWindowPlan; options: Partial<FengTuOptions> } | null;
   host: InstrumentHost;
   /** The instruments' side device, null until asked for or once lost. */
   side: { ctx: GpuContext | null; pending: Promise<GpuContext> | null };
@@ -73,9 +78,11 @@ export async function buildRun(
 ): Promise<RunParts> {
   deps.post({ type: 'status', text: 'compiling kernels…' });
   const R = spec.replicas;
-  if (R > 1 && (from || spec.instruments.active.length)) throw new Error(`an ensemble (replicas ${R}) runs without instruments and cannot resume from a snapshot`);
+  const live = R > 1 ? spec.instruments.active.filter((id) => !ENSEMBLE_WINDOW_INSTRUMENTS.includes(id)) : spec.instruments.active;
+  if (R > 1 && (from || live.length)) throw new Error(`an ensemble (replicas ${R}) runs without live instruments and cannot resume from a snapshot`);
   const trainer = await Trainer.create(ctx, spec.model, R > 1 ? seedEnsemble(spec.train, R) : spec.train, { train: data.train, test: data.test });
   const fengtu = R > 1 ? null : await prepareFengTu(ctx, trainer, labSettingsOf(spec.instruments.values));
+  const ensemble = R > 1 && spec.instruments.active.includes('pca-window') ? await ensembleWindows(ctx, trainer, spec) : null;
   let snapshots: Snapshot[];
   if (!fengtu) snapshots = [];
   else if (from) {
@@ -108,7 +115,7 @@ export async function buildRun(
   };
   const n = data.train.n;
   const c = { widths: spec.model.widths, bias: spec.model.bias, batchSize: trainer.config.batchSize, epochs: trainer.config.epochs, trainSize: n, stepsPerEpoch: trainer.stepsPerEpoch };
-  const active = spec.instruments.active.map((id) => {
+  const active = live.map((id) => {
     const def = instrumentById(id);
     return { def, values: resolveValues(def, spec.instruments.values[id] ?? {}, c) };
   });
@@ -124,7 +131,20 @@ export async function buildRun(
     onRefresh: (step, ms) => deps.post({ type: 'refresh', step, ms }),
     onWarning: (id, m) => warn(`instrument ${id}: ${m}`),
   });
-  return { ctx, trainer, fengtu, host, side, snapshots, pendingSnapshots: [] };
+  return { ctx, trainer, fengtu, ensemble, host, side, snapshots, pendingSnapshots: [] };
+}
+
+/** One window recorder per replica of an ensemble, over the window its memory budget allows. */
+async function ensembleWindows(ctx: GpuContext, trainer: Trainer, spec: RunSpec): Promise<RunParts['ensemble']> {
+  const lab = labSettingsOf(spec.instruments.values);
+  const P = trainer.mlp.layout.layers[lab.layer].size;
+  const plan = ensembleWindowPlan(trainer.replicas, P, lab.windowEpochs * trainer.stepsPerEpoch);
+  const options = ensembleLabOptions(lab, plan);
+  const sessions: FengTuSession[] = [];
+  for (let r = 0; r < trainer.replicas; r++) sessions.push(await prepareFengTu(ctx, trainer, options, r));
+  if (sessions[0].open) throw new Error(`an ensemble's Feng–Tu window needs runs of a known length: a stop rule ends each replica at its own step (set replicas to 1)`);
+  for (const s of sessions) s.recorder.recordInitial();
+  return { sessions, plan, options };
 }
 
 /**
@@ -136,6 +156,7 @@ export function runHooks(p: RunParts, onChunk: (c: ChunkProgress) => void, shoul
   const spe = p.trainer.stepsPerEpoch;
   const own: TrainHooks = {
     onStepEncoded: (batch: GpuBatch, step: number) => {
+      for (const s of p.ensemble?.sessions ?? []) s.recorder.onStepEncoded(batch, step);
       if (!p.fengtu) return;
       p.fengtu.recorder.onStepEncoded(batch, step);
       if (step % spe !== 0) return;

@@ -11,8 +11,10 @@
  * 'state' and 'status' lines, 'done', 'lost', 'resumed', 'export', 'error'.
  *
  * An ensemble (RunSpec.replicas > 1) trains its seeds in one Trainer; its chunks carry the mean and
- * the band across the replicas (ensemble-band.ts), and it has no window, final analysis, snapshots
- * (so no resume and no Hessian network) or instruments; its export is the ensemble run folder.
+ * the band across the replicas (ensemble-band.ts); with pca-window on, each replica's Feng–Tu window
+ * is analysed after training and posted across seeds ('ensemble-window', ensemble-analysis.ts). It
+ * has no snapshots (so no resume and no Hessian network) and no live instruments; its export is the
+ * ensemble run folder.
  */
 import { adapterRecord, type GpuContext } from '../../gpu/device.ts';
 import type { LoadedData } from '../../data/index.ts';
@@ -29,6 +31,7 @@ import type { RunSpec } from './run-settings.ts';
 import { exportMessage } from './export.ts';
 import { ensembleChunk, evalPoint } from './ensemble-band.ts';
 import { ensembleExportFiles } from './ensemble-export.ts';
+import { analyseEnsembleWindows, ensembleWindowFiles } from './ensemble-analysis.ts';
 import { finalWindowOf, labSettingsOf } from './final-window.ts';
 import { buildRun, runHooks, type RunParts, type SessionDeps, type Snapshot } from './session-build.ts';
 
@@ -66,6 +69,8 @@ export class TrainingSession {
   private readonly lost: Promise<never>;
   runs: RunResult[] = [];
   final: FengTuWithPca | null = null;
+  /** An ensemble's Feng–Tu analysis across its replicas. */
+  ensembleFinal: Awaited<ReturnType<typeof analyseEnsembleWindows>> | null = null;
   finalError: string | null = null;
 
   private constructor(
@@ -107,7 +112,11 @@ export class TrainingSession {
       testN: data.test.n,
       totalSteps: parts.trainer.totalSteps ?? 0,
       stepsPerEpoch: parts.trainer.stepsPerEpoch,
-      window: parts.fengtu ? { first: parts.fengtu.windowStart + 1, last: parts.fengtu.total, T: parts.fengtu.T } : null,
+      window: parts.fengtu
+        ? { first: parts.fengtu.windowStart + 1, last: parts.fengtu.total, T: parts.fengtu.T }
+        : parts.ensemble
+          ? { first: parts.ensemble.sessions[0].windowStart + 1, last: parts.ensemble.sessions[0].total, T: parts.ensemble.sessions[0].T, note: parts.ensemble.plan.note }
+          : null,
       seeds: parts.trainer.configs.map((c) => c.seed),
       run: parts.host.run,
       instruments: parts.host.live.map((l) => l.def.id),
@@ -212,15 +221,35 @@ export class TrainingSession {
         this.env.log('error', `final analysis failed: ${(e as Error).stack ?? e}`);
       }
     }
+    const ens = this.p.ensemble;
+    if (run.status === 'completed' && ens?.sessions.every((x) => x.recorder.complete)) {
+      this.setState('analysing', `final analysis of the ${t.replicas} replicas' windows, one after another…`);
+      try {
+        this.ensembleFinal = await Promise.race([analyseEnsembleWindows(this.p, run, this.data, (text) => this.env.post({ type: 'status', text })), this.lost]);
+        this.env.post({ type: 'ensemble-window', ...this.ensembleFinal.result });
+      } catch (e) {
+        if (e instanceof DeviceLost) return this.failed(e);
+        this.finalError = (e as Error).message;
+        this.env.log('error', `final analysis failed: ${(e as Error).stack ?? e}`);
+      }
+    }
+    const ef = this.ensembleFinal?.result;
+    const psi = ef?.spread.psi;
     const why = this.final
       ? ''
+      : ef
+        ? ` — Feng–Tu across ${ef.records.length} seeds: ψ = ${psi ? `${psi.mean.toFixed(3)} ± ${psi.se.toFixed(3)} (mean ± SE)` : '— (no fit)'}${ef.failed.length ? `; ${ef.failed.length} replica(s) failed` : ''}`
+      : this.finalError
+        ? ` — final analysis failed: ${this.finalError}`
+      : !ft && !ens
+        ? ` — an ensemble of ${t.replicas}: no final analysis (pca-window is off)`
       : !ft
-        ? ` — an ensemble of ${t.replicas}: no final analysis (it analyses one network)`
+        ? ` — no final analysis: the window (steps ${ens!.sessions[0].windowStart + 1}–${ens!.sessions[0].total}) was not completed`
         : this.finalError
         ? ` — final analysis failed: ${this.finalError}`
         : ` — no final analysis: the window (steps ${ft.windowStart + 1}–${ft.total}) was not completed; the panels show the last live refresh`;
     const message = `${run.message} (${run.stepsPerSecond.toFixed(0)} steps/s${t.replicas > 1 ? ` × ${t.replicas} replicas` : ''})${why}`;
-    this.env.post({ type: 'done', status: run.status, message, stepsPerSecond: run.stepsPerSecond, final: !!this.final });
+    this.env.post({ type: 'done', status: run.status, message, stepsPerSecond: run.stepsPerSecond, final: !!this.final || !!this.ensembleFinal });
     this.setState('done', message);
   }
 
@@ -304,6 +333,7 @@ export class TrainingSession {
     let files;
     if (t.replicas > 1) {
       files = await ensembleExportFiles(t, this.data, adapter, this.runs.length ? this.combinedRun() : this.lastRun());
+      if (this.ensembleFinal) for (const [k, v] of ensembleWindowFiles(this.p, this.spec, this.ensembleFinal, assets, adapter)) files.set(`feng-tu/${k}`, v);
     } else if (this.final) {
       files = fengTuFiles(this.final, assets, { data: this.data.spec, adapter, dashboard: { settings: labSettingsOf(this.spec.instruments.values) } });
     } else {

@@ -25,7 +25,6 @@ export async function runFengTuEnsemble(
   const t0 = performance.now();
   const configs = seeds.map((seed) => ({ ...spec.train, seed }));
   const trainer = await Trainer.create(ctx, spec.model, configs, data);
-  const analysis: Trainer[] = [];
   try {
     const sessions: FengTuSession[] = [];
     for (let r = 0; r < seeds.length; r++) sessions.push(await prepareFengTu(ctx, trainer, spec.options, r));
@@ -43,32 +42,50 @@ export async function runFengTuEnsemble(
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     progress.onStageEnd?.('train', trainSeconds, run.message);
-    const params = seeds.length > 1 ? await trainer.mlp.readParams() : null;
-    const Tp = trainer.mlp.layout.total;
     const out: { record: FengTuSeedRecord; files: RunFiles }[] = [];
-    for (const [r, seed] of seeds.entries()) {
-      const started = performance.now();
-      // A single network holding replica r's final weights (the ensemble's own trainer when R = 1).
-      let single = trainer;
-      if (params) {
-        single = await Trainer.create(ctx, spec.model, configs[r], data);
-        analysis.push(single);
-        single.mlp.uploadParams(params.subarray(r * Tp, (r + 1) * Tp));
-      }
-      const result = await analyseFengTu({ ...sessions[r], trainer: single, config: trainer.configs[r], history: trainer.histories[r] }, replicaRun(trainer, run, r), progress, { train: trainSeconds });
-      const record = seedRecord(seed, result, trainSeconds + (performance.now() - started) / 1000);
+    let started = performance.now();
+    await analyseReplicas(ctx, trainer, sessions, run, data, progress, { train: trainSeconds }, (r, result) => {
+      const record = seedRecord(seeds[r], result, trainSeconds + (performance.now() - started) / 1000);
       out.push({ record, files: fengTuFiles(result, assets, meta) });
-      freeData(single === trainer ? [] : [single]);
-    }
+      started = performance.now();
+    });
     return out;
   } finally {
     freeData([trainer]);
   }
 }
 
+/**
+ * Analyses each replica of a trained ensemble in turn (stages 2–7 of run.ts, `sessions[r]` its
+ * window recorder), on a single network holding its final weights (the trainer itself when R = 1);
+ * `each` gets replica r's result before the next replica's network is made, and that network's
+ * data buffers are freed after it. The CLI (above) and the dashboard (experiments/dashboard) share it.
+ */
+export async function analyseReplicas(
+  ctx: GpuContext, trainer: Trainer, sessions: readonly FengTuSession[], run: RunResult, data: { train: Dataset; test: Dataset | null },
+  progress: FengTuProgress, timings: Record<string, number>, each: (r: number, result: FengTuResult) => void | Promise<void>,
+): Promise<void> {
+  const R = trainer.replicas;
+  const params = R > 1 ? await trainer.mlp.readParams() : null;
+  const Tp = trainer.mlp.layout.total;
+  for (let r = 0; r < R; r++) {
+    let single = trainer;
+    if (params) {
+      single = await Trainer.create(ctx, trainer.model, trainer.configs[r], data);
+      single.mlp.uploadParams(params.subarray(r * Tp, (r + 1) * Tp));
+    }
+    try {
+      const result = await analyseFengTu({ ...sessions[r], trainer: single, config: trainer.configs[r], history: trainer.histories[r] }, replicaRun(trainer, run, r), progress, { ...timings });
+      await each(r, result);
+    } finally {
+      if (single !== trainer) freeData([single]);
+    }
+  }
+}
+
 /** Replica r's part of the ensemble's result, as its run alone would report it. */
-function replicaRun(t: Trainer, run: RunResult & { replicas: { status: string; message: string; step: number }[] }, r: number): RunResult {
-  const o = run.replicas[r];
+function replicaRun(t: Trainer, run: RunResult, r: number): RunResult {
+  const o = run.replicas?.[r] ?? { status: 'running', message: run.message, step: run.steps };
   const running = o.status === 'running' || (o.status as string) === 'completed';
   const message = running ? `completed ${run.steps} steps (${t.epochOf(run.steps).toFixed(2)} epochs)` : o.message;
   return { status: running ? (run.status === 'stopped' ? 'stopped' : 'completed') : (o.status as RunResult['status']), message, steps: running ? run.steps : o.step, seconds: run.seconds, stepsPerSecond: run.stepsPerSecond };

@@ -88,8 +88,15 @@ const COLUMNS: (keyof FengTuSeedRecord)[] = ['seed', 'testAccuracy', 'finalTrain
 
 const HEADER = ['seed', 'test_accuracy', 'final_train_loss', 'P', 'T', 'd90', 'd99', 'd90_pc1_removed', 'd99_pc1_removed', 'psi', 'psi_se', 'r', 'fit_n', 'temperature_max_over_min', 'temperature_spearman_flatness', 'seconds'];
 
+export interface Spread {
+  mean: number;
+  sd: number;
+  se: number;
+  n: number;
+}
+
 /** Mean, sample standard deviation and standard error of the mean over the seeds that have the number. */
-function spread(v: (number | null)[]): { mean: number; sd: number; se: number; n: number } | null {
+export function spread(v: (number | null)[]): Spread | null {
   const x = v.filter((y): y is number => y !== null && Number.isFinite(y));
   if (!x.length) return null;
   const mean = x.reduce((a, b) => a + b, 0) / x.length;
